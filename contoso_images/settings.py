@@ -1,0 +1,224 @@
+"""Settings for Contoso Images, driven by environment variables (see .env.example).
+
+One module serves the demo, the tests and production: the embedded default is
+SQLite + the django-q2 ORM broker + the ARM emulator, and a deployment switches to
+PostgreSQL, Redis and real Azure by setting variables, never by editing code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(BASE_DIR / ".env")
+
+TESTING = "pytest" in sys.modules or env.bool("DJANGO_TESTING", default=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+if DEBUG or TESTING:
+    # Only a development or test run may fall back to a throwaway key.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-dev-only-not-for-production")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG or TESTING else []
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "template_partials",
+    "contoso_images.apps.ContosoImagesConfig",
+    "catalog",
+    "vmops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "contoso_images.middleware.HtmxRedirectMiddleware",
+    "contoso_images.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "contoso_images.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "contoso_images.context_processors.dashboard",
+            ],
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    },
+]
+
+WSGI_APPLICATION = "contoso_images.wsgi.application"
+ASGI_APPLICATION = "contoso_images.asgi.application"
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite needs WAL + IMMEDIATE transactions + a busy timeout, or concurrent read-then-write
+# transactions from the web process and the django-q2 workers fail with "database is locked"
+# (STACK.md §1.3, experiment 8).
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # A file-based test database, so a real qcluster process can share it with the tests.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("DJANGO_TEST_DB_PATH", default=str(VAR_DIR / "test_db.sqlite3"))
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+# An operations console: sessions end after 8 hours rather than Django's two weeks.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # The manifest storage needs collectstatic; tests use the plain storage instead
+        # (STACK.md §3) so that they never depend on a manual collectstatic.
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security -------------------------------------------------------------------------------
+# Secure by default when debug is off; each can be turned off for a TLS-terminating proxy
+# that talks plain HTTP to us on a private network.
+_secure = not DEBUG and not TESTING
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_secure)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_secure)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_secure)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if _secure else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_secure)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_secure)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=_secure):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Task queue (django-q2) -----------------------------------------------------------------
+# No task may run twice in parallel: a task's timeout is well under `retry` (the broker hands a
+# task out again only after `retry` seconds), the in-memory queue is small because the retry
+# clock starts at prefetch, and failures are retried a finite number of times. The Operation
+# row, not the broker, is the source of truth (DESIGN.md), and a reconciler settles lost tasks.
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_WORKERS = env.int("Q_WORKERS", default=2)
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=600)
+Q_CLUSTER = {
+    "name": "contoso-images",
+    "workers": Q_WORKERS,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT * 2 + 60,
+    "queue_limit": Q_WORKERS,
+    "bulk": 1,
+    "max_attempts": 3,
+    "ack_failures": False,
+    "save_limit": 500,
+    "catch_up": False,
+    "poll": 0.2,
+    "label": "Tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+if TESTING and not env.bool("Q_REAL_CLUSTER", default=False):
+    # Tests run tasks inline; the cluster tests start a real qcluster with Q_REAL_CLUSTER=1.
+    Q_CLUSTER["sync"] = True
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Seconds between heartbeats; /health/ calls the cluster dead after three missed beats.
+HEARTBEAT_INTERVAL_MINUTES = 1
+
+# --- Azure ----------------------------------------------------------------------------------
+AZURE_MODE = env.str("AZURE_MODE", default="emulator")
+AZURE_SUBSCRIPTION_IDS = env.list("AZURE_SUBSCRIPTION_IDS", default=[])
+AZURE_CLOUD = env.str("AZURE_CLOUD", default="public")
+AZURE_RESOURCE_MANAGER_ENDPOINT = env.str("AZURE_RESOURCE_MANAGER_ENDPOINT", default="")
+AZURE_CREDENTIAL_SCOPE = env.str("AZURE_CREDENTIAL_SCOPE", default="")
+AZURE_EMULATOR_STATE = env.str(
+    "AZURE_EMULATOR_STATE", default=str(VAR_DIR / "azure-emulator.sqlite3")
+)
+AZURE_MAX_RETRY_WAIT = env.float("AZURE_MAX_RETRY_WAIT", default=10.0)
+
+# --- vmops ----------------------------------------------------------------------------------
+INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
+RECONCILE_SECONDS = env.int("RECONCILE_SECONDS", default=60)
+VM_ROW_POLL_SECONDS = env.int("VM_ROW_POLL_SECONDS", default=2)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"azure": {"level": "WARNING"}},
+}

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from contoso_images.models import Heartbeat
+from contoso_images.tasks import heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_without_a_cluster_is_503_and_says_why(client):
+    response = client.get("/health/")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"]["ok"] is True
+    assert body["cluster"] == {
+        "ok": False,
+        "broker": body["cluster"]["broker"],
+        "detail": "No task cluster has run yet.",
+    }
+    assert "SECRET" not in response.content.decode().upper()
+
+
+def test_health_after_a_heartbeat_is_200(client):
+    heartbeat()
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert response.json()["cluster"]["detail"] == "A task cluster is running."
+
+
+def test_stale_heartbeat_means_cluster_dead(client):
+    Heartbeat.objects.create(name="cluster", beat_at=timezone.now() - timedelta(minutes=10))
+    body = client.get("/health/").json()
+    assert body["ok"] is False
+    assert body["cluster"]["detail"] == "The task cluster has stopped."
+
+
+def test_health_is_never_cached(client):
+    assert "no-cache" in client.get("/health/")["Cache-Control"]
+
+
+def test_health_command_exit_code(capsys):
+    with pytest.raises(SystemExit) as exc:
+        call_command("health")
+    assert exc.value.code == 1
+    heartbeat()
+    call_command("health")
+    assert '"ok": true' in capsys.readouterr().out
+
+
+def test_heartbeat_schedule_exists():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="heartbeat")
+    assert schedule.func == "contoso_images.tasks.heartbeat"
+    assert schedule.minutes == 1

@@ -1,0 +1,65 @@
+"""Production settings are secure by default: checked in a subprocess with a clean environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    ours = ("DJANGO_", "DATABASE_URL", "REDIS_URL")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    clean.pop("PYTEST_CURRENT_TEST", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "images.contoso.example",
+}
+
+
+def test_check_deploy_is_clean_with_only_the_three_variables():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNINGS" not in result.stderr
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    result = _manage("check", DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="x")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_https_settings_can_be_relaxed_for_a_tls_terminating_proxy():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS,"
+        " getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    )
+    secure = _manage("shell", "--no-imports", "-c", code, **PRODUCTION)
+    assert secure.stdout.split()[:3] == ["True", "True", "31536000"], secure.stderr
+    relaxed = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        **PRODUCTION,
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SESSION_COOKIE_SECURE="false",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+        DJANGO_SECURE_PROXY_SSL_HEADER="false",
+    )
+    assert relaxed.stdout.split() == ["False", "False", "0", "None"], relaxed.stderr
