@@ -1,0 +1,44 @@
+"""An in-process emulator of Azure Resource Manager for Microsoft.Compute.
+
+It answers the REST calls the dashboard makes (VMs, power actions, generalize, run
+command, managed images, Compute Gallery, Marketplace, VM sizes, subscriptions and
+locations) with ARM's shapes, status codes, long-running-operation headers and error
+envelopes, and is plugged into the real SDK as an azure-core transport
+(:class:`EmulatorTransport`), so the same SDK code runs against it and against Azure.
+
+State lives in one SQLite file shared by every process (web, workers). No Django here:
+it works from a plain script.
+
+Environment variables:
+
+``AZURE_EMULATOR_STATE``
+    Path of the state file (default ``<repo>/var/azure-emulator.sqlite3``).
+``AZURE_EMULATOR_THROTTLE_RATE`` / ``AZURE_EMULATOR_SERVER_ERROR_RATE`` /
+``AZURE_EMULATOR_DROP_RATE``
+    Share (0..1) of requests answered 429, 500/503, or dropped; override the file.
+``AZURE_EMULATOR_LATENCY_MS``
+    Added latency per request; overrides the file.
+``AZURE_EMULATOR_PAGE_SIZE``
+    Items per page of list responses (default 100).
+
+Example::
+
+    emu = Emulator()                      # opens/creates the state file
+    emu.seed_contoso_pilot()
+    client = ComputeManagementClient(cred, emu.subscription_ids()[0],
+                                     transport=EmulatorTransport(emu))
+"""
+
+from __future__ import annotations
+
+from .engine import Emulator, RequestLogEntry, default_state_path
+from .transport import EmulatorTransport, StaticCredential, emulated_compute_client
+
+__all__ = [
+    "Emulator",
+    "EmulatorTransport",
+    "RequestLogEntry",
+    "StaticCredential",
+    "default_state_path",
+    "emulated_compute_client",
+]

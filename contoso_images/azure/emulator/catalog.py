@@ -1,0 +1,325 @@
+"""Static reference data: regions, VM sizes and the Marketplace (azure-facts.md §7).
+
+Served identically in every region the emulator knows. Versions are format-realistic,
+not verified current (see azure-facts §7.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# name -> (displayName, geography, geographyGroup, latitude, longitude, physicalLocation, pair)
+REGIONS: dict[str, tuple[str, str, str, str, str, str, str]] = {
+    "eastus": ("East US", "United States", "US", "37.3719", "-79.8164", "Virginia", "westus"),
+    "eastus2": ("East US 2", "United States", "US", "36.6681", "-78.3889", "Virginia", "centralus"),
+    "centralus": ("Central US", "United States", "US", "41.5908", "-93.6208", "Iowa", "eastus2"),
+    "westus2": (
+        "West US 2",
+        "United States",
+        "US",
+        "47.233",
+        "-119.852",
+        "Washington",
+        "westcentralus",
+    ),
+    "westus3": (
+        "West US 3",
+        "United States",
+        "US",
+        "33.448376",
+        "-112.074036",
+        "Phoenix",
+        "eastus",
+    ),
+    "northeurope": (
+        "North Europe",
+        "Europe",
+        "Europe",
+        "53.3478",
+        "-6.2597",
+        "Ireland",
+        "westeurope",
+    ),
+    "westeurope": (
+        "West Europe",
+        "Europe",
+        "Europe",
+        "52.3667",
+        "4.9",
+        "Netherlands",
+        "northeurope",
+    ),
+    "uksouth": ("UK South", "United Kingdom", "Europe", "50.941", "-0.799", "London", "ukwest"),
+    "francecentral": (
+        "France Central",
+        "France",
+        "Europe",
+        "46.3772",
+        "2.373",
+        "Paris",
+        "francesouth",
+    ),
+    "germanywestcentral": (
+        "Germany West Central",
+        "Germany",
+        "Europe",
+        "50.110924",
+        "8.682127",
+        "Frankfurt",
+        "germanynorth",
+    ),
+    "swedencentral": (
+        "Sweden Central",
+        "Sweden",
+        "Europe",
+        "60.67488",
+        "17.14127",
+        "Gävle",
+        "swedensouth",
+    ),
+    "southeastasia": (
+        "Southeast Asia",
+        "Asia Pacific",
+        "Asia Pacific",
+        "1.283",
+        "103.833",
+        "Singapore",
+        "eastasia",
+    ),
+    "japaneast": (
+        "Japan East",
+        "Japan",
+        "Asia Pacific",
+        "35.68",
+        "139.77",
+        "Tokyo, Saitama",
+        "japanwest",
+    ),
+    "australiaeast": (
+        "Australia East",
+        "Australia",
+        "Asia Pacific",
+        "-33.86",
+        "151.2094",
+        "New South Wales",
+        "australiasoutheast",
+    ),
+    "canadacentral": (
+        "Canada Central",
+        "Canada",
+        "Canada",
+        "43.653",
+        "-79.383",
+        "Toronto",
+        "canadaeast",
+    ),
+}
+
+_BY_DISPLAY = {v[0].replace(" ", "").lower(): k for k, v in REGIONS.items()}
+
+
+def normalize_region(name: str) -> str:
+    """``"West Europe"`` / ``"westeurope"`` → ``"westeurope"`` (unknown names lower-cased)."""
+    key = name.replace(" ", "").lower()
+    return _BY_DISPLAY.get(key, key)
+
+
+def region_display(name: str) -> str:
+    entry = REGIONS.get(normalize_region(name))
+    return entry[0] if entry else name
+
+
+# name -> (vCPU, memory GiB, max data disks, temp disk GiB)
+VM_SIZES: dict[str, tuple[int, float, int, int]] = {
+    "Standard_B1s": (1, 1, 2, 4),
+    "Standard_B1ms": (1, 2, 2, 4),
+    "Standard_B2s": (2, 4, 4, 8),
+    "Standard_B2ms": (2, 8, 4, 16),
+    "Standard_B4ms": (4, 16, 8, 32),
+    "Standard_B2ls_v2": (2, 4, 4, 0),
+    "Standard_B2s_v2": (2, 8, 4, 0),
+    "Standard_DS1_v2": (1, 3.5, 4, 7),
+    "Standard_D2s_v3": (2, 8, 4, 16),
+    "Standard_D2s_v5": (2, 8, 4, 0),
+    "Standard_D4s_v5": (4, 16, 8, 0),
+    "Standard_D8s_v5": (8, 32, 16, 0),
+    "Standard_D2as_v5": (2, 8, 4, 0),
+    "Standard_E2s_v5": (2, 16, 4, 0),
+    "Standard_E4s_v5": (4, 32, 8, 0),
+    "Standard_F2s_v2": (2, 4, 4, 16),
+}
+
+
+def size_json(name: str) -> dict[str, object]:
+    cores, gib, disks, temp = VM_SIZES[name]
+    return {
+        "name": name,
+        "numberOfCores": cores,
+        "osDiskSizeInMB": 1047552,
+        "resourceDiskSizeInMB": temp * 1024,
+        "memoryInMB": int(gib * 1024),
+        "maxDataDiskCount": disks,
+    }
+
+
+@dataclass(frozen=True)
+class MarketplaceSku:
+    publisher: str
+    offer: str
+    sku: str
+    versions: tuple[str, ...]  # newest first
+    os_type: str
+    generation: str
+    plan: bool = False
+
+
+def _older(version: str, step: int) -> str:
+    """A plausible previous version: the last numeric part lowered by ``step``."""
+    head, _, last = version.rpartition(".")
+    if last.isdigit() and int(last) > step:
+        return f"{head}.{int(last) - step:0{len(last)}d}"
+    return f"{head}.0" if head else version
+
+
+def _sku(
+    pub: str, offer: str, sku: str, version: str, os_type: str, gen: str, plan: bool = False
+) -> MarketplaceSku:
+    versions = (version, _older(version, 7), _older(version, 31))
+    return MarketplaceSku(pub, offer, sku, tuple(dict.fromkeys(versions)), os_type, gen, plan)
+
+
+W, L = "Windows", "Linux"
+MARKETPLACE: tuple[MarketplaceSku, ...] = (
+    _sku(
+        "MicrosoftWindowsServer", "WindowsServer", "2016-Datacenter", "14393.7428.241004", W, "V1"
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2016-datacenter-gensecond",
+        "14393.7428.241004",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer", "WindowsServer", "2019-Datacenter", "17763.6414.241004", W, "V1"
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2019-datacenter-gensecond",
+        "17763.6414.241004",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer", "WindowsServer", "2022-datacenter", "20348.2762.241006", W, "V1"
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2022-datacenter-g2",
+        "20348.2762.241006",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2022-datacenter-azure-edition",
+        "20348.2762.241006",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2022-datacenter-azure-edition-core",
+        "20348.2762.241006",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2025-datacenter-g2",
+        "26100.2033.241004",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2025-datacenter-azure-edition",
+        "26100.2033.241004",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2025-datacenter-azure-edition-smalldisk",
+        "26100.2033.241004",
+        W,
+        "V2",
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2012-R2-Datacenter",
+        "9600.21620.241004",
+        W,
+        "V1",
+    ),
+    _sku("MicrosoftSQLServer", "sql2022-ws2022", "sqldev-gen2", "16.0.241010", W, "V2"),
+    _sku("MicrosoftSQLServer", "sql2022-ws2022", "standard-gen2", "16.0.241010", W, "V2"),
+    _sku("MicrosoftSQLServer", "sql2022-ws2022", "enterprise-gen2", "16.0.241010", W, "V2"),
+    _sku("MicrosoftSQLServer", "sql2019-ws2022", "sqldev-gen2", "15.0.241010", W, "V2"),
+    _sku("MicrosoftSQLServer", "sql2019-ws2019", "standard", "15.0.241010", W, "V1"),
+    _sku("Canonical", "0001-com-ubuntu-server-focal", "20_04-lts", "20.04.202409110", L, "V1"),
+    _sku("Canonical", "0001-com-ubuntu-server-focal", "20_04-lts-gen2", "20.04.202409110", L, "V2"),
+    _sku("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts", "22.04.202410020", L, "V1"),
+    _sku("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2", "22.04.202410020", L, "V2"),
+    _sku("Canonical", "ubuntu-24_04-lts", "server", "24.04.202410170", L, "V2"),
+    _sku("Canonical", "ubuntu-24_04-lts", "server-gen1", "24.04.202410170", L, "V1"),
+    _sku("Debian", "debian-11", "11-backports-gen2", "0.20241004.1890", L, "V2"),
+    _sku("Debian", "debian-12", "12", "0.20241004.1890", L, "V1"),
+    _sku("Debian", "debian-12", "12-gen2", "0.20241004.1890", L, "V2"),
+    _sku("RedHat", "RHEL", "8-lvm-gen2", "8.10.2024100213", L, "V2"),
+    _sku("RedHat", "RHEL", "9-lvm", "9.4.2024081415", L, "V1"),
+    _sku("RedHat", "RHEL", "9-lvm-gen2", "9.4.2024081415", L, "V2"),
+    _sku("SUSE", "sles-15-sp5", "gen2", "2024.09.13", L, "V2"),
+    _sku("SUSE", "sles-15-sp6", "gen2", "2024.10.08", L, "V2"),
+    _sku("SUSE", "openSUSE-leap-15-4", "gen2", "2024.06.10", L, "V2"),
+    _sku("almalinux", "almalinux-x86_64", "9-gen2", "9.4.2024050902", L, "V2"),
+    _sku("almalinux", "almalinux-x86_64", "8-gen2", "8.10.2024060301", L, "V2"),
+    _sku("resf", "rockylinux-x86_64", "9-base", "9.4.20240509", L, "V2", plan=True),
+    _sku("resf", "rockylinux-x86_64", "8-base", "8.9.20231119", L, "V1", plan=True),
+    _sku("Oracle", "Oracle-Linux", "ol95-lvm-gen2", "9.5.2", L, "V2"),
+    _sku("OpenLogic", "CentOS", "8_5-gen2", "8.5.2022101800", L, "V2"),
+    _sku("kinvolk", "flatcar-container-linux-free", "stable-gen2", "3975.2.2", L, "V2"),
+    _sku("microsoftazurelinux", "azurelinux-4", "4", "4.0.20260101", L, "V2"),
+    _sku("bitnami", "rabbitmq", "rabbitmq", "3.7.1809211005", L, "V1", plan=True),
+    _sku("bitnami", "lampstack", "5-6", "5.6.40", L, "V1", plan=True),
+    _sku("bitnami", "mysql", "mysql", "8.0.39", L, "V1", plan=True),
+    _sku("bitnami", "mongodb", "mongodb", "7.0.14", L, "V1", plan=True),
+    _sku("bitnami", "cassandra", "cassandra", "4.1.6", L, "V1", plan=True),
+    _sku("bitnami", "mariadb", "mariadb", "11.4.3", L, "V1", plan=True),
+    _sku("bitnami", "postgresql", "postgresql", "16.4.0", L, "V1", plan=True),
+)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort marketplace versions as integer tuples, never as strings (§7.1)."""
+    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
+
+
+def find_sku(publisher: str, offer: str, sku: str) -> MarketplaceSku | None:
+    for item in MARKETPLACE:
+        if (item.publisher.lower(), item.offer.lower(), item.sku.lower()) == (
+            publisher.lower(),
+            offer.lower(),
+            sku.lower(),
+        ):
+            return item
+    return None

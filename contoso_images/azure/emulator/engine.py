@@ -1,0 +1,265 @@
+"""The :class:`Emulator`: one object per state file, answering ARM requests in process.
+
+``handle()`` is the whole HTTP surface: it applies faults, settles due operations,
+dispatches to a handler, adds ARM's standard headers and writes the request log. The
+configuration (durations, faults, clock offset) lives in the state file so every
+process that opens the same file behaves the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import clock, faults, lro, routes
+from .errors import ArmError
+from .seed import seed
+from .state import RESOURCE_TABLES, Store, subscription_rows
+from .wire import ArmRequest, Ctx, Response, error_response, new_id
+
+log = logging.getLogger(__name__)
+
+# Demo durations in seconds: long enough to watch a VM go "starting" → "running".
+DEFAULT_DURATIONS: dict[str, float] = {
+    "start": 6.0,
+    "power_off": 5.0,
+    "deallocate": 8.0,
+    "restart": 6.0,
+    "run_command": 10.0,
+    "image_create": 8.0,
+    "gallery_create": 3.0,
+    "gallery_image_version_create": 15.0,
+    "delete": 5.0,
+}
+DEFAULT_PAGE_SIZE = 100
+POLL_SLEEP_CAP = 1.0
+REQUEST_LOG_KEEP = 20_000
+
+
+def default_state_path() -> Path:
+    """``$AZURE_EMULATOR_STATE``, else ``<repo>/var/azure-emulator.sqlite3``."""
+    env = os.environ.get("AZURE_EMULATOR_STATE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "var" / "azure-emulator.sqlite3"
+
+
+@dataclass(frozen=True)
+class RequestLogEntry:
+    id: int
+    method: str
+    path: str
+    status: int  # 0 = connection dropped by a fault
+    at: datetime
+    duration_ms: float
+
+
+class Emulator:
+    """An emulated Azure Resource Manager (Microsoft.Compute + subscriptions)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, page_size: int | None = None
+    ) -> None:
+        self.path = Path(path) if path is not None else default_state_path()
+        self.store = Store(self.path)
+        env_size = os.environ.get("AZURE_EMULATOR_PAGE_SIZE")
+        self.page_size = page_size or (int(env_size) if env_size else DEFAULT_PAGE_SIZE)
+
+    # --- scenario ----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything: resources, operations, faults, log, clock offset, durations."""
+        with self.store.write() as conn:
+            for table in ("meta", "fault_queue", "request_log", *RESOURCE_TABLES):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    def seed_contoso_pilot(self, extra_vms: int = 0) -> dict[str, int]:
+        """Replace all resources with the Contoso pilot (+ ``extra_vms`` generated VMs).
+
+        Durations and faults are kept, so ``set_durations(all=0)`` may come before or after.
+        Returns the number of resources of each kind."""
+        with self.store.write() as conn:
+            return seed(conn, self.now(), extra_vms)
+
+    def is_empty(self) -> bool:
+        return not subscription_rows(self.store.conn())
+
+    def subscription_ids(self) -> list[str]:
+        return [r[0] for r in subscription_rows(self.store.conn())]
+
+    # --- time and durations ------------------------------------------------------------
+
+    def now(self) -> float:
+        return clock.wall() + float(self.store.meta_get("clock_offset", 0.0))
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock forward (every process sharing the file sees it)."""
+        with self.store.write():
+            offset = float(self.store.meta_get("clock_offset", 0.0))
+            self.store.meta_set("clock_offset", offset + float(seconds))
+
+    def durations(self) -> dict[str, float]:
+        stored = self.store.meta_get("durations", {}) or {}
+        return {**DEFAULT_DURATIONS, **{k: float(v) for k, v in stored.items()}}
+
+    def set_durations(self, **seconds: float) -> None:
+        """Set operation durations; ``all=`` sets every one, other keys override it."""
+        unknown = set(seconds) - set(DEFAULT_DURATIONS) - {"all"}
+        if unknown:
+            raise ValueError(f"unknown duration keys: {sorted(unknown)}")
+        with self.store.write():
+            current = self.durations()
+            if "all" in seconds:
+                current = dict.fromkeys(current, float(seconds["all"]))
+            for key, value in seconds.items():
+                if key != "all":
+                    current[key] = float(value)
+            if any(v < 0 for v in current.values()):
+                raise ValueError("durations must be >= 0")
+            self.store.meta_set("durations", current)
+
+    def poll_sleep_cap(self) -> float:
+        """How long a transport may really sleep: 0 when every duration is 0 (tests)."""
+        return 0.0 if all(v == 0 for v in self.durations().values()) else POLL_SLEEP_CAP
+
+    # --- faults ------------------------------------------------------------------------
+
+    def set_faults(
+        self,
+        throttle_rate: float = 0.0,
+        server_error_rate: float = 0.0,
+        latency_ms: int = 0,
+        drop_rate: float = 0.0,
+        retry_after: int = 1,
+    ) -> None:
+        cfg = faults.FaultSettings(
+            throttle_rate, server_error_rate, latency_ms, drop_rate, max(1, int(retry_after))
+        )
+        self.store.meta_set("faults", cfg.as_dict())
+
+    def fault_settings(self) -> faults.FaultSettings:
+        """The effective settings (file values overridden by environment variables)."""
+        return faults.settings(self.store.meta_get("faults"))
+
+    def queue_fault(
+        self,
+        *,
+        method: str | None = None,
+        path_contains: str = "",
+        status: int = 429,
+        retry_after: int | None = 1,
+        drop: bool = False,
+        count: int = 1,
+    ) -> None:
+        """The next ``count`` requests matching method/path get this fault."""
+        with self.store.write() as conn:
+            conn.execute(
+                "INSERT INTO fault_queue (method, path_contains, status, retry_after, drop_conn, "
+                "remaining) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    method.upper() if method else None,
+                    path_contains,
+                    int(status),
+                    retry_after,
+                    int(drop),
+                    int(count),
+                ),
+            )
+
+    def clear_faults(self) -> None:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM fault_queue")
+            conn.execute("DELETE FROM meta WHERE key = 'faults'")
+
+    # --- request log -------------------------------------------------------------------
+
+    def request_log(self, *, since_id: int = 0) -> list[RequestLogEntry]:
+        rows = self.store.conn().execute(
+            "SELECT id, method, path, status, at, duration_ms FROM request_log WHERE id > ? "
+            "ORDER BY id",
+            (since_id,),
+        )
+        return [
+            RequestLogEntry(r[0], r[1], r[2], r[3], clock.to_datetime(r[4]), r[5]) for r in rows
+        ]
+
+    def clear_request_log(self) -> None:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM request_log")
+
+    def _log(self, req: ArmRequest, status: int, at: float, started: float) -> None:
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.store.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO request_log (method, path, status, at, duration_ms) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (req.method, req.path_and_query, status, at, round(elapsed, 3)),
+            )
+            last = int(cur.lastrowid or 0)
+            if last % 1000 == 0:
+                conn.execute("DELETE FROM request_log WHERE id <= ?", (last - REQUEST_LOG_KEEP,))
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one ARM request. Raises ``requests.ConnectionError`` for dropped ones."""
+        started = time.perf_counter()
+        req = ArmRequest.parse(method, url, headers, body)
+        now = self.now()
+        status = 0
+        try:
+            cfg = self.fault_settings()
+            if cfg.latency_ms:
+                time.sleep(cfg.latency_ms / 1000)
+            resp = self._answer(req, cfg, now)
+            status = resp.status
+        finally:
+            self._log(req, status, now, started)
+        return resp.status, self._standard_headers(req, resp), resp.body
+
+    def _answer(self, req: ArmRequest, cfg: faults.FaultSettings, now: float) -> Response:
+        try:
+            fault = faults.pick(self.store, req, cfg, now)
+            if fault is not None:
+                return error_response(fault)
+            conn = self.store.conn()
+            if lro.has_due(conn, now):
+                with self.store.write() as wconn:
+                    lro.settle_due(wconn, now)
+            ctx = Ctx(self.store, now, self.durations(), self.page_size)
+            return routes.dispatch(ctx, req)
+        except ArmError as err:
+            return error_response(err)
+        except faults.ConnectionDropped:
+            raise
+        except Exception as exc:  # a bug in the emulator: answer like ARM would, and say why
+            log.exception("emulator failed on %s %s", req.method, req.path_and_query)
+            return error_response(
+                ArmError(500, "InternalServerError", f"Emulator error: {type(exc).__name__}: {exc}")
+            )
+
+    @staticmethod
+    def _standard_headers(req: ArmRequest, resp: Response) -> dict[str, str]:
+        head: dict[str, Any] = {
+            "Cache-Control": "no-cache",
+            "x-ms-request-id": resp.headers.get("x-ms-request-id") or new_id(),
+            "x-ms-correlation-request-id": new_id(),
+            "Content-Length": str(len(resp.body)),
+        }
+        if req.method == "GET":
+            head["x-ms-ratelimit-remaining-subscription-reads"] = "11999"
+            if "/microsoft.compute/" in req.path.lower():
+                head["x-ms-ratelimit-remaining-resource"] = (
+                    "Microsoft.Compute/HighCostGet3Min;139,Microsoft.Compute/HighCostGet30Min;699"
+                )
+        else:
+            head["x-ms-ratelimit-remaining-subscription-writes"] = "1199"
+        return {**head, **resp.headers}

@@ -1,0 +1,261 @@
+"""ARM error envelopes and the exact messages Azure uses (azure-facts.md §3).
+
+Handlers raise :class:`ArmError`; the router turns it into a JSON response. Business
+errors never carry ``Retry-After``: azure-core retries any 4xx that has one (§9.7).
+Messages marked "unverified" in azure-facts.md are plausible inventions; callers should
+branch on ``code``, never on the message text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Operation names used in OperationNotAllowed messages. 'Start VM', 'generalize' and
+# 'Create Image' are sourced; the others follow the same pattern (unverified).
+OP_NAMES: dict[str, str] = {
+    "start": "Start VM",
+    "power_off": "Power off VM",
+    "deallocate": "Deallocate VM",
+    "restart": "Restart VM",
+    "generalize": "generalize",
+    "run_command": "Run command",
+    "delete": "Delete VM",
+    "image_create": "Create Image",
+    "capture": "Capture VM",
+}
+
+ARM_NOT_FOUND_HINT = "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+
+
+class ArmError(Exception):
+    """An ARM error response: HTTP status + ``{"error": {code, message, ...}}``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        target: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.target = target
+        self.details = details or []
+        self.headers = headers or {}
+
+    def payload(self) -> dict[str, Any]:
+        """The error object (without the outer ``error`` wrapper)."""
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.target is not None:
+            err["target"] = self.target
+        if self.details:
+            err["details"] = self.details
+        return err
+
+    def body(self) -> bytes:
+        return json.dumps({"error": self.payload()}).encode()
+
+
+# --- 400 --------------------------------------------------------------------------------
+
+
+def invalid_parameter(message: str, target: str | None = None) -> ArmError:
+    return ArmError(400, "InvalidParameter", message, target=target)
+
+
+def missing_api_version() -> ArmError:
+    return ArmError(
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+    )
+
+
+def invalid_api_version(version: str, supported: list[str]) -> ArmError:
+    return ArmError(
+        400,
+        "InvalidApiVersionParameter",
+        f"The api-version '{version}' is invalid. "
+        f"The supported versions are '{','.join(supported)}'.",
+    )
+
+
+def invalid_body(reason: str) -> ArmError:
+    return invalid_parameter(
+        f"The request content was invalid and could not be deserialized: {reason}"
+    )
+
+
+# --- 404 --------------------------------------------------------------------------------
+
+
+def resource_not_found(resource_type: str, name: str, rg: str) -> ArmError:
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{resource_type}/{name}' under resource group '{rg}' was not found. "
+        + ARM_NOT_FOUND_HINT,
+    )
+
+
+def resource_group_not_found(rg: str) -> ArmError:
+    return ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+
+
+def parent_not_found(parent: str) -> ArmError:
+    return ArmError(
+        404,
+        "ParentResourceNotFound",
+        "Can not perform requested operation on nested resource. "
+        f"Parent resource '{parent}' not found.",
+    )
+
+
+def subscription_not_found(sub: str) -> ArmError:
+    return ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+
+
+def artifact_not_found() -> ArmError:
+    return ArmError(404, "NotFound", "Artifact: VMImage was not found.")
+
+
+def operation_not_found(op_id: str) -> ArmError:
+    return ArmError(404, "NotFound", f"The operation '{op_id}' was not found.")
+
+
+def no_route(method: str, path: str) -> ArmError:
+    return ArmError(
+        404,
+        "InvalidResourceType",
+        f"The emulator does not implement {method} {path}.",
+    )
+
+
+# --- 409 OperationNotAllowed (azure-facts §3.3) -----------------------------------------
+
+
+def _not_allowed(message: str) -> ArmError:
+    return ArmError(409, "OperationNotAllowed", message)
+
+
+def vm_generalized(op: str, vm: str) -> ArmError:
+    return _not_allowed(
+        f"Operation '{op}' is not allowed on VM '{vm}' since the VM is generalized."
+    )
+
+
+def vm_running_generalize(vm: str) -> ArmError:
+    return _not_allowed(
+        f"Operation 'generalize' is not allowed on VM '{vm}' since the VM is running. "
+        "Please power off explicitly in case you shut down the VM from inside the guest "
+        "operating system."
+    )
+
+
+def vm_deallocated(op: str, vm: str) -> ArmError:
+    return _not_allowed(
+        f"Operation '{op}' is not allowed on VM '{vm}' since the VM is either deallocated "
+        "or marked to be deallocated."
+    )
+
+
+def vm_busy(op: str, vm: str) -> ArmError:
+    return _not_allowed(
+        f"Operation '{op}' is not allowed on VM '{vm}' since another operation is in progress."
+    )
+
+
+def vm_deleting(op: str, vm: str) -> ArmError:
+    return _not_allowed(
+        f"Operation '{op}' is not allowed on VM '{vm}' since the VM is marked for deletion. "
+        "You can only retry the Delete operation (or wait for an ongoing one to complete)."
+    )
+
+
+def vm_not_generalized_for_image(vm: str) -> ArmError:
+    return _not_allowed(
+        f"The operation 'Create Image' requires the Virtual Machine '{vm}' to be Generalized."
+    )
+
+
+def vm_already_running(op: str, vm: str) -> ArmError:
+    """Unverified: Azure documents no message for starting a running VM."""
+    return _not_allowed(f"Operation '{op}' is not allowed on VM '{vm}' since the VM is running.")
+
+
+def vm_not_running(op: str, vm: str) -> ArmError:
+    """Unverified wording, modelled on the other OperationNotAllowed messages."""
+    return _not_allowed(
+        f"Operation '{op}' is not allowed on VM '{vm}' since the VM is not running."
+    )
+
+
+def capture_managed_disks() -> ArmError:
+    return _not_allowed(
+        "The Capture action is only supported on a Virtual Machine with blob based disks. "
+        "Please use the 'Image' resource APIs to create an Image from a managed Virtual Machine."
+    )
+
+
+# --- faults -----------------------------------------------------------------------------
+
+
+def throttled(retry_after: int, *, start: str, end: str) -> ArmError:
+    """The Compute RP throttling response of azure-facts §3.4."""
+    detail = json.dumps(
+        {
+            "operationGroup": "HighCostGet30Min",
+            "startTime": start,
+            "endTime": end,
+            "allowedRequestCount": 800,
+            "measuredRequestCount": 1238,
+        }
+    )
+    return ArmError(
+        429,
+        "OperationNotAllowed",
+        "The server rejected the request because too many requests have been received "
+        "for this subscription.",
+        details=[{"code": "TooManyRequests", "target": "HighCostGet30Min", "message": detail}],
+        headers={
+            "Retry-After": str(max(1, retry_after)),
+            "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/HighCostGet3Min;0,"
+            "Microsoft.Compute/HighCostGet30Min;0",
+        },
+    )
+
+
+def server_error(status: int) -> ArmError:
+    if status == 503:
+        return ArmError(
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable. Please retry the request later.",
+            headers={"Retry-After": "1"},
+        )
+    return ArmError(
+        status,
+        "InternalServerError",
+        "An unexpected error occurred while processing the request. Tracking Id: 'emulated-fault'.",
+    )
+
+
+def concurrent_conflict() -> ArmError:
+    return ArmError(
+        409,
+        "Conflict",
+        "The request failed due to conflict with a concurrent request. To resolve it, please "
+        "refer to https://aka.ms/activitylog to get more details on the conflicting requests.",
+    )
+
+
+def nested_resources_exist() -> ArmError:
+    return ArmError(
+        409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."
+    )

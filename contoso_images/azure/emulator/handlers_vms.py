@@ -1,0 +1,298 @@
+"""Virtual machine endpoints: list, get, instance view, power actions, generalize,
+run command, delete, available sizes — with the rules Azure enforces (azure-facts §2.3,
+§3.3)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from . import catalog, errors, lro, vm_model
+from .errors import OP_NAMES
+from .lookup import KIND_VM, require, require_rg, require_sub
+from .paging import paged
+from .state import Resource, delete_resource, get_resource_by_seq, page_resources, save_resource
+from .wire import ArmRequest, Ctx, Response, json_response
+
+# URL action -> (operation key, final steady power state)
+POWER_ACTIONS = {
+    "start": ("start", "running"),
+    "poweroff": ("power_off", "stopped"),
+    "deallocate": ("deallocate", "deallocated"),
+    "restart": ("restart", "running"),
+}
+RUN_COMMANDS = {
+    "Windows": {
+        "RunPowerShellScript",
+        "EnableRemotePS",
+        "IPConfig",
+        "RDPSettings",
+        "ResetRDPCert",
+        "SetRDPPort",
+        "EnableAdminAccount",
+    },
+    "Linux": {"RunShellScript", "ifconfig"},
+}
+
+
+def _wants_instance_view(req: ArmRequest) -> bool:
+    return req.flag("statusOnly") or req.query.get("$expand", "").lower() == "instanceview"
+
+
+def list_all(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
+    conn = ctx.store.conn()
+    require_sub(conn, sub)
+    with_view = _wants_instance_view(req)
+    return paged(
+        ctx,
+        req,
+        lambda after, limit: page_resources(conn, KIND_VM, sub, after=after, limit=limit),
+        lambda r: vm_model.render(r, with_instance_view=with_view),
+    )
+
+
+def list_by_rg(ctx: Ctx, req: ArmRequest, sub: str, rg: str) -> Response:
+    conn = ctx.store.conn()
+    require_rg(conn, sub, rg)
+    with_view = _wants_instance_view(req)
+    return paged(
+        ctx,
+        req,
+        lambda after, limit: page_resources(conn, KIND_VM, sub, rg=rg, after=after, limit=limit),
+        lambda r: vm_model.render(r, with_instance_view=with_view),
+    )
+
+
+def get(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    res = require(ctx.store.conn(), KIND_VM, sub, rg, vm)
+    with_view = req.query.get("$expand", "").lower() == "instanceview"
+    return json_response(200, vm_model.render(res, with_instance_view=with_view))
+
+
+def instance_view(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    res = require(ctx.store.conn(), KIND_VM, sub, rg, vm)
+    return json_response(200, vm_model.instance_view(res))
+
+
+def available_sizes(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    require(ctx.store.conn(), KIND_VM, sub, rg, vm)
+    return json_response(200, {"value": [catalog.size_json(n) for n in catalog.VM_SIZES]})
+
+
+def _check_free(res: Resource, op_key: str) -> None:
+    """Deleting VMs and VMs with a pending operation refuse everything else."""
+    name = res.body["name"]
+    if res.emu.get("deleting"):
+        raise errors.vm_deleting(OP_NAMES[op_key], name)
+    if res.emu.get("op"):
+        raise errors.vm_busy(OP_NAMES[op_key], name)
+
+
+def _begin(
+    conn: sqlite3.Connection,
+    ctx: Ctx,
+    res: Resource,
+    *,
+    op_key: str,
+    kind: str,
+    duration: float,
+    params: dict[str, Any],
+) -> lro.Operation:
+    op = lro.start(
+        conn,
+        ctx,
+        sub=res.sub,
+        location=res.body["location"],
+        kind=kind,
+        resource_seq=res.seq,
+        duration=duration,
+        params=params,
+    )
+    res.emu["op"] = {"id": op.id, "kind": op_key, "until": op.due}
+    res.emu["state_time"] = ctx.now
+    save_resource(conn, res)
+    return op
+
+
+def power_action(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str, action: str) -> Response:
+    op_key, target = POWER_ACTIONS[action.lower()]
+    op_name = OP_NAMES[op_key]
+    with lro.writing(ctx) as conn:
+        res = require(conn, KIND_VM, sub, rg, vm)
+        _check_free(res, op_key)
+        name = res.body["name"]
+        power = res.emu["power"]
+        duration = ctx.durations[op_key]
+        if res.emu.get("os_generalized") and op_key != "deallocate":
+            raise errors.vm_generalized(op_name, name)
+        if op_key == "start" and power == "running":
+            raise errors.vm_already_running(op_name, name)
+        if op_key in ("power_off", "restart") and power == "deallocated":
+            raise errors.vm_deallocated(op_name, name)
+        if op_key == "restart" and power == "stopped":
+            raise errors.vm_not_running(op_name, name)
+        if power == target and op_key in ("power_off", "deallocate"):
+            duration = 0.0  # Azure treats these as no-ops that succeed at once
+        op = _begin(
+            conn,
+            ctx,
+            res,
+            op_key=op_key,
+            kind="vm_power",
+            duration=duration,
+            params={"target": target},
+        )
+    return lro.accepted(op, req.api_version or "")
+
+
+def generalize(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    """Synchronous 200 with an empty body (azure-facts §9.1)."""
+    with lro.writing(ctx) as conn:
+        res = require(conn, KIND_VM, sub, rg, vm)
+        _check_free(res, "generalize")
+        if res.emu["power"] == "running":
+            raise errors.vm_running_generalize(res.body["name"])
+        res.emu["os_generalized"] = True
+        res.emu["state_time"] = ctx.now
+        save_resource(conn, res)
+    return Response(200, {}, b"")
+
+
+def _is_generalizing(os_type: str, command_id: str, script: list[str]) -> bool:
+    text = "\n".join(script).lower()
+    if os_type == "Windows":
+        return command_id == "RunPowerShellScript" and "sysprep" in text
+    return command_id == "RunShellScript" and "waagent" in text and "-deprovision" in text
+
+
+def _fake_stdout(script: list[str]) -> str:
+    """Echo what ``echo``/``Write-Output`` lines would print; enough for a demo."""
+    out = []
+    for line in script:
+        stripped = line.strip()
+        for prefix in ("echo ", "Write-Output ", "Write-Host "):
+            if stripped.lower().startswith(prefix.lower()):
+                out.append(stripped[len(prefix) :].strip().strip("'\""))
+    return "\n".join(out)
+
+
+def run_command(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    payload = req.json()
+    command_id = payload.get("commandId")
+    script = payload.get("script") or []
+    if not isinstance(command_id, str) or not command_id:
+        raise errors.invalid_parameter("The 'commandId' property is required.", target="commandId")
+    if not isinstance(script, list) or not all(isinstance(s, str) for s in script):
+        raise errors.invalid_parameter("'script' must be an array of strings.", target="script")
+    with lro.writing(ctx) as conn:
+        res = require(conn, KIND_VM, sub, rg, vm)
+        _check_free(res, "run_command")
+        os_type = res.body["properties"]["storageProfile"]["osDisk"]["osType"]
+        if command_id not in RUN_COMMANDS.get(os_type, set()):
+            raise errors.invalid_parameter(
+                f"The command id '{command_id}' is not supported on a {os_type} virtual machine.",
+                target="commandId",
+            )
+        name = res.body["name"]
+        if res.emu.get("os_generalized"):
+            raise errors.vm_generalized(OP_NAMES["run_command"], name)
+        if res.emu["power"] == "deallocated":
+            raise errors.vm_deallocated(OP_NAMES["run_command"], name)
+        if res.emu["power"] != "running":
+            raise errors.vm_not_running(OP_NAMES["run_command"], name)
+        sysprep = _is_generalizing(os_type, command_id, script)
+        op = _begin(
+            conn,
+            ctx,
+            res,
+            op_key="run_command",
+            kind="vm_run_command",
+            duration=ctx.durations["run_command"],
+            params={"sysprep": sysprep, "stdout": _fake_stdout(script)},
+        )
+    return lro.accepted(op, req.api_version or "")
+
+
+def delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    with lro.writing(ctx) as conn:
+        res = require(conn, KIND_VM, sub, rg, vm)
+        if not res.emu.get("deleting") and res.emu.get("op"):
+            raise errors.vm_busy(OP_NAMES["delete"], res.body["name"])
+        op = lro.start(
+            conn,
+            ctx,
+            sub=res.sub,
+            location=res.body["location"],
+            kind="resource_delete",
+            resource_seq=res.seq,
+            duration=ctx.durations["delete"],
+        )
+        res.emu["deleting"] = True
+        res.emu["op"] = {"id": op.id, "kind": "delete", "until": op.due}
+        save_resource(conn, res)
+    return lro.accepted(op, req.api_version or "")
+
+
+def capture(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
+    """Legacy capture works only on blob-disk VMs; every emulated VM has managed disks."""
+    require(ctx.store.conn(), KIND_VM, sub, rg, vm)
+    raise errors.capture_managed_disks()
+
+
+# --- settlement effects -------------------------------------------------------------
+
+
+@lro.effect("vm_power")
+def _settle_power(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    res = get_resource_by_seq(conn, op.resource_seq or 0)
+    if res is None:
+        return
+    res.emu["power"] = op.params["target"]
+    res.emu["op"] = None
+    res.emu["state_time"] = when
+    save_resource(conn, res)
+
+
+@lro.effect("vm_run_command")
+def _settle_run_command(conn: sqlite3.Connection, op: lro.Operation, when: float) -> Any:
+    res = get_resource_by_seq(conn, op.resource_seq or 0)
+    if res is not None:
+        if op.params.get("sysprep"):
+            # The guest generalizes itself and shuts down: Stopped (allocated), still billed.
+            res.emu["guest_generalized"] = True
+            res.emu["power"] = "stopped"
+        res.emu["op"] = None
+        res.emu["state_time"] = when
+        save_resource(conn, res)
+    return {
+        "value": [
+            {
+                "code": "ComponentStatus/StdOut/succeeded",
+                "level": "Info",
+                "displayStatus": "Provisioning succeeded",
+                "message": op.params.get("stdout", ""),
+            },
+            {
+                "code": "ComponentStatus/StdErr/succeeded",
+                "level": "Info",
+                "displayStatus": "Provisioning succeeded",
+                "message": "",
+            },
+        ]
+    }
+
+
+@lro.effect("resource_delete")
+def _settle_delete(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    if op.resource_seq:
+        delete_resource(conn, op.resource_seq)
+
+
+@lro.effect("resource_ready")
+def _settle_ready(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    res = get_resource_by_seq(conn, op.resource_seq or 0)
+    if res is None:
+        return
+    res.body.setdefault("properties", {})["provisioningState"] = "Succeeded"
+    res.emu["op"] = None
+    save_resource(conn, res)

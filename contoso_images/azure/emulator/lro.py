@@ -1,0 +1,211 @@
+"""Asynchronous operations: the 202 headers, the operation-status resource, settlement.
+
+Each long-running request stores an operation row (``started``, ``due``). There is no
+background thread: before a request is handled, every operation whose ``due`` time has
+passed is *settled* — its effect is applied to the resource (VM power state, resource
+ready, resource deleted) in one short write transaction. Any process sharing the state
+file can settle, so the web process sees what a worker started.
+
+URLs follow azure-facts.md §4.1: ``Azure-AsyncOperation`` →
+``.../providers/Microsoft.Compute/locations/{loc}/operations/{id}?p=…&api-version=…``,
+``Location`` → the same with ``monitor=true``. ``Retry-After`` is always ≥ 1 (§9.6).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from . import clock
+from .errors import operation_not_found
+from .wire import ARM_HOST, ArmRequest, Ctx, Response, json_response, new_id
+
+COMPUTE_API_VERSION = "2026-04-01"
+
+
+@dataclass
+class Operation:
+    id: str
+    sub: str
+    location: str
+    kind: str
+    resource_seq: int | None
+    started: float
+    due: float
+    settled: bool
+    status: str
+    params: dict[str, Any]
+    result: Any
+    error: dict[str, Any] | None
+
+
+_OP_COLUMNS = (
+    "id, sub, location, kind, resource_seq, started, due, settled, status, params, result, error"
+)
+
+Effect = Callable[[sqlite3.Connection, Operation, float], Any]
+_EFFECTS: dict[str, Effect] = {}
+
+
+def effect(kind: str) -> Callable[[Effect], Effect]:
+    """Register what settling an operation of ``kind`` does (returns the op's result)."""
+
+    def register(fn: Effect) -> Effect:
+        _EFFECTS[kind] = fn
+        return fn
+
+    return register
+
+
+def _row(row: tuple[Any, ...]) -> Operation:
+    op_id, sub, loc, kind, seq, started, due, settled, status, params, result, error = row
+    return Operation(
+        op_id,
+        sub,
+        loc,
+        kind,
+        seq,
+        started,
+        due,
+        bool(settled),
+        status,
+        json.loads(params),
+        None if result is None else json.loads(result),
+        None if error is None else json.loads(error),
+    )
+
+
+def start(
+    conn: sqlite3.Connection,
+    ctx: Ctx,
+    *,
+    sub: str,
+    location: str,
+    kind: str,
+    resource_seq: int | None,
+    duration: float,
+    params: dict[str, Any] | None = None,
+) -> Operation:
+    """Record a new in-progress operation that becomes due ``duration`` seconds from now."""
+    op = Operation(
+        new_id(),
+        sub.lower(),
+        location,
+        kind,
+        resource_seq,
+        ctx.now,
+        ctx.now + max(0.0, duration),
+        False,
+        "InProgress",
+        params or {},
+        None,
+        None,
+    )
+    conn.execute(
+        f"INSERT INTO operations ({_OP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, NULL)",  # noqa: S608
+        (
+            op.id,
+            op.sub,
+            op.location,
+            op.kind,
+            op.resource_seq,
+            op.started,
+            op.due,
+            op.status,
+            json.dumps(op.params),
+        ),
+    )
+    return op
+
+
+def get(conn: sqlite3.Connection, op_id: str) -> Operation | None:
+    row = conn.execute(
+        f"SELECT {_OP_COLUMNS} FROM operations WHERE id = ?",  # noqa: S608
+        (op_id,),
+    ).fetchone()
+    return None if row is None else _row(row)
+
+
+def has_due(conn: sqlite3.Connection, now: float) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM operations WHERE settled = 0 AND due <= ? LIMIT 1", (now,)
+    ).fetchone()
+    return row is not None
+
+
+def settle_due(conn: sqlite3.Connection, now: float) -> int:
+    """Apply the effect of every due operation (call inside a write transaction)."""
+    rows = conn.execute(
+        f"SELECT {_OP_COLUMNS} FROM operations WHERE settled = 0 AND due <= ? ORDER BY due",  # noqa: S608
+        (now,),
+    ).fetchall()
+    for row in rows:
+        op = _row(row)
+        fn = _EFFECTS.get(op.kind)
+        result = fn(conn, op, op.due) if fn else None
+        conn.execute(
+            "UPDATE operations SET settled = 1, status = 'Succeeded', result = ? WHERE id = ?",
+            (None if result is None else json.dumps(result), op.id),
+        )
+    return len(rows)
+
+
+def headers(op: Operation, api_version: str) -> dict[str, str]:
+    """The 202/201 headers that make ARMPolling poll this operation."""
+    base = (
+        f"{ARM_HOST}/subscriptions/{op.sub}/providers/Microsoft.Compute/locations/"
+        f"{quote(op.location)}/operations/{op.id}?p={new_id()}"
+    )
+    v = quote(api_version or COMPUTE_API_VERSION)
+    return {
+        "Azure-AsyncOperation": f"{base}&api-version={v}",
+        "Location": f"{base}&monitor=true&api-version={v}",
+        "Retry-After": "1",
+        "x-ms-request-id": op.id,
+    }
+
+
+def accepted(op: Operation, api_version: str) -> Response:
+    """202 Accepted with an empty body (POST actions, DELETE)."""
+    return Response(202, headers(op, api_version), b"")
+
+
+def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: str) -> Response:
+    """GET on the Azure-AsyncOperation URL, or (``monitor=true``) on the Location URL."""
+    op = get(ctx.store.conn(), op_id)
+    if op is None or op.sub != sub.lower():
+        raise operation_not_found(op_id)
+    if req.flag("monitor"):
+        if not op.settled:
+            return Response(
+                202,
+                {"Location": f"{ARM_HOST}{req.path_and_query}", "Retry-After": "1"},
+                b"",
+            )
+        if op.result is not None:
+            return json_response(200, op.result)
+        return Response(200, {}, b"")
+    body: dict[str, Any] = {
+        "startTime": clock.iso(op.started),
+        "status": op.status if op.settled else "InProgress",
+        "name": op.id,
+    }
+    if op.settled:
+        body["endTime"] = clock.iso(op.due)
+    if op.error:
+        body["error"] = op.error
+    head = {} if op.settled else {"Retry-After": "1"}
+    return json_response(200, body, head)
+
+
+@contextmanager
+def writing(ctx: Ctx) -> Iterator[sqlite3.Connection]:
+    """A write transaction that first settles whatever became due (so rules see 'now')."""
+    with ctx.store.write() as conn:
+        settle_due(conn, ctx.now)
+        yield conn

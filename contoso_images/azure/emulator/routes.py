@@ -1,0 +1,165 @@
+"""Dispatch: (method, path regex) → handler, after the api-version check.
+
+Paths are matched case-insensitively (ARM paths are), path parameters are URL-decoded
+before they reach a handler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from . import (
+    errors,
+    lro,
+)
+from . import (
+    handlers_galleries as gal,
+)
+from . import (
+    handlers_gallery_versions as ver,
+)
+from . import (
+    handlers_images as img,
+)
+from . import (
+    handlers_marketplace as mkt,
+)
+from . import (
+    handlers_subscriptions as subs,
+)
+from . import (
+    handlers_vms as vms,
+)
+from .wire import ArmRequest, Ctx, Response
+
+COMPUTE_VERSIONS = [
+    "2026-04-01",
+    "2025-04-01",
+    "2024-11-01",
+    "2024-07-01",
+    "2024-03-01",
+    "2023-09-01",
+    "2023-07-01",
+    "2023-03-01",
+    "2022-11-01",
+    "2022-08-01",
+    "2022-03-01",
+    "2021-11-01",
+    "2021-07-01",
+]
+GALLERY_VERSIONS = [
+    "2026-03-03",
+    "2025-03-03",
+    "2024-03-03",
+    "2023-07-03",
+    "2022-08-03",
+    "2022-03-03",
+    "2022-01-03",
+    "2021-10-01",
+    "2021-07-01",
+]
+SUBSCRIPTION_VERSIONS = ["2022-12-01", "2021-01-01", "2020-01-01", "2019-11-01", "2016-06-01"]
+
+Handler = Callable[..., Response]
+
+_SUB = r"^/subscriptions/(?P<sub>[^/]+)"
+_RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
+_PROV = "/providers/Microsoft\\.Compute"
+_VM = _RG + _PROV + r"/virtualMachines/(?P<vm>[^/]+)"
+_GAL = _RG + _PROV + r"/galleries/(?P<gallery>[^/]+)"
+_DEF = _GAL + r"/images/(?P<image>[^/]+)"
+_LOC = _SUB + _PROV + r"/locations/(?P<location>[^/]+)"
+_PUB = _LOC + r"/publishers/(?P<publisher>[^/]+)/artifacttypes/vmimage/offers"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    versions: list[str]
+
+
+def _r(method: str, pattern: str, handler: Handler, versions: list[str]) -> Route:
+    return Route(method, re.compile(pattern + "$", re.IGNORECASE), handler, versions)
+
+
+C, G, S = COMPUTE_VERSIONS, GALLERY_VERSIONS, SUBSCRIPTION_VERSIONS
+ROUTES: list[Route] = [
+    _r("GET", r"^/subscriptions", subs.list_subscriptions, S),
+    _r("GET", _SUB, subs.get_subscription, S),
+    _r("GET", _SUB + "/locations", subs.list_locations, S),
+    # virtual machines
+    _r("GET", _SUB + _PROV + "/virtualMachines", vms.list_all, C),
+    _r("GET", _RG + _PROV + "/virtualMachines", vms.list_by_rg, C),
+    _r("GET", _VM, vms.get, C),
+    _r("DELETE", _VM, vms.delete, C),
+    _r("GET", _VM + "/instanceView", vms.instance_view, C),
+    _r("GET", _VM + "/vmSizes", vms.available_sizes, C),
+    _r("POST", _VM + "/(?P<action>start|powerOff|deallocate|restart)", vms.power_action, C),
+    _r("POST", _VM + "/generalize", vms.generalize, C),
+    _r("POST", _VM + "/runCommand", vms.run_command, C),
+    _r("POST", _VM + "/capture", vms.capture, C),
+    # managed images
+    _r("GET", _SUB + _PROV + "/images", img.list_all, C),
+    _r("GET", _RG + _PROV + "/images", img.list_by_rg, C),
+    _r("PUT", _RG + _PROV + "/images/(?P<image>[^/]+)", img.create, C),
+    _r("GET", _RG + _PROV + "/images/(?P<image>[^/]+)", img.get, C),
+    _r("DELETE", _RG + _PROV + "/images/(?P<image>[^/]+)", img.delete, C),
+    # compute gallery
+    _r("GET", _SUB + _PROV + "/galleries", gal.gallery_list, G),
+    _r("GET", _RG + _PROV + "/galleries", gal.gallery_list_rg, G),
+    _r("PUT", _GAL, gal.gallery_put, G),
+    _r("GET", _GAL, gal.gallery_get, G),
+    _r("DELETE", _GAL, gal.gallery_delete, G),
+    _r("GET", _GAL + "/images", gal.definition_list, G),
+    _r("PUT", _DEF, gal.definition_put, G),
+    _r("GET", _DEF, gal.definition_get, G),
+    _r("DELETE", _DEF, gal.definition_delete, G),
+    _r("GET", _DEF + "/versions", ver.version_list, G),
+    _r("PUT", _DEF + "/versions/(?P<version>[^/]+)", ver.version_put, G),
+    _r("GET", _DEF + "/versions/(?P<version>[^/]+)", ver.version_get, G),
+    _r("DELETE", _DEF + "/versions/(?P<version>[^/]+)", ver.version_delete, G),
+    # async operations, marketplace, sizes
+    _r("GET", _LOC + "/operations/(?P<op_id>[^/]+)", lro.status_handler, C + G),
+    _r("GET", _LOC + "/publishers", mkt.publishers, C),
+    _r("GET", _PUB, mkt.offers, C),
+    _r("GET", _PUB + "/(?P<offer>[^/]+)/skus", mkt.skus, C),
+    _r("GET", _PUB + "/(?P<offer>[^/]+)/skus/(?P<sku>[^/]+)/versions", mkt.versions, C),
+    _r(
+        "GET",
+        _PUB + "/(?P<offer>[^/]+)/skus/(?P<sku>[^/]+)/versions/(?P<version>[^/]+)",
+        mkt.version_get,
+        C,
+    ),
+    _r("GET", _LOC + "/vmSizes", mkt.vm_sizes, C),
+]
+
+
+def dispatch(ctx: Ctx, req: ArmRequest) -> Response:
+    """Find the route, check api-version, call the handler (which may raise ArmError)."""
+    allowed: list[str] = []
+    for route in ROUTES:
+        m = route.pattern.match(req.path)
+        if not m:
+            continue
+        if route.method != req.method:
+            allowed.append(route.method)
+            continue
+        version = req.api_version
+        if not version:
+            raise errors.missing_api_version()
+        if version not in route.versions:
+            raise errors.invalid_api_version(version, route.versions)
+        params = {k: unquote(v) for k, v in m.groupdict().items()}
+        return route.handler(ctx, req, **params)
+    if allowed:
+        raise errors.ArmError(
+            405,
+            "MethodNotAllowed",
+            f"The requested method '{req.method}' is not allowed; allowed: {', '.join(allowed)}.",
+        )
+    raise errors.no_route(req.method, req.path)

@@ -1,0 +1,64 @@
+"""Managed images (the older capture target: needs a generalized VM, azure-facts §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from contoso_images.azure import lro
+from contoso_images.azure.clients import compute_client
+from contoso_images.azure.errors import gateway_call
+from contoso_images.azure.ids import parse_resource_id
+from contoso_images.azure.raw import as_raw, obj, tags, text
+from contoso_images.azure.types import ManagedImage
+
+
+def image_from_raw(raw: Mapping[str, Any]) -> ManagedImage:
+    props = obj(raw, "properties")
+    os_disk = obj(props, "storageProfile", "osDisk")
+    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
+    return ManagedImage(
+        id=text(raw, "id"),
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        name=text(raw, "name"),
+        location=text(raw, "location"),
+        source_vm_id=text(obj(props, "sourceVirtualMachine"), "id"),
+        os_type=text(os_disk, "osType"),
+        os_state=text(os_disk, "osState"),
+        hyper_v_generation=text(props, "hyperVGeneration"),
+        provisioning_state=text(props, "provisioningState"),
+        tags=tags(raw),
+    )
+
+
+@gateway_call
+def image_begin_create_from_vm(
+    subscription_id: str,
+    resource_group: str,
+    image_name: str,
+    *,
+    vm_id: str,
+    location: str,
+    hyper_v_generation: str,
+) -> str:
+    """PUT a managed image whose source is a (generalized) VM; returns the continuation token."""
+    body = {
+        "location": location,
+        "properties": {
+            "sourceVirtualMachine": {"id": vm_id},
+            "hyperVGeneration": hyper_v_generation,
+        },
+    }
+    ops = compute_client(subscription_id).images
+    return lro.begin(ops.begin_create_or_update, resource_group, image_name, body)
+
+
+@gateway_call
+def managed_images(subscription_id: str) -> list[ManagedImage]:
+    return [image_from_raw(as_raw(i)) for i in compute_client(subscription_id).images.list()]
+
+
+@gateway_call
+def managed_image_get(subscription_id: str, resource_group: str, name: str) -> ManagedImage:
+    return image_from_raw(as_raw(compute_client(subscription_id).images.get(resource_group, name)))

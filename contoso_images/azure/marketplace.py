@@ -1,0 +1,87 @@
+"""Marketplace images (publisher / offer / sku / version) and VM sizes of a region.
+
+The Marketplace endpoints answer bare JSON arrays, not pages (azure-facts §1.2, §9.9).
+"""
+
+from __future__ import annotations
+
+from contoso_images.azure.clients import compute_client
+from contoso_images.azure.errors import gateway_call
+from contoso_images.azure.raw import as_raw, integer, obj, text
+from contoso_images.azure.types import MarketplaceImage, VmSize
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key comparing versions as integer tuples ("10.0" > "9.5"); odd parts sort lowest."""
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+@gateway_call
+def marketplace_publishers(subscription_id: str, location: str) -> list[str]:
+    items = compute_client(subscription_id).virtual_machine_images.list_publishers(location)
+    return sorted((i.name for i in items if i.name), key=str.lower)
+
+
+@gateway_call
+def marketplace_offers(subscription_id: str, location: str, publisher: str) -> list[str]:
+    items = compute_client(subscription_id).virtual_machine_images.list_offers(location, publisher)
+    return sorted((i.name for i in items if i.name), key=str.lower)
+
+
+@gateway_call
+def marketplace_skus(subscription_id: str, location: str, publisher: str, offer: str) -> list[str]:
+    ops = compute_client(subscription_id).virtual_machine_images
+    return sorted(
+        (i.name for i in ops.list_skus(location, publisher, offer) if i.name), key=str.lower
+    )
+
+
+@gateway_call
+def marketplace_versions(
+    subscription_id: str, location: str, publisher: str, offer: str, sku: str
+) -> list[str]:
+    """Version names, newest first (compared as integer tuples, azure-facts §7.1)."""
+    ops = compute_client(subscription_id).virtual_machine_images
+    names = [i.name for i in ops.list(location, publisher, offer, sku) if i.name]
+    return sorted(names, key=version_key, reverse=True)
+
+
+@gateway_call
+def marketplace_image(
+    subscription_id: str, location: str, publisher: str, offer: str, sku: str, version: str
+) -> MarketplaceImage:
+    ops = compute_client(subscription_id).virtual_machine_images
+    raw = as_raw(ops.get(location, publisher, offer, sku, version))
+    props = obj(raw, "properties")
+    plan = obj(props, "plan")
+    return MarketplaceImage(
+        publisher=publisher,
+        offer=offer,
+        sku=sku,
+        version=text(raw, "name") or version,
+        location=text(raw, "location") or location,
+        os_type=text(obj(props, "osDiskImage"), "operatingSystem"),
+        hyper_v_generation=text(props, "hyperVGeneration"),
+        architecture=text(props, "architecture"),
+        plan={k: str(v) for k, v in plan.items() if v is not None} if plan else None,
+        image_state=text(obj(props, "imageDeprecationStatus"), "imageState"),
+    )
+
+
+@gateway_call
+def vm_sizes(subscription_id: str, location: str) -> list[VmSize]:
+    sizes = compute_client(subscription_id).virtual_machine_sizes.list(location)
+    result = []
+    for size in sizes:
+        raw = as_raw(size)
+        result.append(
+            VmSize(
+                name=text(raw, "name"),
+                cores=integer(raw, "numberOfCores") or 0,
+                memory_mb=integer(raw, "memoryInMB") or 0,
+                max_data_disks=integer(raw, "maxDataDiskCount") or 0,
+                os_disk_size_mb=integer(raw, "osDiskSizeInMB") or 0,
+                resource_disk_size_mb=integer(raw, "resourceDiskSizeInMB") or 0,
+            )
+        )
+    return result

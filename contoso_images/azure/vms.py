@@ -1,0 +1,226 @@
+"""Virtual machines: the inventory listing, one VM's detail, and its lifecycle actions.
+
+Lifecycle actions return the continuation token as soon as ARM accepts them (202); nobody waits
+for the LRO here. ``operations.operation_status`` resumes them from the token later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from contoso_images.azure import lro
+from contoso_images.azure.clients import compute_client
+from contoso_images.azure.errors import gateway_call, translated
+from contoso_images.azure.ids import parse_resource_id
+from contoso_images.azure.raw import as_raw, integer, moment, obj, tags, text
+from contoso_images.azure.types import (
+    Disk,
+    ImageReference,
+    InstanceStatus,
+    VirtualMachine,
+    VirtualMachineDetail,
+)
+
+POWER_STATES = frozenset(
+    {"running", "starting", "stopping", "stopped", "deallocating", "deallocated", "unknown"}
+)
+
+SYSPREP_COMMAND = r"%WINDIR%\system32\sysprep\sysprep.exe /generalize /oobe /shutdown /quiet"
+DEPROVISION_COMMAND = "sudo waagent -deprovision+user -force"
+
+
+# --- conversion ----------------------------------------------------------------------------
+
+
+def _statuses(instance_view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [dict(s) for s in instance_view.get("statuses") or [] if isinstance(s, Mapping)]
+
+
+def _status_suffix(statuses: list[dict[str, Any]], prefix: str) -> str | None:
+    """The part after ``prefix`` of the first status code that starts with it (never by index)."""
+    prefix = prefix.lower()
+    for status in statuses:
+        code = text(status, "code")
+        if code.lower().startswith(prefix):
+            return code[len(prefix) :]
+    return None
+
+
+def power_state_of(statuses: list[dict[str, Any]]) -> str:
+    state = (_status_suffix(statuses, "PowerState/") or "unknown").lower()
+    return state if state in POWER_STATES else "unknown"
+
+
+def image_reference_of(raw: Mapping[str, Any]) -> ImageReference | None:
+    if not raw:
+        return None
+    return ImageReference(
+        publisher=text(raw, "publisher"),
+        offer=text(raw, "offer"),
+        sku=text(raw, "sku"),
+        version=text(raw, "version"),
+        exact_version=text(raw, "exactVersion"),
+        id=text(raw, "id")
+        or text(raw, "sharedGalleryImageId")
+        or text(raw, "communityGalleryImageId"),
+    )
+
+
+def vm_from_raw(raw: Mapping[str, Any]) -> VirtualMachine:
+    props = obj(raw, "properties")
+    view = obj(props, "instanceView")
+    statuses = _statuses(view)
+    storage = obj(props, "storageProfile")
+    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
+    provisioning = text(props, "provisioningState")
+    if not provisioning:
+        suffix = _status_suffix(statuses, "ProvisioningState/") or ""
+        provisioning = suffix.split("/", 1)[0].capitalize()
+    return VirtualMachine(
+        id=text(raw, "id"),
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        name=text(raw, "name"),
+        location=text(raw, "location"),
+        size=text(obj(props, "hardwareProfile"), "vmSize"),
+        os_type=text(obj(storage, "osDisk"), "osType"),
+        image_reference=image_reference_of(obj(storage, "imageReference")),
+        hyper_v_generation=text(view, "hyperVGeneration"),
+        power_state=power_state_of(statuses),
+        provisioning_state=provisioning,
+        generalized=(_status_suffix(statuses, "OSState/") or "").lower() == "generalized",
+        tags=tags(raw),
+        time_created=moment(props.get("timeCreated")),
+    )
+
+
+def _status_from_raw(raw: Mapping[str, Any]) -> InstanceStatus:
+    return InstanceStatus(
+        code=text(raw, "code"),
+        level=text(raw, "level"),
+        display_status=text(raw, "displayStatus"),
+        message=text(raw, "message"),
+        time=moment(raw.get("time")),
+    )
+
+
+def _disk(raw: Mapping[str, Any], kind: str) -> Disk:
+    managed = obj(raw, "managedDisk")
+    return Disk(
+        name=text(raw, "name"),
+        kind=kind,
+        lun=integer(raw, "lun") if kind == "data" else None,
+        size_gb=integer(raw, "diskSizeGB"),
+        storage_account_type=text(managed, "storageAccountType"),
+        caching=text(raw, "caching"),
+        managed_disk_id=text(managed, "id"),
+    )
+
+
+def detail_from_raw(raw: Mapping[str, Any]) -> VirtualMachineDetail:
+    props = obj(raw, "properties")
+    view = obj(props, "instanceView")
+    storage = obj(props, "storageProfile")
+    os_profile = obj(props, "osProfile")
+    disks = [_disk(obj(storage, "osDisk"), "os")] if obj(storage, "osDisk") else []
+    disks += [_disk(d, "data") for d in storage.get("dataDisks") or []]
+    nics = obj(props, "networkProfile").get("networkInterfaces") or []
+    return VirtualMachineDetail(
+        vm=vm_from_raw(raw),
+        computer_name=text(view, "computerName") or text(os_profile, "computerName"),
+        os_name=text(view, "osName"),
+        os_version=text(view, "osVersion"),
+        vm_agent_version=text(obj(view, "vmAgent"), "vmAgentVersion"),
+        statuses=tuple(_status_from_raw(s) for s in _statuses(view)),
+        disks=tuple(disks),
+        admin_username=text(os_profile, "adminUsername"),
+        network_interface_ids=tuple(text(n, "id") for n in nics if text(n, "id")),
+    )
+
+
+def run_command_result_from_raw(raw: Mapping[str, Any] | None) -> tuple[InstanceStatus, ...]:
+    return tuple(_status_from_raw(s) for s in (raw or {}).get("value") or [])
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def iter_vms_with_power_state(subscription_id: str) -> Iterator[VirtualMachine]:
+    """Every VM of the subscription with its power state, page by page.
+
+    One paged ``list_all(statusOnly=true)`` (the string ``"true"``, azure-facts §9.4): ARM's way
+    to get all power states of a subscription; never one instance-view call per VM.
+    """
+    with translated():  # no shared retry budget: it could not be reset from another context
+        pages = compute_client(subscription_id).virtual_machines.list_all(status_only="true")
+        for vm in pages:
+            yield vm_from_raw(as_raw(vm))
+
+
+@gateway_call
+def vm_list_with_power_state(subscription_id: str) -> list[VirtualMachine]:
+    return list(iter_vms_with_power_state(subscription_id))
+
+
+@gateway_call
+def vm_get(subscription_id: str, resource_group: str, name: str) -> VirtualMachineDetail:
+    vm = compute_client(subscription_id).virtual_machines.get(
+        resource_group, name, expand="instanceView"
+    )
+    return detail_from_raw(as_raw(vm))
+
+
+# --- lifecycle actions ---------------------------------------------------------------------
+
+
+@gateway_call
+def vm_begin_start(subscription_id: str, resource_group: str, name: str) -> str:
+    return lro.begin(
+        compute_client(subscription_id).virtual_machines.begin_start, resource_group, name
+    )
+
+
+@gateway_call
+def vm_begin_power_off(subscription_id: str, resource_group: str, name: str) -> str:
+    """Power off (Stopped, still allocated and still billed for compute)."""
+    ops = compute_client(subscription_id).virtual_machines
+    return lro.begin(ops.begin_power_off, resource_group, name)
+
+
+@gateway_call
+def vm_begin_deallocate(subscription_id: str, resource_group: str, name: str) -> str:
+    """Deallocate (Stopped (deallocated): compute billing stops, disks are still billed)."""
+    ops = compute_client(subscription_id).virtual_machines
+    return lro.begin(ops.begin_deallocate, resource_group, name)
+
+
+@gateway_call
+def vm_begin_restart(subscription_id: str, resource_group: str, name: str) -> str:
+    ops = compute_client(subscription_id).virtual_machines
+    return lro.begin(ops.begin_restart, resource_group, name)
+
+
+@gateway_call
+def vm_begin_run_command(
+    subscription_id: str, resource_group: str, name: str, *, os_type: str
+) -> str:
+    """Run the in-guest generalization: sysprep on Windows, ``waagent -deprovision`` on Linux.
+
+    Irreversible inside the guest; afterwards the VM shuts itself down (Windows) or must be
+    stopped, deallocated and marked generalized.
+    """
+    if os_type.lower() == "windows":
+        body = {"commandId": "RunPowerShellScript", "script": [SYSPREP_COMMAND]}
+    elif os_type.lower() == "linux":
+        body = {"commandId": "RunShellScript", "script": [DEPROVISION_COMMAND]}
+    else:
+        raise ValueError(f"os_type must be 'Windows' or 'Linux', not {os_type!r}")
+    ops = compute_client(subscription_id).virtual_machines
+    return lro.begin(ops.begin_run_command, resource_group, name, body)
+
+
+@gateway_call
+def vm_generalize(subscription_id: str, resource_group: str, name: str) -> None:
+    """Mark the VM generalized in Azure (synchronous; it can never be started again)."""
+    compute_client(subscription_id).virtual_machines.generalize(resource_group, name)

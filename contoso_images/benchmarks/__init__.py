@@ -1,0 +1,1 @@
+"""Benchmarks run by ``manage.py benchmark``: each module exposes ``run() -> rows``."""

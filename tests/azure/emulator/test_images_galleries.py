@@ -1,0 +1,205 @@
+"""Managed images and the Compute Gallery through the real SDK."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.compute import models as m
+
+from .conftest import PROD_RG
+
+GAL_RG, GAL = "rg-images", "gal_contoso"
+
+
+def _generalized_vm(client):
+    return client.virtual_machines.get(GAL_RG, "img-win2022-base")
+
+
+def _version_body(source: dict, regions: list[str]) -> m.GalleryImageVersion:
+    return m.GalleryImageVersion(
+        {
+            "location": "westeurope",
+            "properties": {
+                "publishingProfile": {"targetRegions": [{"name": r} for r in regions]},
+                "storageProfile": {"source": source},
+            },
+        }
+    )
+
+
+def test_image_lists_get_and_delete(client):
+    assert {i.name for i in client.images.list()} >= {
+        "img-win2022-base-20241001",
+        "img-ubuntu2204-20240915",
+        "img-legacy-app-2016",
+    }
+    assert len(list(client.images.list_by_resource_group(GAL_RG))) == 3
+    image = client.images.get(GAL_RG, "img-legacy-app-2016")
+    assert image.hyper_v_generation == "V1"
+    assert image.storage_profile.os_disk.os_type == "Windows"
+    client.images.begin_delete(GAL_RG, "img-legacy-app-2016").result()
+    with pytest.raises(ResourceNotFoundError):
+        client.images.get(GAL_RG, "img-legacy-app-2016")
+
+
+def test_image_create_shows_creating_then_succeeded(client, emu):
+    emu.set_durations(image_create=8)
+    vm = _generalized_vm(client)
+    poller = client.images.begin_create_or_update(
+        GAL_RG,
+        "img-new",
+        m.Image(location="westeurope", source_virtual_machine=m.SubResource(id=vm.id)),
+        polling=False,
+    )
+    assert poller.status() == "succeeded"  # NoPolling
+    assert client.images.get(GAL_RG, "img-new").provisioning_state == "Creating"
+    emu.advance(9)
+    image = client.images.get(GAL_RG, "img-new")
+    assert image.provisioning_state == "Succeeded"
+    assert image.hyper_v_generation == "V2"
+    assert image.source_virtual_machine.id == vm.id
+
+
+def test_image_generation_mismatch_and_bad_name(client):
+    vm = _generalized_vm(client)
+    with pytest.raises(HttpResponseError) as exc:
+        client.images.begin_create_or_update(
+            GAL_RG,
+            "img-v1",
+            m.Image(
+                location="westeurope",
+                hyper_v_generation="V1",
+                source_virtual_machine=m.SubResource(id=vm.id),
+            ),
+        )
+    assert (exc.value.status_code, exc.value.error.code) == (400, "InvalidParameter")
+    with pytest.raises(HttpResponseError) as exc:
+        client.images.begin_create_or_update(
+            GAL_RG,
+            "bad name!",
+            m.Image(location="westeurope", source_virtual_machine=m.SubResource(id=vm.id)),
+        )
+    assert (exc.value.status_code, exc.value.error.code) == (400, "InvalidParameter")
+
+
+def test_gallery_definition_lists_and_create(client):
+    assert [g.name for g in client.galleries.list()] == [GAL]
+    gallery = client.galleries.get(GAL_RG, GAL)
+    assert gallery.identifier.unique_name.endswith("-GAL_CONTOSO")
+    defs = {d.name: d for d in client.gallery_images.list_by_gallery(GAL_RG, GAL)}
+    assert set(defs) == {"win2022-base", "ubuntu2204-base", "legacy-app"}
+    assert defs["win2022-base"].hyper_v_generation == "V2"
+    created = client.galleries.begin_create_or_update(
+        PROD_RG,
+        "gal_web",
+        m.Gallery(location="westeurope", properties=m.GalleryProperties(description="d")),
+    ).result()
+    assert created.provisioning_state == "Succeeded"
+    definition = client.gallery_images.begin_create_or_update(
+        PROD_RG,
+        "gal_web",
+        "web-ubuntu",
+        m.GalleryImage(
+            {
+                "location": "westeurope",
+                "properties": {
+                    "identifier": {"publisher": "contoso", "offer": "web", "sku": "ubuntu2204"},
+                    "hyperVGeneration": "V2",
+                    "osState": "Generalized",
+                    "osType": "Linux",
+                    "architecture": "x64",
+                },
+            }
+        ),
+    ).result()
+    assert definition.provisioning_state == "Succeeded"
+    assert definition.identifier.sku == "ubuntu2204"
+
+
+def test_version_replication_progresses_with_the_clock(client, emu):
+    emu.set_durations(gallery_image_version_create=15)
+    image_id = client.images.get(GAL_RG, "img-win2022-base-20241001").id
+    client.gallery_image_versions.begin_create_or_update(
+        GAL_RG,
+        GAL,
+        "win2022-base",
+        "3.0.0",
+        _version_body({"id": image_id}, ["eastus", "West Europe"]),
+        polling=False,
+    )
+    emu.advance(5)
+    version = client.gallery_image_versions.get(
+        GAL_RG, GAL, "win2022-base", "3.0.0", expand="ReplicationStatus"
+    )
+    assert version.provisioning_state == "Creating"
+    status = version.replication_status
+    assert status.aggregated_state == "InProgress"
+    assert [s.region for s in status.summary] == ["West Europe", "East US"]
+    assert status.summary[0].state == "Replicating" and 0 < status.summary[0].progress < 100
+    emu.advance(11)
+    version = client.gallery_image_versions.get(
+        GAL_RG, GAL, "win2022-base", "3.0.0", expand="ReplicationStatus"
+    )
+    assert version.provisioning_state == "Succeeded"
+    assert version.replication_status.aggregated_state == "Completed"
+    assert {s.progress for s in version.replication_status.summary} == {100}
+    plain = client.gallery_image_versions.get(GAL_RG, GAL, "win2022-base", "3.0.0")
+    assert plain.replication_status is None
+    names = [
+        v.name
+        for v in client.gallery_image_versions.list_by_gallery_image(GAL_RG, GAL, "win2022-base")
+    ]
+    assert names == ["1.0.0", "1.1.0", "3.0.0"]
+    client.gallery_image_versions.begin_delete(GAL_RG, GAL, "win2022-base", "3.0.0").result()
+    with pytest.raises(ResourceNotFoundError):
+        client.gallery_image_versions.get(GAL_RG, GAL, "win2022-base", "3.0.0")
+
+
+def test_version_must_replicate_to_the_source_region(client):
+    vm = _generalized_vm(client)
+    with pytest.raises(HttpResponseError) as exc:
+        client.gallery_image_versions.begin_create_or_update(
+            GAL_RG,
+            GAL,
+            "win2022-base",
+            "4.0.0",
+            _version_body({"virtualMachineId": vm.id}, ["eastus"]),
+        )
+    assert (exc.value.status_code, exc.value.error.code) == (400, "InvalidParameter")
+    assert "West Europe" in exc.value.error.message
+
+
+def test_version_rejects_bad_name_and_generation_mismatch(client):
+    vm = _generalized_vm(client)
+    with pytest.raises(HttpResponseError) as exc:
+        client.gallery_image_versions.begin_create_or_update(
+            GAL_RG,
+            GAL,
+            "win2022-base",
+            "v1",
+            _version_body({"virtualMachineId": vm.id}, ["westeurope"]),
+        )
+    assert exc.value.error.code == "InvalidParameter"
+    with pytest.raises(HttpResponseError) as exc:
+        client.gallery_image_versions.begin_create_or_update(
+            GAL_RG,
+            GAL,
+            "legacy-app",
+            "9.0.0",
+            _version_body({"virtualMachineId": vm.id}, ["westeurope"]),
+        )
+    assert exc.value.error.code == "InvalidParameter"
+    assert "generation" in exc.value.error.message
+
+
+def test_parent_resource_not_found(client):
+    with pytest.raises(ResourceNotFoundError) as exc:
+        list(client.gallery_images.list_by_gallery(GAL_RG, "gal_missing"))
+    assert exc.value.error.code == "ParentResourceNotFound"
+    assert exc.value.error.message == (
+        "Can not perform requested operation on nested resource. "
+        "Parent resource 'gal_missing' not found."
+    )
+    with pytest.raises(ResourceNotFoundError) as exc:
+        client.gallery_image_versions.get(GAL_RG, GAL, "win2022-base", "7.7.7")
+    assert exc.value.error.code == "ResourceNotFound"

@@ -1,0 +1,172 @@
+"""Continuation tokens: begun here, resumed anywhere (even in another process), bounded waits."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import urllib3
+from azure.core.pipeline.transport import RequestsTransport
+from requests.adapters import BaseAdapter
+
+from contoso_images import azure as gateway
+from contoso_images.azure import AzureError
+
+from .conftest import pick
+
+ROOT = Path(__file__).resolve().parents[2]
+
+RESUME = """
+import json, sys
+import django
+django.setup()
+from contoso_images.azure import operation_status
+kind, token, sub = sys.argv[1:4]
+status = operation_status(kind, token, subscription_id=sub, wait_seconds=5)
+print(json.dumps({"state": status.state, "error": str(status.error) if status.error else None}))
+"""
+
+
+def test_begin_returns_a_token_without_polling_or_threads(emulator, subscription_id, vms):
+    vm = pick(vms, power_state="running")
+    threads_before = threading.active_count()
+    emulator.clear_request_log()
+    token = gateway.vm_begin_power_off(subscription_id, vm.resource_group, vm.name)
+    log = emulator.request_log()
+    assert [(e.method, e.status) for e in log] == [("POST", 202)]  # the action only, no poll
+    assert threading.active_count() == threads_before  # no LROPoller thread left behind
+    assert isinstance(token, str) and len(token) > 40
+
+
+def test_resumed_in_another_process(emulator, emulator_path, subscription_id, vms):
+    vm = pick(vms, power_state="running")
+    token = gateway.vm_begin_deallocate(subscription_id, vm.resource_group, vm.name)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "contoso_images.settings",
+        "DJANGO_TESTING": "1",
+        "AZURE_MODE": "emulator",
+        "AZURE_EMULATOR_STATE": str(emulator_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME, "vm_deallocate", token, subscription_id],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"state": "succeeded", "error": None}
+    assert (
+        gateway.vm_get(subscription_id, vm.resource_group, vm.name).vm.power_state == "deallocated"
+    )
+
+
+def test_in_progress_and_bounded_wait(emulator, subscription_id, vms):
+    emulator.set_durations(all=60)
+    vm = pick(vms, power_state="running")
+    token = gateway.vm_begin_power_off(subscription_id, vm.resource_group, vm.name)
+    started = time.monotonic()
+    status = gateway.operation_status("vm_power_off", token, subscription_id=subscription_id)
+    assert status.state == "in_progress" and not status.done and status.error is None
+    status = gateway.operation_status(
+        "vm_power_off", token, subscription_id=subscription_id, wait_seconds=0.5
+    )
+    assert status.state == "in_progress"
+    assert time.monotonic() - started < 5
+    assert gateway.vm_get(subscription_id, vm.resource_group, vm.name).vm.power_state == "stopping"
+
+
+def test_unknown_kind(subscription_id):
+    with pytest.raises(ValueError, match="unknown operation kind"):
+        gateway.operation_status("vm_explode", "token", subscription_id=subscription_id)
+
+
+def test_version_under_a_missing_gallery(subscription_id, vms):
+    vm = vms[0]
+    with pytest.raises(AzureError) as caught:
+        gateway.gallery_image_version_begin_create(
+            subscription_id,
+            vm.resource_group,
+            "no-such-gallery",
+            "def",
+            "1.0.0",
+            location=vm.location,
+            source_id=vm.id,
+            target_regions=[gateway.TargetRegion(vm.location)],
+        )
+    err = caught.value
+    assert err.code == "ParentResourceNotFound" and err.is_not_found
+    assert "Parent resource" in err.message and "not found" in err.message
+    assert err.sentence.endswith("does not exist, so nothing can be created or read under it.")
+
+
+class _FailingArm(BaseAdapter):
+    """ARM answering one power-off whose async operation ends Failed (the emulator never fails).
+
+    Lets the real SDK parse a failed LRO (HTTP 200 + status Failed + error) end to end.
+    """
+
+    OPERATION = (
+        "https://management.azure.com/subscriptions/s/providers/Microsoft.Compute/locations"
+        "/westeurope/operations/op1"
+    )
+
+    def send(self, request, **kwargs):
+        if request.method == "POST":
+            headers = {
+                "Azure-AsyncOperation": f"{self.OPERATION}?api-version=2026-04-01",
+                "Location": f"{self.OPERATION}?monitor=true&api-version=2026-04-01",
+            }
+            return self._response(request, 202, b"", headers)
+        body = {
+            "status": "Canceled",
+            "error": {
+                "code": "OperationPreempted",
+                "message": "Operation execution has been preempted by a more recent operation.",
+            },
+        }
+        return self._response(
+            request, 200, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+
+    @staticmethod
+    def _response(request, status, body, headers):
+        response = requests.Response()
+        response.status_code = status
+        response.headers.update(headers)
+        response.url = request.url
+        response.request = request
+        response.raw = urllib3.response.HTTPResponse(
+            body=io.BytesIO(body), headers=headers, status=status, preload_content=False
+        )
+        return response
+
+    def close(self):
+        pass
+
+
+def test_failed_operation_is_reported_not_raised(settings):
+    settings.AZURE_MODE = "emulator"
+    session = requests.Session()
+    session.mount("https://management.azure.com/", _FailingArm())
+    with gateway.use_transport(RequestsTransport(session=session, session_owner=False)):
+        token = gateway.vm_begin_power_off("s", "rg", "vm")
+        status = gateway.operation_status("vm_power_off", token, subscription_id="s")
+    assert status.state == "failed" and status.done and status.result is None
+    assert isinstance(status.error, AzureError)
+    assert status.error.code == "OperationPreempted"
+    assert (
+        status.error.message == "Operation execution has been preempted by a more recent operation."
+    )
+    assert status.error.sentence == "A more recent operation on this resource replaced this one."
