@@ -222,3 +222,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"azure": {"level": "WARNING"}},
 }
+#: A worker holds a running operation this long between progress updates; after that the
+#: reconciler hands it to another worker.
+OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=60)
+OPERATION_REQUEUE_AFTER_SECONDS = env.int("OPERATION_REQUEUE_AFTER_SECONDS", default=120)

@@ -59,3 +59,48 @@ def reviewer_client(client, reviewer_user):
 def auditor_client(client, auditor_user):
     client.force_login(auditor_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _isolated_emulator_state(tmp_path_factory, settings):
+    """No test touches the demo's emulator state: each gets an empty state file of its own."""
+    from contoso_images.azure import clear_client_cache
+
+    settings.AZURE_MODE = "emulator"
+    settings.AZURE_SUBSCRIPTION_IDS = []
+    settings.AZURE_EMULATOR_STATE = str(tmp_path_factory.mktemp("arm") / "state.sqlite3")
+    clear_client_cache()
+    yield
+    clear_client_cache()
+
+
+@pytest.fixture
+def emulator(settings):
+    """The seeded "Contoso pilot" tenant with instant transitions, wired into the gateway."""
+    from contoso_images.azure import clear_client_cache
+    from contoso_images.azure.emulator import Emulator
+
+    emu = Emulator(settings.AZURE_EMULATOR_STATE)
+    emu.reset()
+    emu.seed_contoso_pilot()
+    emu.set_durations(all=0)
+    clear_client_cache()
+    return emu
+
+
+@pytest.fixture
+def inventory(db, emulator):
+    """The emulated tenant synced into the database: {vm name: VirtualMachine}."""
+    from vmops.models import VirtualMachine
+    from vmops.services import inventory_sync_all
+
+    inventory_sync_all()
+    return {vm.name: vm for vm in VirtualMachine.objects.select_related("subscription")}
+
+
+def vm_in_state(inventory, power_state, *, generalized=False):
+    """The first synced VM in a power state (the pilot tenant seeds every state)."""
+    for vm in sorted(inventory.values(), key=lambda v: v.name):
+        if vm.power_state == power_state and vm.generalized == generalized and not vm.gone_at:
+            return vm
+    raise LookupError(f"no VM is {power_state} (generalized={generalized})")

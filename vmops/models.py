@@ -79,6 +79,11 @@ class VirtualMachine(models.Model):
         return self.power_state == PowerState.STOPPED and not self.gone_at
 
     @property
+    def row_id(self) -> str:
+        """The id of this VM's row in the list, the target of its htmx swaps."""
+        return f"vm-row-{self.pk}"
+
+    @property
     def is_transitioning(self) -> bool:
         return self.power_state in TRANSITIONAL_POWER_STATES
 
@@ -109,12 +114,19 @@ class Operation(models.Model):
     #: The poller's continuation token, stored as soon as Azure accepted the request.
     continuation_token = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    #: When a task for it was last queued; the reconciler re-queues ones that sat too long.
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+    #: host:pid of the worker that holds it, to find it in logs (and to kill it in a test).
+    worker = models.CharField(max_length=100, blank=True)
     #: A worker holds the operation until then; after it, the reconciler may take over.
     lease_until = models.DateTimeField(null=True, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     progress_message = models.CharField(max_length=200, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
+    #: ARM's own message, verbatim.
     error_message = models.TextField(blank=True)
+    #: A plain sentence for people, from the gateway.
+    error_summary = models.TextField(blank=True)
     request_id = models.CharField(max_length=100, blank=True)
     correlation_id = models.CharField(max_length=100, blank=True)
 

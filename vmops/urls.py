@@ -8,5 +8,12 @@ app_name = "vmops"
 
 urlpatterns = [
     path("vms/", views.vm_list, name="vm_list"),
+    path("vms/overview/", views.vm_overview, name="vm_overview"),
+    path("vms/refresh/", views.vm_refresh, name="vm_refresh"),
+    path("vms/sync-status/", views.vm_sync_status, name="vm_sync_status"),
+    path("vms/deallocate-stopped/", views.vm_bulk_deallocate, name="vm_bulk_deallocate"),
+    path("vms/<int:pk>/", views.vm_detail, name="vm_detail"),
+    path("vms/<int:pk>/row/", views.vm_row, name="vm_row"),
+    path("vms/<int:pk>/actions/<str:kind>/", views.vm_action, name="vm_action"),
     path("audit/", views.audit_index, name="audit_index"),
 ]

@@ -1,15 +1,306 @@
+"""vmops pages and htmx partials. Thin: parse, check permission, call a selector or service."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from contoso_images import azure
+from vmops import selectors, services
+from vmops.chart import power_state_chart
+from vmops.choices import OperationKind, PowerState
+from vmops.cli import vm_equivalent_commands
+from vmops.forms import VmFilterForm
+from vmops.models import Operation, VirtualMachine
+from vmops.rules import grouped_reasons, vm_action_choices
+
+PAGE_SIZE = 50
+BULK_LIMIT = 200
+
+
+def _is_partial(request: HttpRequest, target: str) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and htmx.target == target
+
+
+def row_context(vm: VirtualMachine, operation: Operation | None, request: HttpRequest) -> dict:
+    """Everything the vm-row and vm-status partials show for one VM."""
+    unfinished = operation if operation is not None and operation.is_unfinished else None
+    busy = unfinished.get_kind_display() if unfinished else ""
+    actions = vm_action_choices(vm=vm, busy_with=busy)
+    return {
+        "vm": vm,
+        "operation": operation,
+        "polling": unfinished is not None,
+        "poll_seconds": settings.VM_ROW_POLL_SECONDS,
+        "actions": actions,
+        "reasons": grouped_reasons(actions),
+        "can_operate": request.user.has_perm("vmops.operate_virtualmachine"),
+    }
+
+
+def _get_vm(request: HttpRequest, pk: int) -> VirtualMachine:
+    try:
+        return selectors.vm_get(user=request.user, pk=pk)
+    except VirtualMachine.DoesNotExist:
+        raise Http404("There is no VM with this id in the inventory.") from None
+
+
+# --- List -----------------------------------------------------------------------------------
 
 
 @require_GET
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
 def vm_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "vmops/vm_list.html")
+    choices = selectors.vm_filter_choices(user=request.user)
+    form = VmFilterForm(request.GET, choices=choices)
+    filters, sort = form.filters(), form.sort_order()
+    vms = selectors.vm_list(user=request.user, filters=filters, sort=sort)
+    page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [row_context(vm, next(iter(vm.unfinished_operations), None), request) for vm in page]
+    billed_in_view = 0
+    if filters.get("power_state") in (None, selectors.BILLED_STOPPED, "stopped"):
+        billed_in_view = selectors.vm_list(
+            user=request.user, filters={**filters, "power_state": selectors.BILLED_STOPPED}
+        ).count()
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "sort": sort,
+        "querystring": _querystring(request, drop=("page",)),
+        "sort_querystring": _querystring(request, drop=("page", "sort")),
+        "billed_in_view": billed_in_view,
+        "bulk_querystring": _querystring(request, drop=("page", "sort")),
+        **_overview_context(request, choices["subscriptions"]),
+    }
+    if _is_partial(request, "vm-inventory"):
+        return render(request, "vmops/vm_list.html#vm-inventory", context)
+    return render(request, "vmops/vm_list.html", context)
+
+
+def _overview_context(request: HttpRequest, subscriptions: list) -> dict[str, Any]:
+    return {
+        "overview": selectors.vm_overview(user=request.user),
+        "chart": power_state_chart(selectors.vm_counts_by_group_and_state(user=request.user)),
+        "sync": selectors.inventory_sync_status(subscriptions),
+    }
+
+
+def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
+    params = request.GET.copy()
+    for key in drop:
+        params.pop(key, None)
+    return params.urlencode()
+
+
+@require_GET
+@permission_required("vmops.view_virtualmachine", raise_exception=True)
+def vm_overview(request: HttpRequest) -> HttpResponse:
+    """The tiles and chart alone, reloaded when an operation or a sync changed the inventory."""
+    context = _overview_context(request, list(selectors.Subscription.objects.all()))
+    return render(request, "vmops/vm_list.html#vm-overview", context)
+
+
+# --- Sync -----------------------------------------------------------------------------------
+
+
+@require_POST
+@permission_required("vmops.view_virtualmachine", raise_exception=True)
+def vm_refresh(request: HttpRequest) -> HttpResponse:
+    """Queue a sync now; the page watches the sync status until it has run."""
+    from django_q.tasks import async_task
+
+    from vmops.tasks import inventory_sync_scheduled as inventory_sync_task
+
+    requested_at = timezone.now()
+    async_task(inventory_sync_task, task_name="inventory-sync-now", group="inventory-sync")
+    if request.htmx:
+        return _sync_status_response(request, since=requested_at)
+    messages.info(request, "Refreshing the inventory from Azure; the list updates in a moment.")
+    return redirect("vmops:vm_list")
+
+
+@require_GET
+@permission_required("vmops.view_virtualmachine", raise_exception=True)
+def vm_sync_status(request: HttpRequest) -> HttpResponse:
+    since = request.GET.get("since")
+    try:
+        since_dt = timezone.datetime.fromisoformat(since) if since else None
+    except ValueError:
+        since_dt = None
+    return _sync_status_response(request, since=since_dt)
+
+
+def _sync_status_response(request: HttpRequest, *, since: Any) -> HttpResponse:
+    sync = selectors.inventory_sync_status()
+    waiting = since is not None and (sync.last_synced_at is None or sync.last_synced_at < since)
+    waiting = waiting and not sync.errors
+    response = render(
+        request,
+        "vmops/vm_list.html#sync-status",
+        {"sync": sync, "sync_waiting": waiting, "sync_since": since.isoformat() if since else ""},
+    )
+    if since is not None and not waiting:
+        trigger_client_event(response, "inventory-synced")
+    return response
+
+
+# --- Rows and actions -----------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("vmops.view_virtualmachine", raise_exception=True)
+def vm_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One row (or the VM page's status panel); polled while an operation is unfinished."""
+    vm = _get_vm(request, pk)
+    operation = services.vm_unfinished_operation(vm=vm)
+    watched = None
+    if operation is None and (watched_id := request.GET.get("op", "")).isdigit():
+        watched = vm.operations.filter(pk=int(watched_id)).first()
+    response = _render_vm_state(request, vm, operation or watched)
+    if watched is not None:
+        # The operation the page was watching has ended: counters and chart refresh.
+        trigger_client_event(response, "vm-changed")
+    return response
+
+
+def _render_vm_state(request: HttpRequest, vm: VirtualMachine, operation: Operation | None):
+    context = row_context(vm, operation, request)
+    if _is_partial(request, "vm-status"):
+        return render(request, "vmops/vm_detail.html#vm-status", context)
+    return render(request, "vmops/vm_list.html#vm-row", context)
+
+
+@require_POST
+@permission_required("vmops.operate_virtualmachine", raise_exception=True)
+def vm_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    if kind not in OperationKind.values:
+        raise Http404("Unknown action.")
+    vm = _get_vm(request, pk)
+    try:
+        operation, created = services.vm_action_request(vm=vm, kind=kind, user=request.user)
+    except services.ActionNotAllowed as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        messages.error(request, f"{vm.name}: {exc}")
+        return _back(request, vm)
+    if not created:
+        note = f"{operation.get_kind_display()} of {vm.name} is already in progress."
+        if not request.htmx:
+            messages.info(request, note)
+    elif not request.htmx:
+        messages.success(request, f"{operation.get_kind_display()} of {vm.name} is queued.")
+    if request.htmx:
+        vm.refresh_from_db()
+        return _render_vm_state(request, vm, operation)
+    return _back(request, vm)
+
+
+def _back(request: HttpRequest, vm: VirtualMachine) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("vmops:vm_detail", pk=vm.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("vmops.operate_virtualmachine", raise_exception=True)
+def vm_bulk_deallocate(request: HttpRequest) -> HttpResponse:
+    """Deallocate every stopped-but-billed VM of the current view, after a confirmation."""
+    choices = selectors.vm_filter_choices(user=request.user)
+    params = request.GET if request.method == "GET" else request.POST
+    form = VmFilterForm(params, choices=choices)
+    filters = {**form.filters(), "power_state": selectors.BILLED_STOPPED}
+    candidates = list(selectors.vm_list(user=request.user, filters=filters)[: BULK_LIMIT + 1])
+    if request.method == "GET":
+        return render(
+            request,
+            "vmops/vm_bulk_deallocate.html",
+            {
+                "vms": candidates[:BULK_LIMIT],
+                "more": len(candidates) > BULK_LIMIT,
+                "form": form,
+                "querystring": _querystring(request, drop=("page", "sort")),
+            },
+        )
+    chosen = {int(pk) for pk in request.POST.getlist("vm") if pk.isdigit()}
+    queued = already = skipped = 0
+    for vm in candidates[:BULK_LIMIT]:
+        if vm.pk not in chosen:
+            continue
+        try:
+            _, created = services.vm_action_request(
+                vm=vm, kind=OperationKind.DEALLOCATE, user=request.user
+            )
+        except services.ActionNotAllowed:
+            skipped += 1
+            continue
+        queued += created
+        already += not created
+    if not chosen:
+        messages.warning(request, "No VM was selected, so nothing was deallocated.")
+    else:
+        text = f"Deallocation queued for {queued} VM{'s' if queued != 1 else ''}."
+        if already:
+            text += f" {already} already had an operation in progress."
+        if skipped:
+            text += f" {skipped} changed state meanwhile and were skipped."
+        messages.success(request, text)
+    query = _querystring(request, drop=())
+    return redirect(reverse("vmops:vm_list") + (f"?{query}" if query else ""))
+
+
+# --- Detail ---------------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("vmops.view_virtualmachine", raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
+def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    vm = _get_vm(request, pk)
+    operation = services.vm_unfinished_operation(vm=vm)
+    if _is_partial(request, "vm-status"):
+        return _render_vm_state(request, vm, operation)
+    detail, azure_error = None, None
+    if not vm.gone_at:
+        # A short live read: the page shows disks and instance-view statuses only Azure has.
+        try:
+            detail = azure.vm_get(vm.subscription.subscription_id, vm.resource_group, vm.name)
+        except azure.AzureError as exc:
+            azure_error = exc
+            if exc.is_not_found:
+                vm.gone_at = timezone.now()
+                VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=vm.gone_at)
+    context = {
+        **row_context(vm, operation, request),
+        "detail": detail,
+        "azure_error": azure_error,
+        "history": selectors.vm_operations(vm=vm),
+        "commands": vm_equivalent_commands(
+            subscription_id=vm.subscription.subscription_id,
+            resource_group=vm.resource_group,
+            name=vm.name,
+        ),
+        "PowerState": PowerState,
+    }
+    return render(request, "vmops/vm_detail.html", context)
+
+
+# --- Audit ----------------------------------------------------------------------------------
 
 
 @require_GET

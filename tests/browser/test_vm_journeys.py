@@ -1,0 +1,91 @@
+"""An operator's journeys through the VM inventory, in a real browser."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BILLING_WARNING = "Stopped — still billed for compute."
+
+
+@pytest.fixture
+def background_worker(monkeypatch):
+    """Run queued operations in a thread, as a django-q2 worker would, so the page must poll."""
+    from vmops.services import operation_run
+
+    threads = []
+
+    def enqueue(operation_id):
+        def work():
+            try:
+                operation_run(operation_id=operation_id)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work, daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr("vmops.services.operations.enqueue_operation", enqueue)
+    yield
+    for thread in threads:
+        thread.join(30)
+
+
+def test_operator_deallocates_a_billed_vm_and_the_warning_goes_without_reload(
+    page, live_server, sign_in, operator_user, emulator, background_worker, settings
+):
+    from vmops.services import inventory_sync_all
+
+    settings.VM_ROW_POLL_SECONDS = 1
+    emulator.set_durations(deallocate=2)
+    inventory_sync_all()
+    sign_in(operator_user.username)
+    page.goto(f"{live_server.url}/vms/?power_state=billed")
+    page.evaluate("window.__notReloaded = true")
+    row = page.locator("tr", has_text="build-win-01")
+    expect(row).to_contain_text(BILLING_WARNING)
+    billed_tile = page.locator(".tile-billed .count")
+    before = int(billed_tile.inner_text())
+
+    row.get_by_role("button", name="Deallocate").click()
+
+    expect(row).to_contain_text("Deallocate · ", timeout=5_000)  # queued or in progress
+    expect(row.get_by_role("progressbar")).to_be_visible()
+    expect(row).to_contain_text("Stopped (deallocated)", timeout=20_000)
+    expect(row).not_to_contain_text(BILLING_WARNING)
+    expect(row).to_contain_text("Deallocate succeeded")
+    expect(billed_tile).to_have_text(str(before - 1), timeout=10_000)
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_stop_asks_for_confirmation_and_offers_deallocate(
+    page, live_server, sign_in, operator_user, emulator, background_worker
+):
+    from vmops.services import inventory_sync_all
+
+    inventory_sync_all()
+    sign_in(operator_user.username)
+    page.goto(f"{live_server.url}/vms/?q=api-prod-01")
+    row = page.locator("tr", has_text="api-prod-01")
+    row.get_by_text("Stop…").click()
+    expect(row).to_contain_text("it stays billed for compute")
+    row.get_by_role("button", name="Deallocate instead").click()
+    expect(row).to_contain_text("Stopped (deallocated)", timeout=20_000)
+
+
+def test_reviewer_sees_vms_but_no_action_buttons(
+    page, live_server, sign_in, reviewer_user, emulator
+):
+    from vmops.services import inventory_sync_all
+
+    inventory_sync_all()
+    sign_in(reviewer_user.username)
+    page.goto(f"{live_server.url}/vms/")
+    expect(page.locator("tr", has_text="build-win-01")).to_contain_text(BILLING_WARNING)
+    expect(page.get_by_role("button", name="Deallocate")).to_have_count(0)

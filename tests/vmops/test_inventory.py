@@ -1,0 +1,104 @@
+"""The inventory sync: one paged listing per subscription, bulk writes, gone VMs kept."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from contoso_images.azure import vm_begin_deallocate
+from vmops.models import Subscription, VirtualMachine
+from vmops.services import inventory_sync, inventory_sync_all
+from vmops.tasks import inventory_sync_scheduled
+
+pytestmark = pytest.mark.django_db
+
+
+def test_first_sync_fills_the_inventory(emulator):
+    results = inventory_sync_all()
+    assert len(results) == 2
+    assert sum(r.created for r in results) == VirtualMachine.objects.count() >= 15
+    vm = VirtualMachine.objects.get(name="build-win-01")
+    assert vm.power_state == "stopped"
+    assert vm.os_type == "Windows"
+    assert vm.size and vm.location and vm.image_label
+    assert vm.hyper_v_generation in ("V1", "V2")
+    assert vm.subscription.display_name.startswith("Contoso Pilot")
+    states = set(VirtualMachine.objects.values_list("power_state", flat=True))
+    assert {"running", "stopped", "deallocated"} <= states
+    assert VirtualMachine.objects.filter(generalized=True).exists()
+    assert Subscription.objects.filter(synced_at__isnull=False).count() == 2
+
+
+def test_sync_uses_one_paged_listing_per_subscription(emulator):
+    emulator.seed_contoso_pilot(extra_vms=250)
+    emulator.clear_request_log()
+    inventory_sync_all()
+    paths = [e.path.split("?")[0] for e in emulator.request_log()]
+    listings = [p for p in paths if p.endswith("/providers/Microsoft.Compute/virtualMachines")]
+    counts = {sub.subscription_id: sub.vms.count() for sub in Subscription.objects.all()}
+    expected = sum(math.ceil(n / emulator.page_size) for n in counts.values())
+    assert len(listings) == expected
+    assert not [p for p in paths if "/virtualMachines/" in p], "no per-VM call"
+
+
+def test_changes_made_outside_the_dashboard_appear_at_the_next_sync(inventory, emulator):
+    vm = inventory["build-win-01"]
+    before = vm.state_changed_at
+    vm_begin_deallocate(vm.subscription.subscription_id, vm.resource_group, vm.name)
+    result = inventory_sync(subscription=vm.subscription)
+    assert result.updated == 1
+    vm.refresh_from_db()
+    assert vm.power_state == "deallocated"
+    assert vm.state_changed_at > before
+
+
+def test_vms_gone_from_azure_are_marked_not_deleted(inventory, emulator):
+    vm = inventory["web-prod-01"]
+    from contoso_images.azure import compute_client
+
+    compute_client(vm.subscription.subscription_id).virtual_machines.begin_delete(
+        vm.resource_group, vm.name
+    ).result()
+    inventory_sync_all()
+    vm.refresh_from_db()
+    assert vm.gone_at is not None
+    assert VirtualMachine.objects.filter(pk=vm.pk).exists()
+
+
+def test_unchanged_vms_are_not_rewritten(inventory):
+    results = inventory_sync_all()
+    assert [r.updated for r in results] == [0, 0]
+    assert [r.created for r in results] == [0, 0]
+
+
+def test_throttled_sync_records_when_to_retry_and_skips_until_then(inventory, emulator, settings):
+    settings.AZURE_MAX_RETRY_WAIT = 0
+    emulator.queue_fault(path_contains="/virtualMachines", status=429, retry_after=120, count=5)
+    sub = Subscription.objects.order_by("pk").first()
+    result = inventory_sync(subscription=sub)
+    sub.refresh_from_db()
+    assert result.throttled_until is not None
+    assert sub.sync_retry_after > timezone.now() + timedelta(seconds=100)
+    assert "throttl" in sub.sync_error.lower()
+    emulator.clear_faults()
+    emulator.clear_request_log()
+    assert "skipped" in inventory_sync(subscription=sub).error
+    assert emulator.request_log() == []
+    inventory_sync(subscription=sub, force=True)
+    sub.refresh_from_db()
+    assert sub.sync_error == "" and sub.sync_retry_after is None
+
+
+def test_scheduled_task_reports_each_subscription(emulator):
+    assert inventory_sync_scheduled().count("VMs listed") == 2
+
+
+def test_schedules_exist_with_configured_interval():
+    from django_q.models import Schedule
+
+    names = set(Schedule.objects.values_list("name", flat=True))
+    assert {"inventory-sync", "operations-reconcile", "heartbeat"} <= names
+    assert Schedule.objects.get(name="inventory-sync").minutes == 1

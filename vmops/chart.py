@@ -1,0 +1,94 @@
+"""A server-rendered SVG bar chart of VMs by power state per resource group.
+
+Geometry is computed here so the template only draws rectangles; no chart library, no CDN.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from vmops.choices import PowerState
+
+COLOURS = {
+    PowerState.RUNNING: "#2e8b57",
+    PowerState.STOPPED: "#e0a030",
+    PowerState.DEALLOCATED: "#8a94a3",
+    PowerState.STARTING: "#4a90d9",
+    PowerState.STOPPING: "#4a90d9",
+    PowerState.DEALLOCATING: "#4a90d9",
+    PowerState.UNKNOWN: "#8e5cc2",
+}
+ORDER = [
+    PowerState.RUNNING,
+    PowerState.STARTING,
+    PowerState.STOPPING,
+    PowerState.STOPPED,
+    PowerState.DEALLOCATING,
+    PowerState.DEALLOCATED,
+    PowerState.UNKNOWN,
+]
+MAX_GROUPS = 10
+BAR_HEIGHT = 22
+GAP = 10
+LABEL_WIDTH = 170
+BAR_WIDTH = 520
+
+
+@dataclass(frozen=True)
+class Segment:
+    x: float
+    width: float
+    colour: str
+    state_label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    y: float
+    total: int
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: list[Bar]
+    width: int
+    height: int
+    label_width: int
+    legend: list[tuple[str, str]]
+
+
+def power_state_chart(rows: list[dict[str, Any]]) -> Chart:
+    """Build the chart from (resource_group, power_state, n) rows; small groups are pooled."""
+    per_group: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        per_group[row["resource_group"].lower()][row["power_state"]] += row["n"]
+    ranked = sorted(per_group.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+    if len(ranked) > MAX_GROUPS:
+        head, tail = ranked[: MAX_GROUPS - 1], ranked[MAX_GROUPS - 1 :]
+        pooled: dict[str, int] = defaultdict(int)
+        for _, states in tail:
+            for state, n in states.items():
+                pooled[state] += n
+        ranked = [*head, (f"{len(tail)} other groups", pooled)]
+    largest = max((sum(states.values()) for _, states in ranked), default=0) or 1
+    bars = []
+    for index, (group, states) in enumerate(ranked):
+        x = float(LABEL_WIDTH)
+        segments = []
+        for state in ORDER:
+            n = states.get(state, 0)
+            if not n:
+                continue
+            width = BAR_WIDTH * n / largest
+            segments.append(Segment(x, width, COLOURS[state], state.label, n))
+            x += width
+        bars.append(Bar(group, index * (BAR_HEIGHT + GAP), sum(states.values()), segments))
+    height = max(1, len(bars)) * (BAR_HEIGHT + GAP)
+    present = {s for _, states in ranked for s in states}
+    legend = [(COLOURS[s], s.label) for s in ORDER if s in present]
+    return Chart(bars, LABEL_WIDTH + BAR_WIDTH + 60, height, LABEL_WIDTH, legend)

@@ -1,0 +1,55 @@
+"""The Azure CLI and PowerShell commands equivalent to each dashboard action on a VM.
+
+Shown on the VM page so an administrator can check, script or repeat what the dashboard does.
+Names come from Azure, so they are quoted for the shell they are pasted into.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EquivalentCommand:
+    action: str
+    az: str
+    powershell: str
+
+
+def _ps(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def vm_equivalent_commands(
+    *, subscription_id: str, resource_group: str, name: str
+) -> list[EquivalentCommand]:
+    az_target = (
+        f"--subscription {shlex.quote(subscription_id)} "
+        f"--resource-group {shlex.quote(resource_group)} --name {shlex.quote(name)}"
+    )
+    ps_target = f"-ResourceGroupName {_ps(resource_group)} -Name {_ps(name)}"
+    ps_context = f"Set-AzContext -Subscription {_ps(subscription_id)}; "
+    return [
+        EquivalentCommand(
+            "Show power state",
+            f"az vm get-instance-view {az_target} --query instanceView.statuses",
+            f"{ps_context}(Get-AzVM {ps_target} -Status).Statuses",
+        ),
+        EquivalentCommand(
+            "Start", f"az vm start {az_target}", f"{ps_context}Start-AzVM {ps_target}"
+        ),
+        EquivalentCommand(
+            "Stop (stays allocated and billed)",
+            f"az vm stop {az_target}",
+            f"{ps_context}Stop-AzVM {ps_target} -StayProvisioned -Force",
+        ),
+        EquivalentCommand(
+            "Deallocate (stops compute billing)",
+            f"az vm deallocate {az_target}",
+            f"{ps_context}Stop-AzVM {ps_target} -Force",
+        ),
+        EquivalentCommand(
+            "Restart", f"az vm restart {az_target}", f"{ps_context}Restart-AzVM {ps_target}"
+        ),
+    ]

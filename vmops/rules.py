@@ -1,0 +1,128 @@
+"""Which action the VM's current state allows, and why not when it doesn't.
+
+Pure functions over the cached state, so the list, the detail page, the service and the tests
+all agree. Azure still has the last word: the task reads the live state before acting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vmops.choices import TRANSITIONAL_POWER_STATES, OperationKind, PowerState
+
+#: The power state each action leaves the VM in once Azure finished it.
+TARGET_STATE = {
+    OperationKind.START: PowerState.RUNNING,
+    OperationKind.POWER_OFF: PowerState.STOPPED,
+    OperationKind.DEALLOCATE: PowerState.DEALLOCATED,
+    OperationKind.RESTART: PowerState.RUNNING,
+}
+#: The transitional state Azure shows while each action runs.
+TRANSITION_STATE = {
+    OperationKind.START: PowerState.STARTING,
+    OperationKind.POWER_OFF: PowerState.STOPPING,
+    OperationKind.DEALLOCATE: PowerState.DEALLOCATING,
+    OperationKind.RESTART: PowerState.STARTING,
+}
+
+
+@dataclass(frozen=True)
+class Availability:
+    allowed: bool
+    reason: str = ""
+
+
+ALLOWED = Availability(True)
+
+
+def action_availability(
+    *, kind: str, power_state: str, generalized: bool, gone: bool = False, busy_with: str = ""
+) -> Availability:
+    """Say whether `kind` may be requested now; the reason is shown next to a disabled button."""
+    if gone:
+        return Availability(False, "This VM no longer exists in Azure.")
+    if busy_with:
+        return Availability(False, f"{busy_with} is already in progress.")
+    if power_state in TRANSITIONAL_POWER_STATES:
+        return Availability(
+            False, f"The VM is {PowerState(power_state).label.lower()}; wait for it."
+        )
+    if generalized:
+        # A generalized VM can never run again; deallocating it only releases billed compute.
+        if kind == OperationKind.DEALLOCATE and power_state == PowerState.STOPPED:
+            return ALLOWED
+        return Availability(
+            False, "Generalized VMs cannot be started again; capture an image or delete the VM."
+        )
+    return _power_rule(kind, power_state)
+
+
+def _power_rule(kind: str, power_state: str) -> Availability:
+    if kind == OperationKind.START:
+        if power_state == PowerState.RUNNING:
+            return Availability(False, "The VM is already running.")
+        return ALLOWED
+    if kind == OperationKind.POWER_OFF:
+        if power_state == PowerState.STOPPED:
+            return Availability(False, "The VM is already stopped.")
+        if power_state == PowerState.DEALLOCATED:
+            return Availability(False, "The VM is deallocated; it is not running.")
+        return ALLOWED
+    if kind == OperationKind.DEALLOCATE:
+        if power_state == PowerState.DEALLOCATED:
+            return Availability(False, "The VM is already deallocated.")
+        return ALLOWED
+    if kind == OperationKind.RESTART:
+        if power_state not in (PowerState.RUNNING, PowerState.UNKNOWN):
+            return Availability(False, "Only a running VM can be restarted.")
+        return ALLOWED
+    return Availability(False, "Unknown action.")
+
+
+def already_done(*, kind: str, power_state: str) -> bool:
+    """True when Azure's live state already is what the action would produce (no call needed)."""
+    if kind == OperationKind.RESTART:
+        return False
+    if kind == OperationKind.POWER_OFF:
+        return power_state in (PowerState.STOPPED, PowerState.DEALLOCATED)
+    return power_state == TARGET_STATE[OperationKind(kind)]
+
+
+@dataclass(frozen=True)
+class ActionChoice:
+    kind: str
+    label: str
+    allowed: bool
+    reason: str
+
+
+ACTION_LABELS = {
+    OperationKind.START: "Start",
+    OperationKind.POWER_OFF: "Stop",
+    OperationKind.DEALLOCATE: "Deallocate",
+    OperationKind.RESTART: "Restart",
+}
+
+
+def vm_action_choices(*, vm: object, busy_with: str = "") -> list[ActionChoice]:
+    """Every power action for a VM row or page, each allowed or with the reason it is not."""
+    choices = []
+    for kind, label in ACTION_LABELS.items():
+        availability = action_availability(
+            kind=kind,
+            power_state=vm.power_state,  # type: ignore[attr-defined]
+            generalized=vm.generalized,  # type: ignore[attr-defined]
+            gone=bool(vm.gone_at),  # type: ignore[attr-defined]
+            busy_with=busy_with,
+        )
+        choices.append(ActionChoice(kind, label, availability.allowed, availability.reason))
+    return choices
+
+
+def grouped_reasons(choices: list[ActionChoice]) -> list[tuple[str, str]]:
+    """("Start, Restart", reason) pairs, so one reason shared by several actions shows once."""
+    grouped: dict[str, list[str]] = {}
+    for choice in choices:
+        if not choice.allowed:
+            grouped.setdefault(choice.reason, []).append(choice.label)
+    return [(", ".join(labels), reason) for reason, labels in grouped.items()]

@@ -1,0 +1,232 @@
+"""Keeping the VM inventory in step with Azure: one paged listing per subscription, bulk writes.
+
+Azure is the source of truth. A sync reads every VM of a subscription with its power state in
+one paged `list_all(statusOnly=true)` call and writes only what changed; VMs missing from the
+listing are marked gone (never deleted, so their operation history stays).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contoso_images import azure
+from vmops.models import Subscription, VirtualMachine
+
+logger = logging.getLogger(__name__)
+
+#: Fields copied from Azure on every sync; only rows where one of them changed are written.
+SYNCED_FIELDS = (
+    "resource_group",
+    "name",
+    "location",
+    "size",
+    "os_type",
+    "image_reference",
+    "image_label",
+    "hyper_v_generation",
+    "power_state",
+    "provisioning_state",
+    "generalized",
+    "tags",
+)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    subscription_id: str
+    listed: int = 0
+    created: int = 0
+    updated: int = 0
+    gone: int = 0
+    throttled_until: Any = None
+    error: str = ""
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"subscription {self.subscription_id}: {self.error}"
+        return (
+            f"subscription {self.subscription_id}: {self.listed} VMs listed, {self.created} new, "
+            f"{self.updated} changed, {self.gone} gone"
+        )
+
+
+def vm_fields_from_azure(vm: azure.VirtualMachine) -> dict[str, Any]:
+    """The cache columns for one VM as Azure reported it."""
+    ref = vm.image_reference
+    return {
+        "resource_group": vm.resource_group,
+        "name": vm.name,
+        "location": vm.location,
+        "size": vm.size,
+        "os_type": vm.os_type,
+        "image_reference": _image_reference_dict(ref),
+        "image_label": ref.label if ref else "",
+        "hyper_v_generation": vm.hyper_v_generation,
+        "power_state": vm.power_state,
+        "provisioning_state": vm.provisioning_state,
+        "generalized": vm.generalized,
+        "tags": dict(vm.tags),
+    }
+
+
+def _image_reference_dict(ref: azure.ImageReference | None) -> dict[str, str]:
+    if ref is None:
+        return {}
+    values = {
+        "publisher": ref.publisher,
+        "offer": ref.offer,
+        "sku": ref.sku,
+        "version": ref.version,
+        "exact_version": ref.exact_version,
+        "id": ref.id,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def subscriptions_sync() -> list[Subscription]:
+    """Record the subscriptions the gateway manages (one ARM call), keeping their sync state."""
+    found = azure.subscriptions()
+    known = {s.subscription_id: s for s in Subscription.objects.all()}
+    result = []
+    for sub in found:
+        row = known.get(sub.id)
+        if row is None:
+            row = Subscription.objects.create(subscription_id=sub.id, display_name=sub.display_name)
+        elif row.display_name != sub.display_name and sub.display_name:
+            row.display_name = sub.display_name
+            row.save(update_fields=["display_name"])
+        result.append(row)
+    return result
+
+
+def inventory_sync(*, subscription: Subscription, force: bool = False) -> SyncResult:
+    """Sync one subscription's VMs. Throttling is recorded, and the next sync waits for it."""
+    now = timezone.now()
+    if not force and subscription.sync_retry_after and subscription.sync_retry_after > now:
+        return SyncResult(
+            subscription.subscription_id,
+            throttled_until=subscription.sync_retry_after,
+            error="skipped: Azure asked us to wait",
+        )
+    try:
+        listed = azure.vm_list_with_power_state(subscription.subscription_id)
+    except azure.AzureError as exc:
+        retry_at = now + timedelta(seconds=exc.retry_after or 60) if exc.is_throttled else None
+        Subscription.objects.filter(pk=subscription.pk).update(
+            sync_error=exc.sentence, sync_retry_after=retry_at
+        )
+        logger.warning("Inventory sync of %s failed: %s", subscription.subscription_id, exc)
+        return SyncResult(
+            subscription.subscription_id, throttled_until=retry_at, error=exc.sentence
+        )
+    result = _apply_listing(subscription, listed, now)
+    Subscription.objects.filter(pk=subscription.pk).update(
+        synced_at=now, sync_error="", sync_retry_after=None
+    )
+    return result
+
+
+def inventory_sync_all(*, force: bool = False) -> list[SyncResult]:
+    """Sync every subscription; the scheduled task and `manage.py sync_inventory` call this."""
+    try:
+        subscriptions = subscriptions_sync()
+    except azure.AzureError as exc:
+        logger.warning("Listing subscriptions failed: %s", exc)
+        subscriptions = list(Subscription.objects.all())
+    return [inventory_sync(subscription=sub, force=force) for sub in subscriptions]
+
+
+@transaction.atomic
+def _apply_listing(
+    subscription: Subscription, listed: list[azure.VirtualMachine], now: Any
+) -> SyncResult:
+    existing = {
+        row.azure_id: row
+        for row in VirtualMachine.objects.filter(subscription=subscription).only(
+            "pk", "azure_id", "state_changed_at", "gone_at", *SYNCED_FIELDS
+        )
+    }
+    to_create: list[VirtualMachine] = []
+    to_update: list[VirtualMachine] = []
+    seen: set[str] = set()
+    for vm in listed:
+        azure_id = vm.id.lower()
+        seen.add(azure_id)
+        fields = vm_fields_from_azure(vm)
+        row = existing.get(azure_id)
+        if row is None:
+            to_create.append(
+                VirtualMachine(
+                    subscription=subscription,
+                    azure_id=azure_id,
+                    reported_at=now,
+                    state_changed_at=now,
+                    **fields,
+                )
+            )
+            continue
+        changed = [name for name, value in fields.items() if getattr(row, name) != value]
+        if row.gone_at is not None:
+            row.gone_at = None
+            changed.append("gone_at")
+        if changed:
+            if "power_state" in changed:
+                row.state_changed_at = now
+            for name in changed:
+                if name in fields:
+                    setattr(row, name, fields[name])
+            to_update.append(row)
+
+    VirtualMachine.objects.bulk_create(to_create, batch_size=BATCH)
+    VirtualMachine.objects.bulk_update(
+        to_update, [*SYNCED_FIELDS, "state_changed_at", "gone_at"], batch_size=BATCH
+    )
+    gone_ids = [
+        row.pk for azure_id, row in existing.items() if azure_id not in seen and not row.gone_at
+    ]
+    for start in range(0, len(gone_ids), BATCH):
+        VirtualMachine.objects.filter(pk__in=gone_ids[start : start + BATCH]).update(gone_at=now)
+    VirtualMachine.objects.filter(subscription=subscription, gone_at__isnull=True).update(
+        reported_at=now
+    )
+    return SyncResult(
+        subscription.subscription_id,
+        listed=len(listed),
+        created=len(to_create),
+        updated=len(to_update),
+        gone=len(gone_ids),
+    )
+
+
+def vm_refresh_from_azure(*, vm: VirtualMachine) -> VirtualMachine:
+    """Re-read one VM (after an operation ends); a VM gone from Azure is marked gone."""
+    now = timezone.now()
+    try:
+        detail = azure.vm_get(vm.subscription.subscription_id, vm.resource_group, vm.name)
+    except azure.AzureError as exc:
+        if exc.is_not_found:
+            VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=now)
+            vm.gone_at = now
+            return vm
+        raise
+    vm_apply_detail(vm=vm, detail=detail, now=now)
+    return vm
+
+
+def vm_apply_detail(*, vm: VirtualMachine, detail: azure.VirtualMachineDetail, now: Any) -> None:
+    """Write what a single-VM read said into the cache row."""
+    fields = vm_fields_from_azure(detail.vm)
+    if fields["power_state"] != vm.power_state:
+        vm.state_changed_at = now
+    for name, value in fields.items():
+        setattr(vm, name, value)
+    vm.reported_at = now
+    vm.gone_at = None
+    vm.save(update_fields=[*SYNCED_FIELDS, "state_changed_at", "reported_at", "gone_at"])
