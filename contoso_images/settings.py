@@ -204,6 +204,8 @@ AZURE_SUBSCRIPTION_IDS = env.list("AZURE_SUBSCRIPTION_IDS", default=[])
 AZURE_CLOUD = env.str("AZURE_CLOUD", default="public")
 AZURE_RESOURCE_MANAGER_ENDPOINT = env.str("AZURE_RESOURCE_MANAGER_ENDPOINT", default="")
 AZURE_CREDENTIAL_SCOPE = env.str("AZURE_CREDENTIAL_SCOPE", default="")
+# The Microsoft Entra login host; derived from AZURE_CLOUD unless set (custom clouds).
+AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="")
 AZURE_EMULATOR_STATE = env.str(
     "AZURE_EMULATOR_STATE", default=str(VAR_DIR / "azure-emulator.sqlite3")
 )

@@ -9,7 +9,7 @@ from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
 from contoso_images.azure.errors import gateway_call
 from contoso_images.azure.ids import parse_resource_id, resource_names
-from contoso_images.azure.raw import as_raw, integer, moment, obj, text
+from contoso_images.azure.raw import as_raw, integer, moment, obj, resource_fields, text
 from contoso_images.azure.types import (
     Gallery,
     GalleryImageDefinition,
@@ -21,13 +21,8 @@ from contoso_images.azure.types import (
 
 def gallery_from_raw(raw: Mapping[str, Any]) -> Gallery:
     props = obj(raw, "properties")
-    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
     return Gallery(
-        id=text(raw, "id"),
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        name=text(raw, "name"),
-        location=text(raw, "location"),
+        **resource_fields(raw),
         description=text(props, "description"),
         provisioning_state=text(props, "provisioningState"),
     )
@@ -41,15 +36,10 @@ def _names(resource_id: str, count: int) -> list[str]:
 def definition_from_raw(raw: Mapping[str, Any]) -> GalleryImageDefinition:
     props = obj(raw, "properties")
     identifier = obj(props, "identifier")
-    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
     gallery, _ = _names(text(raw, "id"), 2)
     return GalleryImageDefinition(
-        id=text(raw, "id"),
-        subscription_id=subscription_id,
-        resource_group=resource_group,
+        **resource_fields(raw),
         gallery=gallery,
-        name=text(raw, "name"),
-        location=text(raw, "location"),
         publisher=text(identifier, "publisher"),
         offer=text(identifier, "offer"),
         sku=text(identifier, "sku"),
@@ -84,16 +74,11 @@ def version_from_raw(raw: Mapping[str, Any]) -> GalleryImageVersion:
     publishing = obj(props, "publishingProfile")
     source = obj(props, "storageProfile", "source")
     replication = obj(props, "replicationStatus")
-    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
     gallery, definition, _ = _names(text(raw, "id"), 3)
     return GalleryImageVersion(
-        id=text(raw, "id"),
-        subscription_id=subscription_id,
-        resource_group=resource_group,
+        **resource_fields(raw),
         gallery=gallery,
         definition=definition,
-        name=text(raw, "name"),
-        location=text(raw, "location"),
         source_id=text(source, "id") or text(source, "virtualMachineId"),
         target_regions=tuple(_target_region(t) for t in publishing.get("targetRegions") or []),
         provisioning_state=text(props, "provisioningState"),

@@ -8,21 +8,15 @@ from typing import Any
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
 from contoso_images.azure.errors import gateway_call
-from contoso_images.azure.ids import parse_resource_id
-from contoso_images.azure.raw import as_raw, obj, tags, text
+from contoso_images.azure.raw import as_raw, obj, resource_fields, tags, text
 from contoso_images.azure.types import ManagedImage
 
 
 def image_from_raw(raw: Mapping[str, Any]) -> ManagedImage:
     props = obj(raw, "properties")
     os_disk = obj(props, "storageProfile", "osDisk")
-    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
     return ManagedImage(
-        id=text(raw, "id"),
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        name=text(raw, "name"),
-        location=text(raw, "location"),
+        **resource_fields(raw),
         source_vm_id=text(obj(props, "sourceVirtualMachine"), "id"),
         os_type=text(os_disk, "osType"),
         os_state=text(os_disk, "osState"),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
+
+from contoso_images.azure.ids import parse_resource_id
 
 
 def as_raw(model: Any) -> Mapping[str, Any]:
@@ -64,4 +66,28 @@ def moment(value: Any) -> datetime | None:
 def tags(data: Mapping[str, Any] | None) -> dict[str, str]:
     return {
         str(k): "" if v is None else str(v) for k, v in ((data or {}).get("tags") or {}).items()
+    }
+
+
+class ResourceFields(TypedDict):
+    id: str
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+
+
+def resource_fields(raw: Mapping[str, Any]) -> ResourceFields:
+    """The fields every dataclass of a tracked ARM resource (VM, image, gallery, image
+    definition, image version) starts with; spread them in: ``Gallery(**resource_fields(raw),
+    ...)``. Subscription and resource group come from the id, as ARM sends no fields for them.
+    """
+    resource_id = text(raw, "id")
+    subscription_id, resource_group, _, _ = parse_resource_id(resource_id)
+    return {
+        "id": resource_id,
+        "subscription_id": subscription_id,
+        "resource_group": resource_group,
+        "name": text(raw, "name"),
+        "location": text(raw, "location"),
     }

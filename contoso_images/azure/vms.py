@@ -12,8 +12,7 @@ from typing import Any
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
 from contoso_images.azure.errors import gateway_call, translated
-from contoso_images.azure.ids import parse_resource_id
-from contoso_images.azure.raw import as_raw, integer, moment, obj, tags, text
+from contoso_images.azure.raw import as_raw, integer, moment, obj, resource_fields, tags, text
 from contoso_images.azure.types import (
     Disk,
     ImageReference,
@@ -72,17 +71,12 @@ def vm_from_raw(raw: Mapping[str, Any]) -> VirtualMachine:
     view = obj(props, "instanceView")
     statuses = _statuses(view)
     storage = obj(props, "storageProfile")
-    subscription_id, resource_group, _, _ = parse_resource_id(text(raw, "id"))
     provisioning = text(props, "provisioningState")
     if not provisioning:
         suffix = _status_suffix(statuses, "ProvisioningState/") or ""
         provisioning = suffix.split("/", 1)[0].capitalize()
     return VirtualMachine(
-        id=text(raw, "id"),
-        subscription_id=subscription_id,
-        resource_group=resource_group,
-        name=text(raw, "name"),
-        location=text(raw, "location"),
+        **resource_fields(raw),
         size=text(obj(props, "hardwareProfile"), "vmSize"),
         os_type=text(obj(storage, "osDisk"), "osType"),
         image_reference=image_reference_of(obj(storage, "imageReference")),

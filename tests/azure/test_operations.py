@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -12,10 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
-import urllib3
-from azure.core.pipeline.transport import RequestsTransport
-from requests.adapters import BaseAdapter
 
 from contoso_images import azure as gateway
 from contoso_images.azure import AzureError
@@ -111,62 +106,30 @@ def test_version_under_a_missing_gallery(subscription_id, vms):
     assert err.sentence.endswith("does not exist, so nothing can be created or read under it.")
 
 
-class _FailingArm(BaseAdapter):
-    """ARM answering one power-off whose async operation ends Failed (the emulator never fails).
-
-    Lets the real SDK parse a failed LRO (HTTP 200 + status Failed + error) end to end.
-    """
-
-    OPERATION = (
-        "https://management.azure.com/subscriptions/s/providers/Microsoft.Compute/locations"
-        "/westeurope/operations/op1"
-    )
-
-    def send(self, request, **kwargs):
-        if request.method == "POST":
-            headers = {
-                "Azure-AsyncOperation": f"{self.OPERATION}?api-version=2026-04-01",
-                "Location": f"{self.OPERATION}?monitor=true&api-version=2026-04-01",
-            }
-            return self._response(request, 202, b"", headers)
-        body = {
-            "status": "Canceled",
-            "error": {
-                "code": "OperationPreempted",
-                "message": "Operation execution has been preempted by a more recent operation.",
-            },
-        }
-        return self._response(
-            request, 200, json.dumps(body).encode(), {"Content-Type": "application/json"}
-        )
-
-    @staticmethod
-    def _response(request, status, body, headers):
-        response = requests.Response()
-        response.status_code = status
-        response.headers.update(headers)
-        response.url = request.url
-        response.request = request
-        response.raw = urllib3.response.HTTPResponse(
-            body=io.BytesIO(body), headers=headers, status=status, preload_content=False
-        )
-        return response
-
-    def close(self):
-        pass
+PREEMPTED = "Operation execution has been preempted by a more recent operation."
 
 
-def test_failed_operation_is_reported_not_raised(settings):
-    settings.AZURE_MODE = "emulator"
-    session = requests.Session()
-    session.mount("https://management.azure.com/", _FailingArm())
-    with gateway.use_transport(RequestsTransport(session=session, session_owner=False)):
-        token = gateway.vm_begin_power_off("s", "rg", "vm")
-        status = gateway.operation_status("vm_power_off", token, subscription_id="s")
+@pytest.mark.parametrize(
+    ("failure", "sentence"),
+    [
+        ({}, "An internal execution error occurred. Please retry later."),
+        (
+            {"code": "OperationPreempted", "message": PREEMPTED, "status": "Canceled"},
+            "A more recent operation on this resource replaced this one.",
+        ),
+    ],
+)
+def test_failed_operation_is_reported_not_raised(emulator, subscription_id, vms, failure, sentence):
+    vm = pick(vms, power_state="running")
+    emulator.queue_operation_failure(path_contains=f"/{vm.name}/powerOff", **failure)
+    token = gateway.vm_begin_power_off(subscription_id, vm.resource_group, vm.name)
+    status = gateway.operation_status("vm_power_off", token, subscription_id=subscription_id)
     assert status.state == "failed" and status.done and status.result is None
     assert isinstance(status.error, AzureError)
-    assert status.error.code == "OperationPreempted"
-    assert (
-        status.error.message == "Operation execution has been preempted by a more recent operation."
+    assert status.error.code == failure.get("code", "InternalOperationError")
+    assert status.error.message == failure.get(
+        "message", "An internal execution error occurred. Please retry later."
     )
-    assert status.error.sentence == "A more recent operation on this resource replaced this one."
+    assert status.error.sentence == sentence
+    after = gateway.vm_get(subscription_id, vm.resource_group, vm.name).vm
+    assert (after.power_state, after.provisioning_state) == ("running", "Succeeded")

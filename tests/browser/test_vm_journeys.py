@@ -89,3 +89,25 @@ def test_reviewer_sees_vms_but_no_action_buttons(
     page.goto(f"{live_server.url}/vms/")
     expect(page.locator("tr", has_text="build-win-01")).to_contain_text(BILLING_WARNING)
     expect(page.get_by_role("button", name="Deallocate")).to_have_count(0)
+
+
+def test_operator_deallocates_every_billed_vm_in_the_view_after_confirming(
+    page, live_server, sign_in, operator_user, emulator, background_worker
+):
+    from vmops.models import Operation, VirtualMachine
+    from vmops.services import inventory_sync_all
+
+    inventory_sync_all()
+    billed = sorted(
+        VirtualMachine.objects.filter(power_state="stopped").values_list("name", flat=True)
+    )
+    sign_in(operator_user.username)
+    page.goto(f"{live_server.url}/vms/")
+    page.get_by_role("link", name="Deallocate all stopped-but-billed VMs in this view…").click()
+    for name in billed:
+        expect(page.get_by_label(name, exact=False)).to_be_checked()
+    page.get_by_role("button", name=f"Deallocate {len(billed)} VMs").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        f"Deallocation queued for {len(billed)} VMs."
+    )
+    assert Operation.objects.filter(kind="deallocate").count() == len(billed)

@@ -298,3 +298,17 @@ def test_takeover_without_token_watches_instead_of_resending(inventory, emulator
     done = operation_run(operation_id=operation.pk)
     assert done.status == "succeeded"
     assert _actions(emulator, "deallocate") == []
+
+
+def test_operation_that_azure_fails_after_accepting_is_recorded(inventory, emulator, operator_user):
+    vm = vm_in_state(inventory, "stopped")
+    operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+    emulator.queue_operation_failure(path_contains="/deallocate")
+    done = operation_run(operation_id=operation.pk)
+    assert done.status == "failed"
+    assert done.continuation_token
+    assert done.error_code == "InternalOperationError"
+    assert done.error_message == "An internal execution error occurred. Please retry later."
+    assert done.error_summary
+    vm.refresh_from_db()
+    assert vm.power_state == "stopped"  # refreshed from Azure: the transition did not happen

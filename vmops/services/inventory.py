@@ -40,7 +40,7 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class SyncResult:
-    subscription_id: str
+    subscription: str
     listed: int = 0
     created: int = 0
     updated: int = 0
@@ -50,9 +50,9 @@ class SyncResult:
 
     def __str__(self) -> str:
         if self.error:
-            return f"subscription {self.subscription_id}: {self.error}"
+            return f"{self.subscription}: {self.error}"
         return (
-            f"subscription {self.subscription_id}: {self.listed} VMs listed, {self.created} new, "
+            f"{self.subscription}: {self.listed} VMs listed, {self.created} new, "
             f"{self.updated} changed, {self.gone} gone"
         )
 
@@ -111,7 +111,7 @@ def inventory_sync(*, subscription: Subscription, force: bool = False) -> SyncRe
     now = timezone.now()
     if not force and subscription.sync_retry_after and subscription.sync_retry_after > now:
         return SyncResult(
-            subscription.subscription_id,
+            str(subscription),
             throttled_until=subscription.sync_retry_after,
             error="skipped: Azure asked us to wait",
         )
@@ -123,9 +123,7 @@ def inventory_sync(*, subscription: Subscription, force: bool = False) -> SyncRe
             sync_error=exc.sentence, sync_retry_after=retry_at
         )
         logger.warning("Inventory sync of %s failed: %s", subscription.subscription_id, exc)
-        return SyncResult(
-            subscription.subscription_id, throttled_until=retry_at, error=exc.sentence
-        )
+        return SyncResult(str(subscription), throttled_until=retry_at, error=exc.sentence)
     result = _apply_listing(subscription, listed, now)
     Subscription.objects.filter(pk=subscription.pk).update(
         synced_at=now, sync_error="", sync_retry_after=None
@@ -197,7 +195,7 @@ def _apply_listing(
         reported_at=now
     )
     return SyncResult(
-        subscription.subscription_id,
+        str(subscription),
         listed=len(listed),
         created=len(to_create),
         updated=len(to_update),

@@ -9,6 +9,13 @@ envelopes, and is plugged into the real SDK as an azure-core transport
 State lives in one SQLite file shared by every process (web, workers). No Django here:
 it works from a plain script.
 
+Faults for tests and demos are kept in the state file too, so every process sees them:
+``set_faults`` (rates of 429/5xx/dropped requests, latency), ``queue_fault`` (the next
+matching requests get a 429/5xx/4xx or a dropped connection) and
+``queue_operation_failure`` (the next matching long-running operation is accepted, then
+ends ``Failed`` — or ``Canceled`` — with ARM's error object, and the resource is left as
+it was). ``clear_faults`` forgets all of them.
+
 Environment variables:
 
 ``AZURE_EMULATOR_STATE``
@@ -27,6 +34,9 @@ Example::
     emu.seed_contoso_pilot()
     client = ComputeManagementClient(cred, emu.subscription_ids()[0],
                                      transport=EmulatorTransport(emu))
+    emu.queue_operation_failure(path_contains="/powerOff")
+    client.virtual_machines.begin_power_off(rg, vm).result()  # HttpResponseError, 200,
+                                                             # error.code InternalOperationError
 """
 
 from __future__ import annotations

@@ -76,7 +76,13 @@ class Emulator:
     def reset(self) -> None:
         """Forget everything: resources, operations, faults, log, clock offset, durations."""
         with self.store.write() as conn:
-            for table in ("meta", "fault_queue", "request_log", *RESOURCE_TABLES):
+            for table in (
+                "meta",
+                "fault_queue",
+                "operation_failures",
+                "request_log",
+                *RESOURCE_TABLES,
+            ):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def seed_contoso_pilot(self, extra_vms: int = 0) -> dict[str, int]:
@@ -172,9 +178,42 @@ class Emulator:
                 ),
             )
 
+    def queue_operation_failure(
+        self,
+        *,
+        path_contains: str = "",
+        code: str = "InternalOperationError",
+        message: str = "An internal execution error occurred. Please retry later.",
+        status: str = "Failed",
+        count: int = 1,
+    ) -> None:
+        """The next ``count`` long-running operations whose initial request path contains
+        ``path_contains`` are accepted as usual but end ``status`` with ``{code, message}``.
+
+        That is how Azure reports an operation that went wrong after the 202 (azure-facts
+        §3.2, §4.1); ``status="Canceled"`` with ``OperationPreempted`` is a superseded one.
+        The resource is left as if the operation had not happened (a VM keeps its power
+        state and is ``Succeeded`` again); a failed creation leaves it ``Failed``."""
+        canonical = {s.lower(): s for s in faults.OPERATION_FAILURE_STATUSES}.get(status.lower())
+        if canonical is None:
+            raise ValueError(f"status must be one of {faults.OPERATION_FAILURE_STATUSES}")
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self.store.write() as conn:
+            faults.queue_operation_failure(
+                conn,
+                path_contains=path_contains,
+                status=canonical,
+                code=code,
+                message=message,
+                count=count,
+            )
+
     def clear_faults(self) -> None:
+        """Forget fault rates, queued request faults and queued operation failures."""
         with self.store.write() as conn:
             conn.execute("DELETE FROM fault_queue")
+            conn.execute("DELETE FROM operation_failures")
             conn.execute("DELETE FROM meta WHERE key = 'faults'")
 
     # --- request log -------------------------------------------------------------------

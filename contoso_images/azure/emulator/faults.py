@@ -3,12 +3,15 @@
 Rates are persisted in the state file so every process (web, workers) misbehaves the
 same way; the ``AZURE_EMULATOR_*`` environment variables override the file when set.
 ``queue_fault`` entries hit the next matching requests exactly, for tests.
+Queued *operation* failures are different: the request is accepted (202/201) and the
+long-running operation it starts ends ``Failed`` or ``Canceled`` when it settles.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -118,4 +121,43 @@ def pick(store: Store, req: ArmRequest, cfg: FaultSettings, now: float) -> error
         return _error_for(429, cfg.retry_after, now)
     if cfg.server_error_rate and _RANDOM.random() < cfg.server_error_rate:
         return _error_for(_RANDOM.choice((500, 503)), cfg.retry_after, now)
+    return None
+
+
+OPERATION_FAILURE_STATUSES = ("Failed", "Canceled")
+
+
+def queue_operation_failure(
+    conn: sqlite3.Connection,
+    *,
+    path_contains: str,
+    status: str,
+    code: str,
+    message: str,
+    count: int,
+) -> None:
+    """Make the next ``count`` operations started by a matching request end in ``status``."""
+    conn.execute(
+        "INSERT INTO operation_failures (path_contains, status, code, message, remaining) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (path_contains, status, code, message, int(count)),
+    )
+
+
+def take_operation_failure(conn: sqlite3.Connection, path: str) -> dict[str, Any] | None:
+    """Consume the first queued failure whose ``path_contains`` is in ``path``.
+
+    Call inside the write transaction that starts the operation, so a request that is
+    refused after all (rolled back) does not use the failure up.
+    Returns ``{"status": ..., "error": {"code": ..., "message": ...}}``."""
+    rows = conn.execute(
+        "SELECT id, path_contains, status, code, message FROM operation_failures "
+        "WHERE remaining > 0 ORDER BY id"
+    ).fetchall()
+    for fid, contains, status, code, message in rows:
+        if contains.lower() in path.lower():
+            conn.execute(
+                "UPDATE operation_failures SET remaining = remaining - 1 WHERE id = ?", (fid,)
+            )
+            return {"status": status, "error": {"code": code, "message": message}}
     return None

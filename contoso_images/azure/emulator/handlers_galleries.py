@@ -5,67 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog, errors, lro, validate
-from .handlers_images import delete_resource_lro
+from . import errors, lro, resources, validate
 from .lookup import (
     KIND_GALLERY,
     KIND_GALLERY_IMAGE,
     KIND_GALLERY_VERSION,
     TYPE_NAMES,
-    require,
     require_rg,
-    require_sub,
 )
-from .paging import paged
-from .state import Resource, get_resource, insert_resource, page_resources, save_resource
-from .wire import ArmRequest, Ctx, Response, json_response
-
-GALLERY_API_VERSION = "2026-03-03"
+from .state import Resource, get_resource, page_resources
+from .wire import ArmRequest, Ctx, Response
 
 
 def resource_id(sub: str, rg: str, *segments: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/" + "/".join(
         segments
     )
-
-
-def created_response(
-    ctx: Ctx,
-    req: ArmRequest,
-    conn: Any,
-    kind: str,
-    sub: str,
-    rg: str,
-    name: str,
-    parent: str,
-    body: dict[str, Any],
-    emu: dict[str, Any],
-    duration: float,
-) -> Response:
-    """Insert a new resource in ``Creating`` and answer 201 + Azure-AsyncOperation."""
-    seq = insert_resource(conn, kind, sub, rg, name, body, emu, parent)
-    op = lro.start(
-        conn,
-        ctx,
-        sub=sub,
-        location=catalog.normalize_region(body["location"]),
-        kind="resource_ready",
-        resource_seq=seq,
-        duration=duration,
-    )
-    res = require(conn, kind, sub, rg, name, parent)
-    res.emu["op"] = {"id": op.id, "kind": kind + "_create", "until": op.due}
-    save_resource(conn, res)
-    head = lro.headers(op, req.api_version or GALLERY_API_VERSION)
-    head.pop("Location")
-    return json_response(201, body, head)
-
-
-def render(res: Resource) -> dict[str, Any]:
-    body = dict(res.body)
-    if res.emu.get("deleting"):
-        body["properties"] = {**body["properties"], "provisioningState": "Deleting"}
-    return body
 
 
 def _has_children(conn: Any, kind: str, sub: str, rg: str, parent: str) -> bool:
@@ -77,18 +32,14 @@ def _has_children(conn: Any, kind: str, sub: str, rg: str, parent: str) -> bool:
 
 def gallery_put(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) -> Response:
     validate.gallery_name(gallery)
-    payload = req.json()
-    location = catalog.normalize_region(validate.location(payload))
-    props = validate.obj(payload, "properties")
+    payload, location, props = validate.put_body(req)
     with lro.writing(ctx) as conn:
         rg_name = require_rg(conn, sub, rg)
         existing = get_resource(conn, KIND_GALLERY, sub, rg, gallery)
         if existing is not None:
             if "description" in props:
                 existing.body["properties"]["description"] = props["description"]
-            existing.body["tags"] = validate.tags(payload)
-            save_resource(conn, existing)
-            return json_response(200, render(existing))
+            return resources.updated(conn, existing, payload)
         body = gallery_body(
             sub,
             rg_name,
@@ -98,18 +49,16 @@ def gallery_put(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) -> R
             validate.tags(payload),
             "Creating",
         )
-        return created_response(
+        return resources.created(
             ctx,
             req,
             conn,
-            KIND_GALLERY,
-            sub,
-            rg,
-            gallery,
-            "",
-            body,
-            {"op": None},
-            ctx.durations["gallery_create"],
+            kind=KIND_GALLERY,
+            sub=sub,
+            rg=rg,
+            name=gallery,
+            body=body,
+            duration=ctx.durations["gallery_create"],
         )
 
 
@@ -139,32 +88,21 @@ def gallery_body(
 
 
 def gallery_get(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) -> Response:
-    return json_response(200, render(require(ctx.store.conn(), KIND_GALLERY, sub, rg, gallery)))
+    return resources.get(ctx, KIND_GALLERY, sub, rg, gallery)
 
 
 def gallery_list_rg(ctx: Ctx, req: ArmRequest, sub: str, rg: str) -> Response:
-    conn = ctx.store.conn()
-    require_rg(conn, sub, rg)
-    return paged(
-        ctx,
-        req,
-        lambda a, n: page_resources(conn, KIND_GALLERY, sub, rg=rg, after=a, limit=n),
-        render,
-    )
+    return resources.list_in_group(ctx, req, KIND_GALLERY, sub, rg)
 
 
 def gallery_list(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
-    conn = ctx.store.conn()
-    require_sub(conn, sub)
-    return paged(
-        ctx, req, lambda a, n: page_resources(conn, KIND_GALLERY, sub, after=a, limit=n), render
-    )
+    return resources.list_in_subscription(ctx, req, KIND_GALLERY, sub)
 
 
 def gallery_delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) -> Response:
     if _has_children(ctx.store.conn(), KIND_GALLERY_IMAGE, sub, rg, gallery):
         raise errors.nested_resources_exist()
-    return delete_resource_lro(ctx, req, KIND_GALLERY, sub, rg, gallery)
+    return resources.delete(ctx, req, KIND_GALLERY, sub, rg, gallery)
 
 
 # --- image definitions ----------------------------------------------------------------
@@ -182,9 +120,7 @@ def definition_put(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str
 ) -> Response:
     validate.definition_name(image)
-    payload = req.json()
-    location = catalog.normalize_region(validate.location(payload))
-    props = validate.obj(payload, "properties")
+    payload, location, props = validate.put_body(req)
     ident = validate.obj(props, "identifier")
     for key in ("publisher", "offer", "sku"):
         if not isinstance(ident.get(key), str) or not ident[key]:
@@ -201,9 +137,7 @@ def definition_put(
         gal = require_gallery(conn, sub, rg, gallery)
         existing = get_resource(conn, KIND_GALLERY_IMAGE, sub, rg, image, gallery)
         if existing is not None:
-            existing.body["tags"] = validate.tags(payload)
-            save_resource(conn, existing)
-            return json_response(200, render(existing))
+            return resources.updated(conn, existing, payload)
         rg_name = gal.body["id"].split("/")[4]
         body = definition_body(
             sub,
@@ -220,18 +154,17 @@ def definition_put(
             description=props.get("description"),
             state="Creating",
         )
-        return created_response(
+        return resources.created(
             ctx,
             req,
             conn,
-            KIND_GALLERY_IMAGE,
-            sub,
-            rg,
-            image,
-            gallery,
-            body,
-            {"op": None},
-            ctx.durations["gallery_create"],
+            kind=KIND_GALLERY_IMAGE,
+            sub=sub,
+            rg=rg,
+            name=image,
+            parent=gallery,
+            body=body,
+            duration=ctx.durations["gallery_create"],
         )
 
 
@@ -276,22 +209,13 @@ def definition_body(
 def definition_get(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str
 ) -> Response:
-    conn = ctx.store.conn()
-    require_gallery(conn, sub, rg, gallery)
-    return json_response(200, render(require(conn, KIND_GALLERY_IMAGE, sub, rg, image, gallery)))
+    require_gallery(ctx.store.conn(), sub, rg, gallery)
+    return resources.get(ctx, KIND_GALLERY_IMAGE, sub, rg, image, gallery)
 
 
 def definition_list(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) -> Response:
-    conn = ctx.store.conn()
-    require_gallery(conn, sub, rg, gallery)
-    return paged(
-        ctx,
-        req,
-        lambda a, n: page_resources(
-            conn, KIND_GALLERY_IMAGE, sub, rg=rg, parent=gallery, after=a, limit=n
-        ),
-        render,
-    )
+    require_gallery(ctx.store.conn(), sub, rg, gallery)
+    return resources.list_in_group(ctx, req, KIND_GALLERY_IMAGE, sub, rg, parent=gallery)
 
 
 def definition_delete(
@@ -301,4 +225,4 @@ def definition_delete(
     require_gallery(conn, sub, rg, gallery)
     if _has_children(conn, KIND_GALLERY_VERSION, sub, rg, f"{gallery}/{image}"):
         raise errors.nested_resources_exist()
-    return delete_resource_lro(ctx, req, KIND_GALLERY_IMAGE, sub, rg, image, gallery)
+    return resources.delete(ctx, req, KIND_GALLERY_IMAGE, sub, rg, image, gallery)

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog, clock, errors, lro, validate
-from .handlers_galleries import (
-    created_response,
-    render,
-    require_gallery,
-    resource_id,
-)
-from .handlers_images import delete_resource_lro
+from . import catalog, clock, errors, lro, resources, validate
+from .handlers_galleries import require_gallery, resource_id
 from .lookup import (
     KIND_GALLERY_IMAGE,
     KIND_GALLERY_VERSION,
@@ -25,8 +19,7 @@ from .lookup import (
     parse_id,
     require,
 )
-from .paging import paged
-from .state import Resource, get_resource, page_resources, save_resource
+from .state import Resource, get_resource
 from .wire import ArmRequest, Ctx, Response, json_response
 
 
@@ -62,9 +55,7 @@ def version_put(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str, version: str
 ) -> Response:
     validate.version_name(version)
-    payload = req.json()
-    location = catalog.normalize_region(validate.location(payload))
-    props = validate.obj(payload, "properties")
+    payload, location, props = validate.put_body(req)
     profile = validate.obj(props, "publishingProfile")
     source = validate.obj(validate.obj(props, "storageProfile"), "source")
     parent = f"{gallery}/{image}"
@@ -74,9 +65,7 @@ def version_put(
         if existing is not None:
             if existing.emu.get("op"):
                 raise errors.concurrent_conflict()
-            existing.body["tags"] = validate.tags(payload)
-            save_resource(conn, existing)
-            return json_response(200, render(existing))
+            return resources.updated(conn, existing, payload)
         src, src_kind = _source(conn, sub, source)
         _check_source(src, src_kind, definition)
         src_region = catalog.normalize_region(src.body["location"])
@@ -138,8 +127,18 @@ def version_put(
             "duration": duration,
             "regions": [catalog.region_display(r["name"]) for r in regions],
         }
-        return created_response(
-            ctx, req, conn, KIND_GALLERY_VERSION, sub, rg, version, parent, body, emu, duration
+        return resources.created(
+            ctx,
+            req,
+            conn,
+            kind=KIND_GALLERY_VERSION,
+            sub=sub,
+            rg=rg,
+            name=version,
+            parent=parent,
+            body=body,
+            duration=duration,
+            emu=emu,
         )
 
 
@@ -238,7 +237,7 @@ def replication_status(res: Resource, now: float) -> dict[str, Any]:
 
 
 def _render_version(res: Resource, now: float, expand: str) -> dict[str, Any]:
-    body = render(res)
+    body = resources.render(res)
     if expand.lower() == "replicationstatus":
         body["properties"] = {
             **body["properties"],
@@ -259,15 +258,15 @@ def version_get(
 def version_list(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str
 ) -> Response:
-    conn = ctx.store.conn()
-    _require_definition(conn, sub, rg, gallery, image)
-    return paged(
+    _require_definition(ctx.store.conn(), sub, rg, gallery, image)
+    return resources.list_in_group(
         ctx,
         req,
-        lambda a, n: page_resources(
-            conn, KIND_GALLERY_VERSION, sub, rg=rg, parent=f"{gallery}/{image}", after=a, limit=n
-        ),
-        lambda r: _render_version(r, ctx.now, ""),
+        KIND_GALLERY_VERSION,
+        sub,
+        rg,
+        parent=f"{gallery}/{image}",
+        show=lambda r: _render_version(r, ctx.now, ""),
     )
 
 
@@ -275,6 +274,4 @@ def version_delete(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str, version: str
 ) -> Response:
     _require_definition(ctx.store.conn(), sub, rg, gallery, image)
-    return delete_resource_lro(
-        ctx, req, KIND_GALLERY_VERSION, sub, rg, version, f"{gallery}/{image}"
-    )
+    return resources.delete(ctx, req, KIND_GALLERY_VERSION, sub, rg, version, f"{gallery}/{image}")

@@ -7,11 +7,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from . import catalog, errors, lro, vm_model
+from . import catalog, errors, lro, resources, vm_model
 from .errors import OP_NAMES
-from .lookup import KIND_VM, require, require_rg, require_sub
-from .paging import paged
-from .state import Resource, delete_resource, get_resource_by_seq, page_resources, save_resource
+from .lookup import KIND_VM, require
+from .state import Resource, save_resource
 from .wire import ArmRequest, Ctx, Response, json_response
 
 # URL action -> (operation key, final steady power state)
@@ -35,32 +34,18 @@ RUN_COMMANDS = {
 }
 
 
-def _wants_instance_view(req: ArmRequest) -> bool:
-    return req.flag("statusOnly") or req.query.get("$expand", "").lower() == "instanceview"
+def _renderer(req: ArmRequest) -> resources.Render:
+    """Lists carry the instance view with ``statusOnly=true`` or ``$expand=instanceView``."""
+    with_view = req.flag("statusOnly") or req.query.get("$expand", "").lower() == "instanceview"
+    return lambda r: vm_model.render(r, with_instance_view=with_view)
 
 
 def list_all(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
-    conn = ctx.store.conn()
-    require_sub(conn, sub)
-    with_view = _wants_instance_view(req)
-    return paged(
-        ctx,
-        req,
-        lambda after, limit: page_resources(conn, KIND_VM, sub, after=after, limit=limit),
-        lambda r: vm_model.render(r, with_instance_view=with_view),
-    )
+    return resources.list_in_subscription(ctx, req, KIND_VM, sub, _renderer(req))
 
 
 def list_by_rg(ctx: Ctx, req: ArmRequest, sub: str, rg: str) -> Response:
-    conn = ctx.store.conn()
-    require_rg(conn, sub, rg)
-    with_view = _wants_instance_view(req)
-    return paged(
-        ctx,
-        req,
-        lambda after, limit: page_resources(conn, KIND_VM, sub, rg=rg, after=after, limit=limit),
-        lambda r: vm_model.render(r, with_instance_view=with_view),
-    )
+    return resources.list_in_group(ctx, req, KIND_VM, sub, rg, show=_renderer(req))
 
 
 def get(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
@@ -91,6 +76,7 @@ def _check_free(res: Resource, op_key: str) -> None:
 def _begin(
     conn: sqlite3.Connection,
     ctx: Ctx,
+    req: ArmRequest,
     res: Resource,
     *,
     op_key: str,
@@ -98,20 +84,10 @@ def _begin(
     duration: float,
     params: dict[str, Any],
 ) -> lro.Operation:
-    op = lro.start(
-        conn,
-        ctx,
-        sub=res.sub,
-        location=res.body["location"],
-        kind=kind,
-        resource_seq=res.seq,
-        duration=duration,
-        params=params,
-    )
-    res.emu["op"] = {"id": op.id, "kind": op_key, "until": op.due}
     res.emu["state_time"] = ctx.now
-    save_resource(conn, res)
-    return op
+    return lro.start(
+        conn, ctx, req, res, kind=kind, op_key=op_key, duration=duration, params=params
+    )
 
 
 def power_action(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str, action: str) -> Response:
@@ -136,6 +112,7 @@ def power_action(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str, action: 
         op = _begin(
             conn,
             ctx,
+            req,
             res,
             op_key=op_key,
             kind="vm_power",
@@ -204,6 +181,7 @@ def run_command(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Respon
         op = _begin(
             conn,
             ctx,
+            req,
             res,
             op_key="run_command",
             kind="vm_run_command",
@@ -218,18 +196,7 @@ def delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
         res = require(conn, KIND_VM, sub, rg, vm)
         if not res.emu.get("deleting") and res.emu.get("op"):
             raise errors.vm_busy(OP_NAMES["delete"], res.body["name"])
-        op = lro.start(
-            conn,
-            ctx,
-            sub=res.sub,
-            location=res.body["location"],
-            kind="resource_delete",
-            resource_seq=res.seq,
-            duration=ctx.durations["delete"],
-        )
-        res.emu["deleting"] = True
-        res.emu["op"] = {"id": op.id, "kind": "delete", "until": op.due}
-        save_resource(conn, res)
+        op = resources.begin_delete(conn, ctx, req, res)
     return lro.accepted(op, req.api_version or "")
 
 
@@ -244,26 +211,16 @@ def capture(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
 
 @lro.effect("vm_power")
 def _settle_power(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
-    res = get_resource_by_seq(conn, op.resource_seq or 0)
-    if res is None:
-        return
-    res.emu["power"] = op.params["target"]
-    res.emu["op"] = None
-    res.emu["state_time"] = when
-    save_resource(conn, res)
+    resources.release(conn, op, state_time=when, power=op.params["target"])
 
 
 @lro.effect("vm_run_command")
 def _settle_run_command(conn: sqlite3.Connection, op: lro.Operation, when: float) -> Any:
-    res = get_resource_by_seq(conn, op.resource_seq or 0)
-    if res is not None:
-        if op.params.get("sysprep"):
-            # The guest generalizes itself and shuts down: Stopped (allocated), still billed.
-            res.emu["guest_generalized"] = True
-            res.emu["power"] = "stopped"
-        res.emu["op"] = None
-        res.emu["state_time"] = when
-        save_resource(conn, res)
+    if op.params.get("sysprep"):
+        # The guest generalizes itself and shuts down: Stopped (allocated), still billed.
+        resources.release(conn, op, state_time=when, guest_generalized=True, power="stopped")
+    else:
+        resources.release(conn, op, state_time=when)
     return {
         "value": [
             {
@@ -282,17 +239,7 @@ def _settle_run_command(conn: sqlite3.Connection, op: lro.Operation, when: float
     }
 
 
-@lro.effect("resource_delete")
-def _settle_delete(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
-    if op.resource_seq:
-        delete_resource(conn, op.resource_seq)
-
-
-@lro.effect("resource_ready")
-def _settle_ready(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
-    res = get_resource_by_seq(conn, op.resource_seq or 0)
-    if res is None:
-        return
-    res.body.setdefault("properties", {})["provisioningState"] = "Succeeded"
-    res.emu["op"] = None
-    save_resource(conn, res)
+@lro.rollback("vm_power", "vm_run_command")
+def _action_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    """A failed action leaves the VM in the power state it had (Succeeded, not Updating)."""
+    resources.release(conn, op, state_time=when)

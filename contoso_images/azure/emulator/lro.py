@@ -6,6 +6,11 @@ passed is *settled* — its effect is applied to the resource (VM power state, r
 ready, resource deleted) in one short write transaction. Any process sharing the state
 file can settle, so the web process sees what a worker started.
 
+An operation started while a failure was queued for its request path
+(``Emulator.queue_operation_failure``) is accepted like any other, then settles with
+status ``Failed``/``Canceled`` and ARM's error object (§3.2, §4.1): its *rollback* runs
+instead of its effect, so the resource is left as if the operation had not happened.
+
 URLs follow azure-facts.md §4.1: ``Azure-AsyncOperation`` →
 ``.../providers/Microsoft.Compute/locations/{loc}/operations/{id}?p=…&api-version=…``,
 ``Location`` → the same with ``monitor=true``. ``Retry-After`` is always ≥ 1 (§9.6).
@@ -21,8 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import clock
-from .errors import operation_not_found
+from . import clock, faults
+from .catalog import normalize_region
+from .errors import ArmError, operation_not_found
+from .state import Resource, save_resource
 from .wire import ARM_HOST, ArmRequest, Ctx, Response, json_response, new_id
 
 COMPUTE_API_VERSION = "2026-04-01"
@@ -50,6 +57,8 @@ _OP_COLUMNS = (
 
 Effect = Callable[[sqlite3.Connection, Operation, float], Any]
 _EFFECTS: dict[str, Effect] = {}
+_ROLLBACKS: dict[str, Effect] = {}
+_FAILURE = "failure"  # params key of a queued failure: {"status": ..., "error": {...}}
 
 
 def effect(kind: str) -> Callable[[Effect], Effect]:
@@ -57,6 +66,18 @@ def effect(kind: str) -> Callable[[Effect], Effect]:
 
     def register(fn: Effect) -> Effect:
         _EFFECTS[kind] = fn
+        return fn
+
+    return register
+
+
+def rollback(*kinds: str) -> Callable[[Effect], Effect]:
+    """Register what settling a *failed* operation of these kinds does instead of its effect
+    (typically: free the resource and leave it as it was)."""
+
+    def register(fn: Effect) -> Effect:
+        for kind in kinds:
+            _ROLLBACKS[kind] = fn
         return fn
 
     return register
@@ -83,26 +104,34 @@ def _row(row: tuple[Any, ...]) -> Operation:
 def start(
     conn: sqlite3.Connection,
     ctx: Ctx,
+    req: ArmRequest,
+    res: Resource,
     *,
-    sub: str,
-    location: str,
     kind: str,
-    resource_seq: int | None,
+    op_key: str,
     duration: float,
     params: dict[str, Any] | None = None,
 ) -> Operation:
-    """Record a new in-progress operation that becomes due ``duration`` seconds from now."""
+    """Start an operation of ``kind`` on ``res``, due ``duration`` seconds from now.
+
+    ``res`` is saved marked busy with it (``emu["op"]``, ``op_key`` says what it is doing).
+    A failure queued for ``req``'s path (:func:`faults.take_operation_failure`) is kept in
+    the operation's params and applied when it settles: the request is still accepted."""
+    params = dict(params or {})
+    failure = faults.take_operation_failure(conn, req.path)
+    if failure is not None:
+        params[_FAILURE] = failure
     op = Operation(
         new_id(),
-        sub.lower(),
-        location,
+        res.sub.lower(),
+        normalize_region(res.body["location"]),
         kind,
-        resource_seq,
+        res.seq,
         ctx.now,
         ctx.now + max(0.0, duration),
         False,
         "InProgress",
-        params or {},
+        params,
         None,
         None,
     )
@@ -120,6 +149,8 @@ def start(
             json.dumps(op.params),
         ),
     )
+    res.emu["op"] = {"id": op.id, "kind": op_key, "until": op.due}
+    save_resource(conn, res)
     return op
 
 
@@ -146,11 +177,17 @@ def settle_due(conn: sqlite3.Connection, now: float) -> int:
     ).fetchall()
     for row in rows:
         op = _row(row)
-        fn = _EFFECTS.get(op.kind)
+        failure = op.params.get(_FAILURE)
+        if failure is None:
+            status, error = "Succeeded", None
+            fn = _EFFECTS.get(op.kind)
+        else:
+            status, error = failure["status"], json.dumps(failure["error"])
+            fn = _ROLLBACKS.get(op.kind)
         result = fn(conn, op, op.due) if fn else None
         conn.execute(
-            "UPDATE operations SET settled = 1, status = 'Succeeded', result = ? WHERE id = ?",
-            (None if result is None else json.dumps(result), op.id),
+            "UPDATE operations SET settled = 1, status = ?, result = ?, error = ? WHERE id = ?",
+            (status, None if result is None else json.dumps(result), error, op.id),
         )
     return len(rows)
 
@@ -187,6 +224,10 @@ def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: st
                 {"Location": f"{ARM_HOST}{req.path_and_query}", "Retry-After": "1"},
                 b"",
             )
+        if op.error:
+            # The HTTP status of a failed operation's monitor URL is unverified (§4.1 only
+            # covers the Azure-AsyncOperation body, which is what ARMPolling reads).
+            raise ArmError(500, op.error["code"], op.error["message"])
         if op.result is not None:
             return json_response(200, op.result)
         return Response(200, {}, b"")

@@ -65,14 +65,24 @@ SUBSCRIPTION_VERSIONS = ["2022-12-01", "2021-01-01", "2020-01-01", "2019-11-01",
 
 Handler = Callable[..., Response]
 
-_SUB = r"^/subscriptions/(?P<sub>[^/]+)"
-_RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
+
+def _item(collection: str, name: str) -> str:
+    """The pattern of one member of ``collection``, its name captured as ``name``."""
+    return collection + f"/(?P<{name}>[^/]+)"
+
+
+_SUB = _item("^/subscriptions", "sub")
+_RG = _item(_SUB + "/resourceGroups", "rg")
 _PROV = "/providers/Microsoft\\.Compute"
-_VM = _RG + _PROV + r"/virtualMachines/(?P<vm>[^/]+)"
-_GAL = _RG + _PROV + r"/galleries/(?P<gallery>[^/]+)"
-_DEF = _GAL + r"/images/(?P<image>[^/]+)"
-_LOC = _SUB + _PROV + r"/locations/(?P<location>[^/]+)"
-_PUB = _LOC + r"/publishers/(?P<publisher>[^/]+)/artifacttypes/vmimage/offers"
+_VM = _item(_RG + _PROV + "/virtualMachines", "vm")
+_IMAGE = _item(_RG + _PROV + "/images", "image")
+_GAL = _item(_RG + _PROV + "/galleries", "gallery")
+_DEF = _item(_GAL + "/images", "image")
+_VERSION = _item(_DEF + "/versions", "version")
+_LOC = _item(_SUB + _PROV + "/locations", "location")
+_OFFERS = _item(_LOC + "/publishers", "publisher") + "/artifacttypes/vmimage/offers"
+_OFFER = _item(_OFFERS, "offer")
+_SKU = _item(_OFFER + "/skus", "sku")
 
 
 @dataclass(frozen=True)
@@ -106,9 +116,9 @@ ROUTES: list[Route] = [
     # managed images
     _r("GET", _SUB + _PROV + "/images", img.list_all, C),
     _r("GET", _RG + _PROV + "/images", img.list_by_rg, C),
-    _r("PUT", _RG + _PROV + "/images/(?P<image>[^/]+)", img.create, C),
-    _r("GET", _RG + _PROV + "/images/(?P<image>[^/]+)", img.get, C),
-    _r("DELETE", _RG + _PROV + "/images/(?P<image>[^/]+)", img.delete, C),
+    _r("PUT", _IMAGE, img.create, C),
+    _r("GET", _IMAGE, img.get, C),
+    _r("DELETE", _IMAGE, img.delete, C),
     # compute gallery
     _r("GET", _SUB + _PROV + "/galleries", gal.gallery_list, G),
     _r("GET", _RG + _PROV + "/galleries", gal.gallery_list_rg, G),
@@ -120,21 +130,16 @@ ROUTES: list[Route] = [
     _r("GET", _DEF, gal.definition_get, G),
     _r("DELETE", _DEF, gal.definition_delete, G),
     _r("GET", _DEF + "/versions", ver.version_list, G),
-    _r("PUT", _DEF + "/versions/(?P<version>[^/]+)", ver.version_put, G),
-    _r("GET", _DEF + "/versions/(?P<version>[^/]+)", ver.version_get, G),
-    _r("DELETE", _DEF + "/versions/(?P<version>[^/]+)", ver.version_delete, G),
+    _r("PUT", _VERSION, ver.version_put, G),
+    _r("GET", _VERSION, ver.version_get, G),
+    _r("DELETE", _VERSION, ver.version_delete, G),
     # async operations, marketplace, sizes
-    _r("GET", _LOC + "/operations/(?P<op_id>[^/]+)", lro.status_handler, C + G),
+    _r("GET", _item(_LOC + "/operations", "op_id"), lro.status_handler, C + G),
     _r("GET", _LOC + "/publishers", mkt.publishers, C),
-    _r("GET", _PUB, mkt.offers, C),
-    _r("GET", _PUB + "/(?P<offer>[^/]+)/skus", mkt.skus, C),
-    _r("GET", _PUB + "/(?P<offer>[^/]+)/skus/(?P<sku>[^/]+)/versions", mkt.versions, C),
-    _r(
-        "GET",
-        _PUB + "/(?P<offer>[^/]+)/skus/(?P<sku>[^/]+)/versions/(?P<version>[^/]+)",
-        mkt.version_get,
-        C,
-    ),
+    _r("GET", _OFFERS, mkt.offers, C),
+    _r("GET", _OFFER + "/skus", mkt.skus, C),
+    _r("GET", _SKU + "/versions", mkt.versions, C),
+    _r("GET", _item(_SKU + "/versions", "version"), mkt.version_get, C),
     _r("GET", _LOC + "/vmSizes", mkt.vm_sizes, C),
 ]
 

@@ -146,187 +146,78 @@ IMAGES: dict[str, tuple[str, str, str, str, str, str, str, str]] = {
 
 ESCAPING_PROBE = "<b>Ops & \"Night\" 'shift'</b>"
 
-# (sub, rg, name, size, image key, power, generalized, tags)
-PILOT_VMS: list[tuple[str, str, str, str, str, str, bool, dict[str, str]]] = [
-    (
+
+def _tags(env: str, owner: str, cost_center: str) -> dict[str, str]:
+    return {"env": env, "owner": owner, "costCenter": cost_center}
+
+
+WEB_TEAM = _tags("prod", "web-team", "CC-1001")
+API_TEAM = _tags("prod", "api-team", "CC-1002")
+LEGACY_OWNER = _tags("prod", ESCAPING_PROBE, "CC-0999")
+DATA_TEAM = _tags("prod", "data-team", "CC-2001")
+DATA_TEAM_CASSANDRA = _tags("prod", "data-team", "CC-2002")
+DEVOPS = _tags("build", "devops", "CC-3001")
+PLATFORM = _tags("images", "platform", "CC-4001")
+DEV_IT_OPS = _tags("dev", "it-ops", "CC-9001")
+DEV_API_TEAM = _tags("dev", "api-team", "CC-9002")
+DEV_DATA_TEAM = _tags("dev", "data-team", "CC-9002")
+SANDBOX_IT_OPS = _tags("sandbox", "it-ops", "CC-9003")
+
+VmRow = tuple[str, str, str, str, str, str, bool, dict[str, str]]
+
+
+def _in_group(
+    sub: str, rg: str, *vms: tuple[str, str, str, str, bool, dict[str, str]]
+) -> list[VmRow]:
+    """Rows of ``PILOT_VMS`` for one resource group: ``(name, size, image key, power,
+    generalized, tags)`` each."""
+    return [(sub, rg, *vm) for vm in vms]
+
+
+# (sub, rg, name, size, image key, power, generalized, tags); a power that names an
+# operation ("start", "power_off", ...) seeds the VM in the middle of it.
+PILOT_VMS: list[VmRow] = [
+    *_in_group(
         PROD,
         "rg-web-prod",
-        "web-prod-01",
-        "Standard_D2s_v5",
-        "win2022g2",
-        "running",
-        False,
-        {"env": "prod", "owner": "web-team", "costCenter": "CC-1001"},
+        ("web-prod-01", "Standard_D2s_v5", "win2022g2", "running", False, WEB_TEAM),
+        ("web-prod-02", "Standard_D2s_v5", "win2022g2", "running", False, WEB_TEAM),
+        ("web-prod-03", "Standard_D4s_v5", "win2022g2", "stopped", False, WEB_TEAM),
+        ("api-prod-01", "Standard_B2s", "jammy", "running", False, API_TEAM),
+        ("legacy-app-01", "Standard_B2ms", "win2016", "deallocated", False, LEGACY_OWNER),
     ),
-    (
-        PROD,
-        "rg-web-prod",
-        "web-prod-02",
-        "Standard_D2s_v5",
-        "win2022g2",
-        "running",
-        False,
-        {"env": "prod", "owner": "web-team", "costCenter": "CC-1001"},
-    ),
-    (
-        PROD,
-        "rg-web-prod",
-        "web-prod-03",
-        "Standard_D4s_v5",
-        "win2022g2",
-        "stopped",
-        False,
-        {"env": "prod", "owner": "web-team", "costCenter": "CC-1001"},
-    ),
-    (
-        PROD,
-        "rg-web-prod",
-        "api-prod-01",
-        "Standard_B2s",
-        "jammy",
-        "running",
-        False,
-        {"env": "prod", "owner": "api-team", "costCenter": "CC-1002"},
-    ),
-    (
-        PROD,
-        "rg-web-prod",
-        "legacy-app-01",
-        "Standard_B2ms",
-        "win2016",
-        "deallocated",
-        False,
-        {"env": "prod", "owner": ESCAPING_PROBE, "costCenter": "CC-0999"},
-    ),
-    (
+    *_in_group(
         PROD,
         "rg-data-prod",
-        "sql-prod-01",
-        "Standard_E4s_v5",
-        "sql2022",
-        "running",
-        False,
-        {"env": "prod", "owner": "data-team", "costCenter": "CC-2001"},
+        ("sql-prod-01", "Standard_E4s_v5", "sql2022", "running", False, DATA_TEAM),
+        ("mysql-prod-01", "Standard_B2ms", "mysql", "stopped", False, DATA_TEAM),
+        ("mongo-prod-01", "Standard_E2s_v5", "mongodb", "deallocated", False, DATA_TEAM),
+        ("cassandra-prod-01", "Standard_D4s_v5", "cassandra", "start", False, DATA_TEAM_CASSANDRA),
     ),
-    (
-        PROD,
-        "rg-data-prod",
-        "mysql-prod-01",
-        "Standard_B2ms",
-        "mysql",
-        "stopped",
-        False,
-        {"env": "prod", "owner": "data-team", "costCenter": "CC-2001"},
-    ),
-    (
-        PROD,
-        "rg-data-prod",
-        "mongo-prod-01",
-        "Standard_E2s_v5",
-        "mongodb",
-        "deallocated",
-        False,
-        {"env": "prod", "owner": "data-team", "costCenter": "CC-2001"},
-    ),
-    (
-        PROD,
-        "rg-data-prod",
-        "cassandra-prod-01",
-        "Standard_D4s_v5",
-        "cassandra",
-        "start",
-        False,
-        {"env": "prod", "owner": "data-team", "costCenter": "CC-2002"},
-    ),
-    (
+    *_in_group(
         PROD,
         "rg-build",
-        "build-agent-01",
-        "Standard_F2s_v2",
-        "noble",
-        "running",
-        False,
-        {"env": "build", "owner": "devops", "costCenter": "CC-3001"},
+        ("build-agent-01", "Standard_F2s_v2", "noble", "running", False, DEVOPS),
+        ("build-agent-02", "Standard_F2s_v2", "debian12", "power_off", False, DEVOPS),
+        ("build-win-01", "Standard_D2s_v3", "win2019", "stopped", False, DEVOPS),
     ),
-    (
-        PROD,
-        "rg-build",
-        "build-agent-02",
-        "Standard_F2s_v2",
-        "debian12",
-        "power_off",
-        False,
-        {"env": "build", "owner": "devops", "costCenter": "CC-3001"},
-    ),
-    (
-        PROD,
-        "rg-build",
-        "build-win-01",
-        "Standard_D2s_v3",
-        "win2019",
-        "stopped",
-        False,
-        {"env": "build", "owner": "devops", "costCenter": "CC-3001"},
-    ),
-    (
+    *_in_group(
         PROD,
         "rg-images",
-        "img-win2022-base",
-        "Standard_D2s_v5",
-        "win2022g2",
-        "deallocated",
-        True,
-        {"env": "images", "owner": "platform", "costCenter": "CC-4001"},
+        ("img-win2022-base", "Standard_D2s_v5", "win2022g2", "deallocated", True, PLATFORM),
+        ("img-ubuntu-base", "Standard_B2s", "jammy", "deallocate", False, PLATFORM),
     ),
-    (
-        PROD,
-        "rg-images",
-        "img-ubuntu-base",
-        "Standard_B2s",
-        "jammy",
-        "deallocate",
-        False,
-        {"env": "images", "owner": "platform", "costCenter": "CC-4001"},
-    ),
-    (
+    *_in_group(
         DEV,
         "rg-dev",
-        "dev-jumpbox-01",
-        "Standard_B2s",
-        "win2025ae",
-        "running",
-        False,
-        {"env": "dev", "owner": "it-ops", "costCenter": "CC-9001"},
+        ("dev-jumpbox-01", "Standard_B2s", "win2025ae", "running", False, DEV_IT_OPS),
+        ("dev-rhel-01", "Standard_B1ms", "rhel9", "running", False, DEV_API_TEAM),
+        ("dev-sql-01", "Standard_D2as_v5", "sql2019", "deallocated", False, DEV_DATA_TEAM),
     ),
-    (
-        DEV,
-        "rg-dev",
-        "dev-rhel-01",
-        "Standard_B1ms",
-        "rhel9",
-        "running",
-        False,
-        {"env": "dev", "owner": "api-team", "costCenter": "CC-9002"},
-    ),
-    (
-        DEV,
-        "rg-dev",
-        "dev-sql-01",
-        "Standard_D2as_v5",
-        "sql2019",
-        "deallocated",
-        False,
-        {"env": "dev", "owner": "data-team", "costCenter": "CC-9002"},
-    ),
-    (
+    *_in_group(
         DEV,
         "rg-sandbox",
-        "sandbox-sles-01",
-        "Standard_B2ls_v2",
-        "sles15",
-        "restart",
-        False,
-        {"env": "sandbox", "owner": "it-ops", "costCenter": "CC-9003"},
+        ("sandbox-sles-01", "Standard_B2ls_v2", "sles15", "restart", False, SANDBOX_IT_OPS),
     ),
 ]
 
@@ -363,7 +254,7 @@ def _vm(
         os_type=os_type,
         image={"publisher": pub, "offer": offer, "sku": sku, "version": version},
         generation=gen,
-        tags=tags,
+        tags=dict(tags),  # rows share their team's tags
         power=power,
         created=created,
         os_name=os_name,
@@ -372,9 +263,7 @@ def _vm(
     )
 
 
-def _extra_vms(
-    count: int, created: float
-) -> list[tuple[str, str, str, str, str, str, bool, dict[str, str]]]:
+def _extra_vms(count: int, created: float) -> list[VmRow]:
     """Deterministic filler VMs spread over the production resource groups, images and
     steady states."""
     # All in the first subscription, so "10,000 VMs" means one big subscription to list.
@@ -415,7 +304,7 @@ def _managed_image(
         "id": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{TYPE_NAMES[KIND_IMAGE]}/{name}",
         "type": TYPE_NAMES[KIND_IMAGE],
         "location": location,
-        "tags": {"env": "images", "owner": "platform", "costCenter": "CC-4001"},
+        "tags": dict(PLATFORM),
         "properties": {
             "sourceVirtualMachine": {"id": vm_rid},
             "storageProfile": {

@@ -76,6 +76,14 @@ CREATE TABLE IF NOT EXISTS fault_queue (
     drop_conn INTEGER NOT NULL,
     remaining INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS operation_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path_contains TEXT NOT NULL,
+    status TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    remaining INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS request_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     method TEXT NOT NULL,

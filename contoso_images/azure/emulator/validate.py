@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .catalog import normalize_region
 from .errors import invalid_parameter
+from .wire import ArmRequest
 
 _IMAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 _GALLERY_NAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,78}[A-Za-z0-9_])?$")
@@ -52,6 +54,13 @@ def version_name(name: str) -> None:
             "characters for the image version are numbers and periods.",
             target="galleryImageVersionName",
         )
+
+
+def put_body(req: ArmRequest) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """What every PUT starts from: the JSON body, its location (normalized) and its
+    ``properties`` object — or 400 when one of them is malformed."""
+    payload = req.json()
+    return payload, normalize_region(location(payload)), obj(payload, "properties")
 
 
 def location(payload: dict[str, Any]) -> str:

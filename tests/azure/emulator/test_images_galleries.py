@@ -15,8 +15,9 @@ def _generalized_vm(client):
     return client.virtual_machines.get(GAL_RG, "img-win2022-base")
 
 
-def _version_body(source: dict, regions: list[str]) -> m.GalleryImageVersion:
-    return m.GalleryImageVersion(
+def _begin_version(client, definition: str, version: str, source: dict, regions: list[str], **kw):
+    """PUT a version of ``definition`` in the seeded gallery, replicated to ``regions``."""
+    body = m.GalleryImageVersion(
         {
             "location": "westeurope",
             "properties": {
@@ -24,6 +25,9 @@ def _version_body(source: dict, regions: list[str]) -> m.GalleryImageVersion:
                 "storageProfile": {"source": source},
             },
         }
+    )
+    return client.gallery_image_versions.begin_create_or_update(
+        GAL_RG, GAL, definition, version, body, **kw
     )
 
 
@@ -119,13 +123,8 @@ def test_gallery_definition_lists_and_create(client):
 def test_version_replication_progresses_with_the_clock(client, emu):
     emu.set_durations(gallery_image_version_create=15)
     image_id = client.images.get(GAL_RG, "img-win2022-base-20241001").id
-    client.gallery_image_versions.begin_create_or_update(
-        GAL_RG,
-        GAL,
-        "win2022-base",
-        "3.0.0",
-        _version_body({"id": image_id}, ["eastus", "West Europe"]),
-        polling=False,
+    _begin_version(
+        client, "win2022-base", "3.0.0", {"id": image_id}, ["eastus", "West Europe"], polling=False
     )
     emu.advance(5)
     version = client.gallery_image_versions.get(
@@ -158,13 +157,7 @@ def test_version_replication_progresses_with_the_clock(client, emu):
 def test_version_must_replicate_to_the_source_region(client):
     vm = _generalized_vm(client)
     with pytest.raises(HttpResponseError) as exc:
-        client.gallery_image_versions.begin_create_or_update(
-            GAL_RG,
-            GAL,
-            "win2022-base",
-            "4.0.0",
-            _version_body({"virtualMachineId": vm.id}, ["eastus"]),
-        )
+        _begin_version(client, "win2022-base", "4.0.0", {"virtualMachineId": vm.id}, ["eastus"])
     assert (exc.value.status_code, exc.value.error.code) == (400, "InvalidParameter")
     assert "West Europe" in exc.value.error.message
 
@@ -172,22 +165,10 @@ def test_version_must_replicate_to_the_source_region(client):
 def test_version_rejects_bad_name_and_generation_mismatch(client):
     vm = _generalized_vm(client)
     with pytest.raises(HttpResponseError) as exc:
-        client.gallery_image_versions.begin_create_or_update(
-            GAL_RG,
-            GAL,
-            "win2022-base",
-            "v1",
-            _version_body({"virtualMachineId": vm.id}, ["westeurope"]),
-        )
+        _begin_version(client, "win2022-base", "v1", {"virtualMachineId": vm.id}, ["westeurope"])
     assert exc.value.error.code == "InvalidParameter"
     with pytest.raises(HttpResponseError) as exc:
-        client.gallery_image_versions.begin_create_or_update(
-            GAL_RG,
-            GAL,
-            "legacy-app",
-            "9.0.0",
-            _version_body({"virtualMachineId": vm.id}, ["westeurope"]),
-        )
+        _begin_version(client, "legacy-app", "9.0.0", {"virtualMachineId": vm.id}, ["westeurope"])
     assert exc.value.error.code == "InvalidParameter"
     assert "generation" in exc.value.error.message
 
