@@ -178,6 +178,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "poll": 0.2,
     "label": "Tasks",
+    # Lets Q_CLUSTER_NAME pick a private queue (django-q2 pops this key unconditionally).
+    "ALT_CLUSTERS": {},
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

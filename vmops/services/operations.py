@@ -40,6 +40,11 @@ BEGIN: dict[str, Callable[[str, str, str], str]] = {
 POLL_STEP_SECONDS = 3.0
 
 
+def _poll_step() -> float:
+    """Renew the lease well before it runs out, however short it is configured."""
+    return min(POLL_STEP_SECONDS, _lease_seconds() / 3)
+
+
 class ActionNotAllowed(Exception):
     """The VM's state makes the action invalid; the message is a sentence for the user."""
 
@@ -201,7 +206,7 @@ def _wait(operation: Operation, vm: VirtualMachine, *, deadline: float) -> None:
             kind,
             operation.continuation_token,
             subscription_id=subscription_id,
-            wait_seconds=POLL_STEP_SECONDS,
+            wait_seconds=_poll_step(),
         )
         if status.state == "succeeded":
             _refresh(vm)
@@ -240,7 +245,7 @@ def _watch_vm_state(operation: Operation, vm: VirtualMachine, *, deadline: float
                 )
             return
         _renew(operation)
-        time.sleep(POLL_STEP_SECONDS)
+        time.sleep(_poll_step())
     _release(operation, retry_after=0, note="Still in progress in Azure.")
 
 

@@ -1,0 +1,159 @@
+"""Operations through a real qcluster process, including a worker killed mid-operation.
+
+The cluster runs as a child process on the committed test database (hence transactional
+tests) and the same emulator state file. Tests enqueue to the real broker (ORM or Redis, as the
+settings say) by turning the inline sync mode off for themselves. Run them alone with
+``pytest -m cluster``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from tests.conftest import vm_in_state
+from vmops.benchmarks import cluster_environment, stop_cluster, wait_for_log
+from vmops.models import Operation
+from vmops.services import operations_reconcile, vm_action_request
+
+pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
+
+#: Longer than the 3 s a worker waits on Azure between lease renewals, so a live worker never
+#: loses its lease, yet short enough for a quick takeover.
+LEASE_SECONDS = 5
+#: Long enough that the takeover happens while Azure is still deallocating.
+DEALLOCATE_SECONDS = 10
+
+
+@pytest.fixture
+def real_broker(monkeypatch):
+    """Send tasks to the broker the cluster reads, not inline (tests default to sync mode)."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    # A task left in Redis by an aborted run would otherwise reach this run's cluster.
+    get_broker().purge_queue()
+
+
+@pytest.fixture
+def qcluster(transactional_db, emulator, real_broker, tmp_path) -> Iterator[subprocess.Popen]:
+    """A qcluster on the test database and the test's emulator; stopped whatever happens."""
+    from django_q.models import Schedule
+
+    # Only what the test does should happen: no scheduled sync or reconcile in the middle.
+    Schedule.objects.update(next_run=timezone.now() + timedelta(days=1))
+    log_path = tmp_path / "qcluster.log"
+    env = cluster_environment(
+        DJANGO_DEBUG="true", OPERATION_LEASE_SECONDS=str(LEASE_SECONDS), Q_WORKERS="2"
+    )
+    with log_path.open("wb") as log:
+        cluster = subprocess.Popen(
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "qcluster"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for_log(log_path, "running.", cluster, timeout=60)
+            yield cluster
+        finally:
+            stop_cluster(cluster)
+            # Captured output is shown only when the test fails.
+            print(f"--- qcluster log (exit code {cluster.returncode}) ---")
+            print(log_path.read_text(errors="replace"))
+
+
+def _wait_for(probe: Callable[[], Any], *, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _deallocate_requests(emulator) -> list[Any]:
+    return [
+        e
+        for e in emulator.request_log()
+        if e.method == "POST" and e.path.split("?")[0].lower().endswith("/deallocate")
+    ]
+
+
+def _finished(operation: Operation) -> Operation | None:
+    operation.refresh_from_db()
+    return operation if operation.finished_at else None
+
+
+def test_operation_runs_once_through_the_real_cluster(emulator, inventory, operator_user, qcluster):
+    vm = vm_in_state(inventory, "stopped")
+    emulator.clear_request_log()
+
+    operation, created = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+
+    assert created
+    _wait_for(lambda: _finished(operation), what="the operation to finish", timeout=30)
+    assert operation.status == "succeeded"
+    assert operation.attempts == 1
+    assert operation.worker.rsplit(":", 1)[0] == socket.gethostname()
+    vm.refresh_from_db()
+    assert vm.power_state == "deallocated"
+    assert len(_deallocate_requests(emulator)) == 1
+
+
+def test_killed_worker_operation_ends_exactly_once(emulator, inventory, operator_user, qcluster):
+    """kill -9 of the busy worker: the broker loses or holds the task, the reconciler hands the
+    operation to another worker, which resumes from the stored token instead of re-sending."""
+    emulator.set_durations(deallocate=DEALLOCATE_SECONDS)
+    vm = vm_in_state(inventory, "stopped")
+    emulator.clear_request_log()
+
+    operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+
+    def accepted() -> Operation | None:
+        operation.refresh_from_db()
+        return operation if operation.continuation_token and operation.worker else None
+
+    _wait_for(accepted, what="Azure to accept the first attempt", timeout=30)
+    assert operation.status == "running"
+    killed = operation.worker
+    pid = int(killed.rsplit(":", 1)[1])
+    # Only ever a worker of the cluster this test started (its own process group).
+    assert os.getpgid(pid) == qcluster.pid
+    os.kill(pid, signal.SIGKILL)
+
+    def taken_over() -> bool:
+        operation.refresh_from_db()
+        if operation.finished_at or operation.worker != killed:
+            return True
+        if operation.lease_until and operation.lease_until < timezone.now():
+            operations_reconcile()  # what the scheduled reconciler does every minute
+            time.sleep(0.5)
+        return False
+
+    _wait_for(taken_over, what="another worker to take the operation over")
+    _wait_for(lambda: _finished(operation), what="the operation to finish")
+
+    assert operation.status == "succeeded", operation.error_summary
+    assert operation.attempts == 2
+    assert operation.worker != killed
+    vm.refresh_from_db()
+    assert vm.power_state == "deallocated"
+    assert len(_deallocate_requests(emulator)) == 1
+    assert qcluster.poll() is None, "the cluster itself should outlive its worker"
