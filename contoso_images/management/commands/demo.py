@@ -93,6 +93,8 @@ class Command(BaseCommand):
             [sys.executable, str(Path(settings.BASE_DIR, "manage.py")), "qcluster"],
             start_new_session=True,
         )
+        # A service manager stops us with SIGTERM: leave through `finally` as on Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             call_command("runserver", f"{addr}:{port}", use_reloader=False, use_threading=True)
         except KeyboardInterrupt:
