@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -30,5 +33,14 @@ class HtmxRedirectMiddleware:
             and not request.htmx.boosted
             and response.status_code in (301, 302, 303, 307, 308)
         ):
-            return HttpResponseClientRedirect(response["Location"])
+            return HttpResponseClientRedirect(self._location(request, response["Location"]))
         return response
+
+    @staticmethod
+    def _location(request: HttpRequest, location: str) -> str:
+        """After signing in, return to the page the user was on, not to the fragment URL."""
+        page = request.htmx.current_url_abs_path
+        login_path = resolve_url(settings.LOGIN_URL)
+        if not page or not location.startswith(login_path):
+            return location
+        return f"{login_path}?{urlencode({'next': page})}"

@@ -197,9 +197,6 @@ CACHES = {
     )
 }
 
-# Seconds between heartbeats; /health/ calls the cluster dead after three missed beats.
-HEARTBEAT_INTERVAL_MINUTES = 1
-
 # --- Azure ----------------------------------------------------------------------------------
 AZURE_MODE = env.str("AZURE_MODE", default="emulator")
 AZURE_SUBSCRIPTION_IDS = env.list("AZURE_SUBSCRIPTION_IDS", default=[])

@@ -15,9 +15,9 @@ COLOURS = {
     PowerState.RUNNING: "#2e8b57",
     PowerState.STOPPED: "#e0a030",
     PowerState.DEALLOCATED: "#8a94a3",
-    PowerState.STARTING: "#4a90d9",
+    PowerState.STARTING: "#7fb3e8",
     PowerState.STOPPING: "#4a90d9",
-    PowerState.DEALLOCATING: "#4a90d9",
+    PowerState.DEALLOCATING: "#1f5f9e",
     PowerState.UNKNOWN: "#8e5cc2",
 }
 ORDER = [
@@ -65,8 +65,11 @@ class Chart:
 def power_state_chart(rows: list[dict[str, Any]]) -> Chart:
     """Build the chart from (resource_group, power_state, n) rows; small groups are pooled."""
     per_group: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    names: dict[str, str] = {}  # resource group names are case-insensitive in Azure
     for row in rows:
-        per_group[row["resource_group"].lower()][row["power_state"]] += row["n"]
+        key = row["resource_group"].lower()
+        names.setdefault(key, row["resource_group"])
+        per_group[key][row["power_state"]] += row["n"]
     ranked = sorted(per_group.items(), key=lambda item: (-sum(item[1].values()), item[0]))
     if len(ranked) > MAX_GROUPS:
         head, tail = ranked[: MAX_GROUPS - 1], ranked[MAX_GROUPS - 1 :]
@@ -87,7 +90,8 @@ def power_state_chart(rows: list[dict[str, Any]]) -> Chart:
             width = BAR_WIDTH * n / largest
             segments.append(Segment(x, width, COLOURS[state], state.label, n))
             x += width
-        bars.append(Bar(group, index * (BAR_HEIGHT + GAP), sum(states.values()), segments))
+        label = names.get(group, group)
+        bars.append(Bar(label, index * (BAR_HEIGHT + GAP), sum(states.values()), segments))
     height = max(1, len(bars)) * (BAR_HEIGHT + GAP)
     present = {s for _, states in ranked for s in states}
     legend = [(COLOURS[s], s.label) for s in ORDER if s in present]

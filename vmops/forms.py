@@ -25,6 +25,7 @@ class VmFilterForm(forms.Form):
     )
     os_type = forms.ChoiceField(required=False, label="OS")
     location = forms.ChoiceField(required=False, label="Location")
+    include_gone = forms.BooleanField(required=False, label="Include VMs deleted in Azure")
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
 
     def __init__(self, *args, choices: dict, **kwargs) -> None:

@@ -55,7 +55,9 @@ class VirtualMachine(models.Model):
     generalized = models.BooleanField(default=False)
     tags = models.JSONField(default=dict, blank=True)
     reported_at = models.DateTimeField(help_text="When Azure last reported this VM.")
-    state_changed_at = models.DateTimeField(help_text="When its power state last changed.")
+    state_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the power state was last seen changing."
+    )
     gone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

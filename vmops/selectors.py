@@ -5,24 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from vmops.choices import TRANSITIONAL_POWER_STATES, UNFINISHED_STATUSES, PowerState
 from vmops.models import Operation, Subscription, VirtualMachine
 
 SORTS = {
-    "name": ("name", "resource_group"),
-    "-name": ("-name", "-resource_group"),
-    "resource_group": ("resource_group", "name"),
-    "-resource_group": ("-resource_group", "-name"),
-    "location": ("location", "name"),
-    "-location": ("-location", "-name"),
-    "size": ("size", "name"),
-    "-size": ("-size", "-name"),
-    "power_state": ("power_state", "name"),
-    "-power_state": ("-power_state", "-name"),
-    "changed": ("state_changed_at", "name"),
-    "-changed": ("-state_changed_at", "name"),
+    "name": ("name", "resource_group", "pk"),
+    "-name": ("-name", "-resource_group", "pk"),
+    "resource_group": ("resource_group", "name", "pk"),
+    "-resource_group": ("-resource_group", "-name", "pk"),
+    "location": ("location", "name", "pk"),
+    "-location": ("-location", "-name", "pk"),
+    "size": ("size", "name", "pk"),
+    "-size": ("-size", "-name", "pk"),
+    "power_state": ("power_state", "name", "pk"),
+    "-power_state": ("-power_state", "-name", "pk"),
+    "changed": (F("state_changed_at").asc(nulls_last=True), "name", "pk"),
+    "-changed": (F("state_changed_at").desc(nulls_last=True), "name", "pk"),
 }
 #: A pseudo power-state filter: every VM that is stopped but still billed for compute.
 BILLED_STOPPED = "billed"

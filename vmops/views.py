@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,9 +20,10 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from contoso_images import azure
+from contoso_images.health import health_report
 from vmops import selectors, services
 from vmops.chart import power_state_chart
-from vmops.choices import OperationKind, PowerState
+from vmops.choices import OperationKind
 from vmops.cli import vm_equivalent_commands
 from vmops.forms import VmFilterForm
 from vmops.models import Operation, VirtualMachine
@@ -40,9 +43,11 @@ def row_context(vm: VirtualMachine, operation: Operation | None, request: HttpRe
     unfinished = operation if operation is not None and operation.is_unfinished else None
     busy = unfinished.get_kind_display() if unfinished else ""
     actions = vm_action_choices(vm=vm, busy_with=busy)
+    htmx = getattr(request, "htmx", None)
     return {
         "vm": vm,
         "operation": operation,
+        "next_url": (htmx.current_url_abs_path if htmx else None) or request.get_full_path(),
         "polling": unfinished is not None,
         "poll_seconds": settings.VM_ROW_POLL_SECONDS,
         "actions": actions,
@@ -71,32 +76,59 @@ def vm_list(request: HttpRequest) -> HttpResponse:
     vms = selectors.vm_list(user=request.user, filters=filters, sort=sort)
     page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [row_context(vm, next(iter(vm.unfinished_operations), None), request) for vm in page]
-    billed_in_view = 0
-    if filters.get("power_state") in (None, selectors.BILLED_STOPPED, "stopped"):
-        billed_in_view = selectors.vm_list(
-            user=request.user, filters={**filters, "power_state": selectors.BILLED_STOPPED}
-        ).count()
+    can_operate = request.user.has_perm("vmops.operate_virtualmachine")
     context: dict[str, Any] = {
         "form": form,
         "page": page,
         "rows": rows,
         "sort": sort,
+        "columns": _columns(sort, _querystring(request, drop=("page", "sort")), can_operate),
         "querystring": _querystring(request, drop=("page",)),
-        "sort_querystring": _querystring(request, drop=("page", "sort")),
-        "billed_in_view": billed_in_view,
-        "bulk_querystring": _querystring(request, drop=("page", "sort")),
-        **_overview_context(request, choices["subscriptions"]),
+        **_overview_context(request, filters, choices["subscriptions"]),
     }
     if _is_partial(request, "vm-inventory"):
         return render(request, "vmops/vm_list.html#vm-inventory", context)
     return render(request, "vmops/vm_list.html", context)
 
 
-def _overview_context(request: HttpRequest, subscriptions: list) -> dict[str, Any]:
+#: (label, sort key or "", hidden on small screens)
+COLUMNS = [
+    ("Name", "name", False),
+    ("Power state", "power_state", False),
+    ("Size", "size", True),
+    ("OS", "", True),
+    ("Location", "location", True),
+    ("State changed", "changed", True),
+]
+
+
+def _columns(sort: str, querystring: str, can_operate: bool) -> list[dict[str, Any]]:
+    prefix = f"{querystring}&" if querystring else ""
+    columns = []
+    for label, key, hide_small in COLUMNS:
+        column: dict[str, Any] = {"label": label, "hide_small": hide_small, "aria_sort": ""}
+        if key:
+            column["aria_sort"] = {key: "ascending", f"-{key}": "descending"}.get(sort, "")
+            column["sort_link"] = f"{prefix}sort={'-' if sort == key else ''}{key}"
+        columns.append(column)
+    if can_operate:
+        columns.append({"label": "Actions", "hide_small": False, "aria_sort": ""})
+    return columns
+
+
+def _overview_context(request: HttpRequest, filters: dict, subscriptions: list) -> dict[str, Any]:
+    """Tiles, chart and the billed-VMs banner of the current view."""
+    billed_in_view = 0
+    if filters.get("power_state") in (None, selectors.BILLED_STOPPED, "stopped"):
+        billed_in_view = selectors.vm_list(
+            user=request.user, filters={**filters, "power_state": selectors.BILLED_STOPPED}
+        ).count()
     return {
         "overview": selectors.vm_overview(user=request.user),
         "chart": power_state_chart(selectors.vm_counts_by_group_and_state(user=request.user)),
         "sync": selectors.inventory_sync_status(subscriptions),
+        "billed_in_view": billed_in_view,
+        "bulk_querystring": _querystring(request, drop=("page", "sort")),
     }
 
 
@@ -111,8 +143,17 @@ def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
 def vm_overview(request: HttpRequest) -> HttpResponse:
     """The tiles and chart alone, reloaded when an operation or a sync changed the inventory."""
-    context = _overview_context(request, list(selectors.Subscription.objects.all()))
+    if not request.htmx:
+        return redirect(reverse("vmops:vm_list") + _query_suffix(request))
+    choices = selectors.vm_filter_choices(user=request.user)
+    filters = VmFilterForm(request.GET, choices=choices).filters()
+    context = _overview_context(request, filters, choices["subscriptions"])
     return render(request, "vmops/vm_list.html#vm-overview", context)
+
+
+def _query_suffix(request: HttpRequest) -> str:
+    query = request.GET.urlencode()
+    return f"?{query}" if query else ""
 
 
 # --- Sync -----------------------------------------------------------------------------------
@@ -121,13 +162,14 @@ def vm_overview(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
 def vm_refresh(request: HttpRequest) -> HttpResponse:
-    """Queue a sync now; the page watches the sync status until it has run."""
+    """Queue a sync now (once, however often it is clicked); the page watches until it ran."""
     from django_q.tasks import async_task
 
     from vmops.tasks import inventory_sync_scheduled as inventory_sync_task
 
     requested_at = timezone.now()
-    async_task(inventory_sync_task, task_name="inventory-sync-now", group="inventory-sync")
+    if cache.add("vmops:inventory-sync-requested", requested_at.isoformat(), timeout=30):
+        async_task(inventory_sync_task, task_name="inventory-sync-now", group="inventory-sync")
     if request.htmx:
         return _sync_status_response(request, since=requested_at)
     messages.info(request, "Refreshing the inventory from Azure; the list updates in a moment.")
@@ -137,23 +179,35 @@ def vm_refresh(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
 def vm_sync_status(request: HttpRequest) -> HttpResponse:
-    since = request.GET.get("since")
+    if not request.htmx:
+        return redirect("vmops:vm_list")
     try:
-        since_dt = timezone.datetime.fromisoformat(since) if since else None
+        since = datetime.fromisoformat(request.GET.get("since", ""))
     except ValueError:
-        since_dt = None
-    return _sync_status_response(request, since=since_dt)
+        since = None
+    if since is not None and timezone.is_naive(since):
+        since = since.replace(tzinfo=UTC)
+    return _sync_status_response(request, since=since)
 
 
-def _sync_status_response(request: HttpRequest, *, since: Any) -> HttpResponse:
+#: After this long without the requested sync, the page stops waiting and says why.
+SYNC_WAIT_LIMIT = timedelta(minutes=2)
+
+
+def _sync_status_response(request: HttpRequest, *, since: datetime | None) -> HttpResponse:
     sync = selectors.inventory_sync_status()
     waiting = since is not None and (sync.last_synced_at is None or sync.last_synced_at < since)
     waiting = waiting and not sync.errors
-    response = render(
-        request,
-        "vmops/vm_list.html#sync-status",
-        {"sync": sync, "sync_waiting": waiting, "sync_since": since.isoformat() if since else ""},
-    )
+    stalled = waiting and timezone.now() - since > SYNC_WAIT_LIMIT
+    context = {
+        "sync": sync,
+        "sync_waiting": waiting and not stalled,
+        "sync_stalled": stalled,
+        "sync_since": since.isoformat() if since else "",
+    }
+    if stalled:
+        context["cluster_detail"] = health_report()["cluster"]["detail"]
+    response = render(request, "vmops/vm_list.html#sync-status", context)
     if since is not None and not waiting:
         trigger_client_event(response, "inventory-synced")
     return response
@@ -167,6 +221,8 @@ def _sync_status_response(request: HttpRequest, *, since: Any) -> HttpResponse:
 def vm_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One row (or the VM page's status panel); polled while an operation is unfinished."""
     vm = _get_vm(request, pk)
+    if not request.htmx:
+        return redirect("vmops:vm_detail", pk=vm.pk)
     operation = services.vm_unfinished_operation(vm=vm)
     watched = None
     if operation is None and (watched_id := request.GET.get("op", "")).isdigit():
@@ -260,7 +316,10 @@ def vm_bulk_deallocate(request: HttpRequest) -> HttpResponse:
         if skipped:
             text += f" {skipped} changed state meanwhile and were skipped."
         messages.success(request, text)
-    query = _querystring(request, drop=())
+    kept = request.POST.copy()
+    for key in ("csrfmiddlewaretoken", "vm"):
+        kept.pop(key, None)
+    query = kept.urlencode()
     return redirect(reverse("vmops:vm_list") + (f"?{query}" if query else ""))
 
 
@@ -275,16 +334,17 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
     operation = services.vm_unfinished_operation(vm=vm)
     if _is_partial(request, "vm-status"):
         return _render_vm_state(request, vm, operation)
+    if _is_partial(request, "vm-history"):
+        context = {"vm": vm, "history": selectors.vm_operations(vm=vm)}
+        return render(request, "vmops/vm_detail.html#vm-history", context)
     detail, azure_error = None, None
     if not vm.gone_at:
-        # A short live read: the page shows disks and instance-view statuses only Azure has.
+        # A short live read: the page shows disks and instance-view statuses only Azure has,
+        # and the cached state is brought up to date with it so the page agrees with itself.
         try:
-            detail = azure.vm_get(vm.subscription.subscription_id, vm.resource_group, vm.name)
+            detail = services.vm_read_live(vm=vm)
         except azure.AzureError as exc:
             azure_error = exc
-            if exc.is_not_found:
-                vm.gone_at = timezone.now()
-                VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=vm.gone_at)
     context = {
         **row_context(vm, operation, request),
         "detail": detail,
@@ -295,7 +355,6 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
             resource_group=vm.resource_group,
             name=vm.name,
         ),
-        "PowerState": PowerState,
     }
     return render(request, "vmops/vm_detail.html", context)
 

@@ -5,7 +5,7 @@ document.addEventListener("htmx:responseError", function (event) {
   var type = xhr.getResponseHeader("Content-Type") || "";
   if (type.indexOf("text/plain") === 0 && xhr.responseText) { text = xhr.responseText; }
   else if (xhr.status === 403) { text = "Your role does not allow this action."; }
-  else if (xhr.status === 409) { text = "This conflicts with the VM's current state. The page has the latest state."; }
+  else if (xhr.status === 409) { text = "This conflicts with the VM's current state. Reload the page to see it."; }
   showToast(text);
 });
 document.addEventListener("htmx:sendError", function () {

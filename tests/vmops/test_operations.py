@@ -312,3 +312,62 @@ def test_operation_that_azure_fails_after_accepting_is_recorded(inventory, emula
     assert done.error_summary
     vm.refresh_from_db()
     assert vm.power_state == "stopped"  # refreshed from Azure: the transition did not happen
+
+
+def test_unexpected_crash_is_retried_then_failed_instead_of_locking_the_vm(
+    inventory, emulator, operator_user, monkeypatch
+):
+    from vmops.services import operations
+
+    vm = vm_in_state(inventory, "stopped")
+    operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(operations, "_drive", boom)
+    first = operation_run(operation_id=operation.pk)
+    assert first.status == "running" and "internal error" in first.progress_message
+    for _ in range(operations.MAX_ATTEMPTS):
+        Operation.objects.filter(pk=operation.pk).update(
+            lease_until=timezone.now() - timedelta(seconds=1)
+        )
+        operation_run(operation_id=operation.pk)
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.error_summary
+    # The VM is free again for a new action.
+    assert vm_action_request(vm=vm, kind="deallocate", user=operator_user)[1] is True
+
+
+def test_a_late_worker_cannot_overwrite_the_result_of_the_one_that_took_over(
+    inventory, emulator, operator_user
+):
+    from vmops.services import operations
+
+    vm = vm_in_state(inventory, "stopped")
+    operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+    late = operations._claim(operation.pk)
+    Operation.objects.filter(pk=operation.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    done = operation_run(operation_id=operation.pk)  # takes over and finishes
+    assert done.status == "succeeded" and done.attempts == 2
+    operations._fail(late, None, summary="late news")
+    operation.refresh_from_db()
+    assert operation.status == "succeeded" and operation.error_summary == ""
+
+
+def test_a_sync_that_started_earlier_does_not_overwrite_newer_state(inventory, emulator):
+    from contoso_images.azure import vm_list_with_power_state
+    from vmops.services.inventory import _apply_listing
+
+    vm = vm_in_state(inventory, "stopped")
+    started = timezone.now()
+    listing = vm_list_with_power_state(vm.subscription.subscription_id)  # says "stopped"
+    VirtualMachine.objects.filter(pk=vm.pk).update(
+        power_state="deallocated", reported_at=started + timedelta(seconds=5)
+    )
+    _apply_listing(vm.subscription, listing, started)
+    vm.refresh_from_db()
+    assert vm.power_state == "deallocated"

@@ -261,11 +261,11 @@ def test_row_polls_while_unfinished_and_stops_when_done(operator_client, invento
     assert done["HX-Trigger"] == '{"vm-changed": {}}'
 
 
-def test_row_without_htmx_is_still_a_row(operator_client, inventory):
+def test_fragment_urls_send_full_page_loads_to_their_page(operator_client, inventory):
     vm = vm_in_state(inventory, "running")
-    html = operator_client.get(f"/vms/{vm.pk}/row/").content.decode()
-    assert html.lstrip().startswith(f'<tr id="{vm.row_id}"')
-    assert 'hx-trigger="every' not in html
+    assert operator_client.get(f"/vms/{vm.pk}/row/")["Location"] == f"/vms/{vm.pk}/"
+    assert operator_client.get("/vms/overview/?q=web")["Location"] == "/vms/?q=web"
+    assert operator_client.get("/vms/sync-status/")["Location"] == "/vms/"
 
 
 def test_failed_operation_shows_the_arm_error_on_the_row(operator_client, inventory):
@@ -287,14 +287,14 @@ def test_failed_operation_shows_the_arm_error_on_the_row(operator_client, invent
 
 def test_stop_confirmation_warns_about_billing_and_offers_deallocate(operator_client, inventory):
     vm = vm_in_state(inventory, "running")
-    html = operator_client.get(f"/vms/{vm.pk}/row/").content.decode()
+    html = operator_client.get(f"/vms/{vm.pk}/row/", headers=HX).content.decode()
     assert "it stays billed for compute" in html
     assert "Deallocate instead" in html
 
 
 def test_disabled_actions_show_their_reason(operator_client, inventory):
     generalized = next(v for v in inventory.values() if v.generalized)
-    html = operator_client.get(f"/vms/{generalized.pk}/row/").content.decode()
+    html = operator_client.get(f"/vms/{generalized.pk}/row/", headers=HX).content.decode()
     assert "Generalized VMs cannot be started again; capture an image or delete the VM." in html
     assert "disabled" in html
 
@@ -361,6 +361,8 @@ def test_sync_status_triggers_reload_once_synced(operator_client, inventory):
     assert "HX-Trigger" not in response
     assert 'hx-trigger="every 2s"' in response.content.decode()
     assert operator_client.get("/vms/sync-status/?since=garbage", headers=HX).status_code == 200
+    naive = operator_client.get("/vms/sync-status/?since=2024-01-01T00:00:00", headers=HX)
+    assert naive.status_code == 200
 
 
 def test_throttled_sync_says_so_on_the_page(operator_client, inventory):
@@ -455,3 +457,72 @@ def test_auditor_cannot_see_vms(auditor_client, inventory):
         "/vms/deallocate-stopped/",
     ):
         assert auditor_client.get(url).status_code == 403, url
+
+
+def test_sync_status_stops_waiting_and_says_the_cluster_is_not_running(operator_client, inventory):
+    long_ago = timezone.now() - timezone.timedelta(minutes=5)
+    Subscription.objects.update(synced_at=long_ago - timezone.timedelta(minutes=1))
+    since = (long_ago + timezone.timedelta(seconds=1)).isoformat()
+    html = operator_client.get("/vms/sync-status/", {"since": since}, headers=HX).content.decode()
+    assert 'hx-trigger="every' not in html
+    assert "the task cluster does not seem to be running (No task cluster has run yet.)" in html
+
+
+def test_refresh_is_queued_once_however_often_it_is_clicked(
+    operator_client, inventory, monkeypatch
+):
+    from django.core.cache import cache
+
+    cache.clear()
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: calls.append(a))
+    for _ in range(3):
+        operator_client.post("/vms/refresh/", headers=HX)
+    assert len(calls) == 1
+
+
+def test_inventory_partial_keeps_its_wrapper_so_it_can_refresh_again(operator_client, inventory):
+    html = operator_client.get(
+        "/vms/", headers={**HX, "HX-Target": "vm-inventory"}
+    ).content.decode()
+    assert html.lstrip().startswith('<div id="vm-inventory"')
+    assert 'hx-trigger="inventory-synced from:body"' in html
+
+
+def test_overview_banner_follows_the_view(operator_client, inventory):
+    html = operator_client.get("/vms/overview/", headers=HX).content.decode()
+    assert "3 VMs in this view are stopped but still billed" in html
+    html = operator_client.get("/vms/overview/?power_state=running", headers=HX).content.decode()
+    assert "stopped but still billed for compute" not in html
+
+
+def test_deleted_vms_can_be_listed(operator_client, inventory):
+    vm = vm_in_state(inventory, "running")
+    VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=timezone.now())
+    assert vm.name not in operator_client.get("/vms/").content.decode()
+    html = operator_client.get("/vms/?include_gone=on").content.decode()
+    assert vm.name in html and "Deleted in Azure" in html
+
+
+def test_session_expiry_during_a_poll_returns_to_the_page_after_sign_in(client, inventory):
+    vm = vm_in_state(inventory, "running")
+    response = client.get(
+        f"/vms/{vm.pk}/row/", headers={**HX, "HX-Current-URL": "http://testserver/vms/?q=web"}
+    )
+    assert response["HX-Redirect"] == "/login/?next=%2Fvms%2F%3Fq%3Dweb"
+
+
+def test_detail_history_partial_reloads_after_an_operation(operator_client, inventory):
+    vm = vm_in_state(inventory, "stopped")
+    html = operator_client.get(
+        f"/vms/{vm.pk}/", headers={**HX, "HX-Target": "vm-history"}
+    ).content.decode()
+    assert html.lstrip().startswith('<section id="vm-history"')
+
+
+def test_detail_brings_the_cached_state_up_to_date(operator_client, inventory):
+    vm = vm_in_state(inventory, "running")
+    VirtualMachine.objects.filter(pk=vm.pk).update(power_state="starting")
+    operator_client.get(f"/vms/{vm.pk}/")
+    vm.refresh_from_db()
+    assert vm.power_state == "running"

@@ -7,6 +7,7 @@ from vmops.services.inventory import (
     inventory_sync,
     inventory_sync_all,
     subscriptions_sync,
+    vm_read_live,
     vm_refresh_from_azure,
 )
 from vmops.services.operations import (
@@ -28,6 +29,7 @@ __all__ = [
     "operations_reconcile",
     "subscriptions_sync",
     "vm_action_request",
+    "vm_read_live",
     "vm_refresh_from_azure",
     "vm_unfinished_operation",
 ]

@@ -145,10 +145,15 @@ def inventory_sync_all(*, force: bool = False) -> list[SyncResult]:
 def _apply_listing(
     subscription: Subscription, listed: list[azure.VirtualMachine], now: Any
 ) -> SyncResult:
+    """Write one listing. `now` is when the listing was asked for: rows refreshed after it
+    (by a finished operation) hold newer news and are left alone."""
+    # Two syncs of one subscription at once (a click during the schedule) take turns here,
+    # so the second sees the first one's rows instead of inserting them again.
+    Subscription.objects.select_for_update().filter(pk=subscription.pk).first()
     existing = {
         row.azure_id: row
         for row in VirtualMachine.objects.filter(subscription=subscription).only(
-            "pk", "azure_id", "state_changed_at", "gone_at", *SYNCED_FIELDS
+            "pk", "azure_id", "state_changed_at", "reported_at", "gone_at", *SYNCED_FIELDS
         )
     }
     to_create: list[VirtualMachine] = []
@@ -165,10 +170,12 @@ def _apply_listing(
                     subscription=subscription,
                     azure_id=azure_id,
                     reported_at=now,
-                    state_changed_at=now,
+                    state_changed_at=None,  # not seen changing yet
                     **fields,
                 )
             )
+            continue
+        if row.reported_at and row.reported_at > now:
             continue
         changed = [name for name, value in fields.items() if getattr(row, name) != value]
         if row.gone_at is not None:
@@ -191,9 +198,9 @@ def _apply_listing(
     ]
     for start in range(0, len(gone_ids), BATCH):
         VirtualMachine.objects.filter(pk__in=gone_ids[start : start + BATCH]).update(gone_at=now)
-    VirtualMachine.objects.filter(subscription=subscription, gone_at__isnull=True).update(
-        reported_at=now
-    )
+    VirtualMachine.objects.filter(
+        subscription=subscription, gone_at__isnull=True, reported_at__lt=now
+    ).update(reported_at=now)
     return SyncResult(
         str(subscription),
         listed=len(listed),
@@ -216,6 +223,19 @@ def vm_refresh_from_azure(*, vm: VirtualMachine) -> VirtualMachine:
         raise
     vm_apply_detail(vm=vm, detail=detail, now=now)
     return vm
+
+
+def vm_read_live(*, vm: VirtualMachine) -> azure.VirtualMachineDetail:
+    """Read one VM from Azure for its page and bring the cached row up to date with it."""
+    try:
+        detail = azure.vm_get(vm.subscription.subscription_id, vm.resource_group, vm.name)
+    except azure.AzureError as exc:
+        if exc.is_not_found:
+            vm.gone_at = timezone.now()
+            VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=vm.gone_at)
+        raise
+    vm_apply_detail(vm=vm, detail=detail, now=timezone.now())
+    return detail
 
 
 def vm_apply_detail(*, vm: VirtualMachine, detail: azure.VirtualMachineDetail, now: Any) -> None:

@@ -36,6 +36,8 @@ BEGIN: dict[str, Callable[[str, str, str], str]] = {
     OperationKind.DEALLOCATE: azure.vm_begin_deallocate,
     OperationKind.RESTART: azure.vm_begin_restart,
 }
+#: Attempts (claims) after which an operation that keeps being interrupted is failed.
+MAX_ATTEMPTS = 5
 #: Seconds one status call may wait inside the gateway before the task records progress.
 POLL_STEP_SECONDS = 3.0
 
@@ -124,14 +126,32 @@ def operation_run(*, operation_id: int, budget_seconds: float | None = None) -> 
     operation = _claim(operation_id)
     if operation is None:
         return None
+    if operation.attempts > MAX_ATTEMPTS:
+        _fail(
+            operation,
+            None,
+            summary=f"Interrupted {MAX_ATTEMPTS} times; check the VM in Azure before retrying.",
+        )
+        operation.refresh_from_db()
+        return operation
     budget = budget_seconds if budget_seconds is not None else settings.Q_TIMEOUT - 30
     try:
         _drive(operation, deadline=time.monotonic() + budget)
     except azure.AzureError as exc:
-        if exc.is_throttled or exc.code == "ConnectionFailed":
+        if (exc.is_throttled or exc.code == "ConnectionFailed") and (
+            operation.attempts < MAX_ATTEMPTS
+        ):
             _release(operation, retry_after=exc.retry_after or 30, note=exc.sentence)
         else:
             _fail(operation, exc)
+    except Exception:
+        # A bug or a database hiccup: record it rather than leave the VM locked by a
+        # RUNNING row that every reconciler pass would hand to another doomed attempt.
+        logger.exception("Operation %s crashed", operation.pk)
+        if operation.attempts >= MAX_ATTEMPTS:
+            _fail(operation, None, summary="The dashboard failed to carry out this operation.")
+        else:
+            _release(operation, retry_after=30, note="Interrupted by an internal error; retrying.")
     operation.refresh_from_db()
     return operation
 
@@ -185,7 +205,7 @@ def _drive(operation: Operation, *, deadline: float) -> None:
             return
         token = BEGIN[operation.kind](subscription_id, vm.resource_group, vm.name)
         now = timezone.now()
-        Operation.objects.filter(pk=operation.pk).update(
+        _mine(operation).update(
             continuation_token=token,
             progress=20,
             progress_message="Azure accepted the request.",
@@ -193,7 +213,7 @@ def _drive(operation: Operation, *, deadline: float) -> None:
         )
         operation.continuation_token = token
         VirtualMachine.objects.filter(pk=vm.pk).update(
-            power_state=TRANSITION_STATE[operation.kind], state_changed_at=now
+            power_state=TRANSITION_STATE[operation.kind], state_changed_at=now, reported_at=now
         )
     _wait(operation, vm, deadline=deadline)
 
@@ -233,7 +253,7 @@ def _watch_vm_state(operation: Operation, vm: VirtualMachine, *, deadline: float
             ):
                 _succeed(operation, note="Completed by an earlier attempt.")
             else:
-                Operation.objects.filter(pk=operation.pk).update(
+                _mine(operation).update(
                     status=OperationStatus.FAILED,
                     finished_at=timezone.now(),
                     error_code="UnexpectedState",
@@ -263,15 +283,23 @@ def _refresh(vm: VirtualMachine) -> None:
 
 def _renew(operation: Operation) -> None:
     elapsed = int((timezone.now() - (operation.started_at or timezone.now())).total_seconds())
-    Operation.objects.filter(pk=operation.pk, status=OperationStatus.RUNNING).update(
+    _mine(operation).update(
         lease_until=timezone.now() + timedelta(seconds=_lease_seconds()),
         progress=min(90, 20 + elapsed),
         progress_message=f"Azure reports the operation in progress ({elapsed} s so far).",
     )
 
 
+def _mine(operation: Operation):
+    """The operation, only while this attempt still holds it: after a takeover, a late
+    worker's writes match nothing, so an operation ends exactly once."""
+    return Operation.objects.filter(
+        pk=operation.pk, status=OperationStatus.RUNNING, attempts=operation.attempts
+    )
+
+
 def _succeed(operation: Operation, *, note: str = "") -> None:
-    Operation.objects.filter(pk=operation.pk).update(
+    _mine(operation).update(
         status=OperationStatus.SUCCEEDED,
         finished_at=timezone.now(),
         progress=100,
@@ -280,7 +308,7 @@ def _succeed(operation: Operation, *, note: str = "") -> None:
     )
 
 
-def _fail(operation: Operation, error: Exception | None) -> None:
+def _fail(operation: Operation, error: Exception | None, *, summary: str = "") -> None:
     fields: dict[str, Any] = {
         "status": OperationStatus.FAILED,
         "finished_at": timezone.now(),
@@ -296,13 +324,13 @@ def _fail(operation: Operation, error: Exception | None) -> None:
             correlation_id=error.correlation_id or "",
         )
     else:
-        fields.update(error_code="Unknown", error_summary="Azure reported a failure.")
-    Operation.objects.filter(pk=operation.pk).update(**fields)
+        fields.update(error_code="Unknown", error_summary=summary or "Azure reported a failure.")
+    _mine(operation).update(**fields)
 
 
 def _release(operation: Operation, *, retry_after: int, note: str) -> None:
     """Stop working on it for now; the reconciler picks it up once the lease has run out."""
-    Operation.objects.filter(pk=operation.pk, status=OperationStatus.RUNNING).update(
+    _mine(operation).update(
         lease_until=timezone.now() + timedelta(seconds=retry_after), progress_message=note
     )
 
