@@ -227,3 +227,5 @@ LOGGING = {
 #: reconciler hands it to another worker.
 OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=60)
 OPERATION_REQUEUE_AFTER_SECONDS = env.int("OPERATION_REQUEUE_AFTER_SECONDS", default=120)
+#: A worker watches one operation this long, then queues it again so others get their turn.
+OPERATION_WAIT_SLICE_SECONDS = env.float("OPERATION_WAIT_SLICE_SECONDS", default=5.0)

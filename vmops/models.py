@@ -115,7 +115,10 @@ class Operation(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     #: The poller's continuation token, stored as soon as Azure accepted the request.
     continuation_token = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    #: Claims by a worker: the first, one per hand-off, and one per takeover after a crash.
+    attempts = models.PositiveIntegerField(default=0)
+    #: Times a worker put the operation back in the queue to poll it later (not failures).
+    handoffs = models.PositiveIntegerField(default=0)
     #: When a task for it was last queued; the reconciler re-queues ones that sat too long.
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
     #: host:pid of the worker that holds it, to find it in logs (and to kill it in a test).
@@ -153,3 +156,10 @@ class Operation(models.Model):
     @property
     def is_unfinished(self) -> bool:
         return self.status in UNFINISHED_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        """Queued between two polls is still "in progress" for the person watching."""
+        if self.status == OperationStatus.QUEUED and self.continuation_token:
+            return OperationStatus.RUNNING.label
+        return self.get_status_display()

@@ -57,7 +57,12 @@ def qcluster(transactional_db, emulator, real_broker, tmp_path) -> Iterator[subp
     Schedule.objects.update(next_run=timezone.now() + timedelta(days=1))
     log_path = tmp_path / "qcluster.log"
     env = cluster_environment(
-        DJANGO_DEBUG="true", OPERATION_LEASE_SECONDS=str(LEASE_SECONDS), Q_WORKERS="2"
+        DJANGO_DEBUG="true",
+        OPERATION_LEASE_SECONDS=str(LEASE_SECONDS),
+        Q_WORKERS="2",
+        # One worker keeps the operation until it ends, so the test kills a busy worker and
+        # never an idle one (which can freeze a django-q2 cluster, STACK.md pitfall 6).
+        OPERATION_WAIT_SLICE_SECONDS="600",
     )
     with log_path.open("wb") as log:
         cluster = subprocess.Popen(
@@ -151,7 +156,8 @@ def test_killed_worker_operation_ends_exactly_once(emulator, inventory, operator
     _wait_for(lambda: _finished(operation), what="the operation to finish")
 
     assert operation.status == "succeeded", operation.error_summary
-    assert operation.attempts == 2
+    assert operation.attempts == 2  # the killed one and exactly one takeover
+    assert operation.handoffs == 0
     assert operation.worker != killed
     vm.refresh_from_db()
     assert vm.power_state == "deallocated"

@@ -371,3 +371,29 @@ def test_a_sync_that_started_earlier_does_not_overwrite_newer_state(inventory, e
     _apply_listing(vm.subscription, listing, started)
     vm.refresh_from_db()
     assert vm.power_state == "deallocated"
+
+
+def test_long_operation_is_handed_back_to_the_queue_between_polls(
+    inventory, emulator, operator_user, settings, monkeypatch
+):
+    """A worker watches one operation for a slice, then lets others have their turn."""
+    settings.OPERATION_WAIT_SLICE_SECONDS = 0
+    settings.OPERATION_LEASE_SECONDS = 3
+    emulator.set_durations(deallocate=600)
+    queued = []
+    monkeypatch.setattr("vmops.services.operations.enqueue_operation", queued.append)
+    vm = vm_in_state(inventory, "stopped")
+    operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+    emulator.clear_request_log()
+
+    first = operation_run(operation_id=operation.pk)
+    assert first.status == "queued" and first.continuation_token and first.handoffs == 1
+    assert first.status_label == "In progress"
+    assert queued == [operation.pk]
+
+    emulator.advance(601)
+    done = operation_run(operation_id=operation.pk)
+    assert done.status == "succeeded"
+    assert (done.attempts, done.handoffs) == (2, 1)
+    assert done.started_at == first.started_at
+    assert len(_actions(emulator, "deallocate")) == 1

@@ -19,7 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contoso_images import azure
@@ -126,7 +127,7 @@ def operation_run(*, operation_id: int, budget_seconds: float | None = None) -> 
     operation = _claim(operation_id)
     if operation is None:
         return None
-    if operation.attempts > MAX_ATTEMPTS:
+    if _interruptions(operation) > MAX_ATTEMPTS:
         _fail(
             operation,
             None,
@@ -139,7 +140,7 @@ def operation_run(*, operation_id: int, budget_seconds: float | None = None) -> 
         _drive(operation, deadline=time.monotonic() + budget)
     except azure.AzureError as exc:
         if (exc.is_throttled or exc.code == "ConnectionFailed") and (
-            operation.attempts < MAX_ATTEMPTS
+            _interruptions(operation) < MAX_ATTEMPTS
         ):
             _release(operation, retry_after=exc.retry_after or 30, note=exc.sentence)
         else:
@@ -148,12 +149,21 @@ def operation_run(*, operation_id: int, budget_seconds: float | None = None) -> 
         # A bug or a database hiccup: record it rather than leave the VM locked by a
         # RUNNING row that every reconciler pass would hand to another doomed attempt.
         logger.exception("Operation %s crashed", operation.pk)
-        if operation.attempts >= MAX_ATTEMPTS:
+        if _interruptions(operation) >= MAX_ATTEMPTS:
             _fail(operation, None, summary="The dashboard failed to carry out this operation.")
         else:
             _release(operation, retry_after=30, note="Interrupted by an internal error; retrying.")
     operation.refresh_from_db()
     return operation
+
+
+def _interruptions(operation: Operation) -> int:
+    """Claims that were not planned: every claim beyond the first and the hand-offs."""
+    return operation.attempts - operation.handoffs - 1
+
+
+def _wait_slice_seconds() -> float:
+    return getattr(settings, "OPERATION_WAIT_SLICE_SECONDS", 5)
 
 
 def _claim(operation_id: int) -> Operation | None:
@@ -162,11 +172,10 @@ def _claim(operation_id: int) -> Operation | None:
     lease = now + timedelta(seconds=_lease_seconds())
     claimed = Operation.objects.filter(pk=operation_id, status=OperationStatus.QUEUED).update(
         status=OperationStatus.RUNNING,
-        started_at=now,
+        started_at=Coalesce("started_at", Value(now)),  # kept across hand-offs
         attempts=F("attempts") + 1,
         lease_until=lease,
         worker=_worker_name(),
-        progress_message="Checking the VM's current state in Azure.",
     )
     if not claimed:
         # A previous attempt died (its lease ran out): take over from where it stopped.
@@ -184,6 +193,7 @@ def _drive(operation: Operation, *, deadline: float) -> None:
     vm = operation.vm
     subscription_id = vm.subscription.subscription_id
     if not operation.continuation_token:
+        _mine(operation).update(progress_message="Checking the VM's current state in Azure.")
         try:
             detail = azure.vm_get(subscription_id, vm.resource_group, vm.name)
         except azure.AzureError as exc:
@@ -219,8 +229,14 @@ def _drive(operation: Operation, *, deadline: float) -> None:
 
 
 def _wait(operation: Operation, vm: VirtualMachine, *, deadline: float) -> None:
+    """Watch Azure for one slice of time, then hand the operation back to the queue.
+
+    A worker never sits on one long deallocation: with a few workers and a bulk action on
+    dozens of VMs, every operation is begun within seconds and they are polled in turn.
+    """
     subscription_id = vm.subscription.subscription_id
     kind = f"vm_{operation.kind}"
+    slice_end = time.monotonic() + _wait_slice_seconds()
     while True:
         status = azure.operation_status(
             kind,
@@ -239,6 +255,9 @@ def _wait(operation: Operation, vm: VirtualMachine, *, deadline: float) -> None:
         _renew(operation)
         if time.monotonic() >= deadline:
             _release(operation, retry_after=0, note="Still in progress in Azure.")
+            return
+        if time.monotonic() >= slice_end:
+            _hand_off(operation)
             return
 
 
@@ -326,6 +345,18 @@ def _fail(operation: Operation, error: Exception | None, *, summary: str = "") -
     else:
         fields.update(error_code="Unknown", error_summary=summary or "Azure reported a failure.")
     _mine(operation).update(**fields)
+
+
+def _hand_off(operation: Operation) -> None:
+    """Put the operation back in the queue with its token; the next claim resumes polling."""
+    handed = _mine(operation).update(
+        status=OperationStatus.QUEUED,
+        lease_until=None,
+        handoffs=F("handoffs") + 1,
+        last_enqueued_at=timezone.now(),
+    )
+    if handed:
+        enqueue_operation(operation.pk)
 
 
 def _release(operation: Operation, *, retry_after: int, note: str) -> None:
