@@ -23,11 +23,18 @@ TESTING = "pytest" in sys.modules or env.bool("DJANGO_TESTING", default=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-if DEBUG or TESTING:
-    # Only a development or test run may fall back to a throwaway key.
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-dev-only-not-for-production")
-else:
+# The key comes from the environment or from a file only this machine has (bin/demo writes
+# var/secret_key; containers mount secrets as files). There is no built-in production key.
+_secret_key_file = Path(env.str("DJANGO_SECRET_KEY_FILE", default=str(VAR_DIR / "secret_key")))
+if env.str("DJANGO_SECRET_KEY", default=""):
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+elif _secret_key_file.is_file():
+    SECRET_KEY = _secret_key_file.read_text().strip()
+elif DEBUG or TESTING:
+    # Only a development or test run may fall back to a throwaway key.
+    SECRET_KEY = "django-insecure-dev-only-not-for-production"  # noqa: S105
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # raises: "Set the DJANGO_SECRET_KEY ..."
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG or TESTING else []

@@ -25,6 +25,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 PRODUCTION = {
+    "DJANGO_SECRET_KEY_FILE": "/nonexistent/secret_key",
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "DJANGO_ALLOWED_HOSTS": "images.contoso.example",
@@ -38,7 +39,12 @@ def test_check_deploy_is_clean_with_only_the_three_variables():
 
 
 def test_secret_key_is_required_when_debug_is_off():
-    result = _manage("check", DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="x")
+    result = _manage(
+        "check",
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="x",
+        DJANGO_SECRET_KEY_FILE="/nonexistent/secret_key",
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
@@ -63,3 +69,19 @@ def test_https_settings_can_be_relaxed_for_a_tls_terminating_proxy():
         DJANGO_SECURE_PROXY_SSL_HEADER="false",
     )
     assert relaxed.stdout.split() == ["False", "False", "0", "None"], relaxed.stderr
+
+
+def test_secret_key_can_come_from_a_file(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("k" * 60 + "\n")
+    code = "from django.conf import settings as s; print(s.SECRET_KEY)"
+    result = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="x",
+        DJANGO_SECRET_KEY_FILE=str(key_file),
+    )
+    assert result.stdout.strip() == "k" * 60, result.stderr
