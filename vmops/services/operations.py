@@ -231,8 +231,9 @@ def _drive(operation: Operation, *, deadline: float) -> None:
 def _wait(operation: Operation, vm: VirtualMachine, *, deadline: float) -> None:
     """Watch Azure for one slice of time, then hand the operation back to the queue.
 
-    A worker never sits on one long deallocation: with a few workers and a bulk action on
-    dozens of VMs, every operation is begun within seconds and they are polled in turn.
+    A worker never sits on one long deallocation until it ends: with a few workers and a bulk
+    action on dozens of VMs, the operations take turns, so all of them are sent to Azure
+    within a few slices instead of one after another.
     """
     subscription_id = vm.subscription.subscription_id
     kind = f"vm_{operation.kind}"
