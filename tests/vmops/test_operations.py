@@ -397,3 +397,13 @@ def test_long_operation_is_handed_back_to_the_queue_between_polls(
     assert (done.attempts, done.handoffs) == (2, 1)
     assert done.started_at == first.started_at
     assert len(_actions(emulator, "deallocate")) == 1
+
+
+def test_restart_records_when_the_state_last_changed(inventory, emulator, operator_user):
+    vm = vm_in_state(inventory, "running")
+    assert vm.state_changed_at is None  # not seen changing since the first sync
+    operation, _ = vm_action_request(vm=vm, kind="restart", user=operator_user)
+    operation_run(operation_id=operation.pk)
+    vm.refresh_from_db()
+    assert vm.power_state == "running"
+    assert vm.state_changed_at is not None

@@ -222,9 +222,9 @@ def _drive(operation: Operation, *, deadline: float) -> None:
             lease_until=now + timedelta(seconds=_lease_seconds()),
         )
         operation.continuation_token = token
-        VirtualMachine.objects.filter(pk=vm.pk).update(
-            power_state=TRANSITION_STATE[operation.kind], state_changed_at=now, reported_at=now
-        )
+        vm.power_state = TRANSITION_STATE[operation.kind]
+        vm.state_changed_at = vm.reported_at = now
+        vm.save(update_fields=["power_state", "state_changed_at", "reported_at"])
     _wait(operation, vm, deadline=deadline)
 
 
