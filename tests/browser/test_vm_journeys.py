@@ -111,3 +111,29 @@ def test_operator_deallocates_every_billed_vm_in_the_view_after_confirming(
         f"Deallocation queued for {len(billed)} VMs."
     )
     assert Operation.objects.filter(kind="deallocate").count() == len(billed)
+
+
+def test_operator_restarts_from_the_vm_page_and_history_updates_without_reload(
+    page, live_server, sign_in, operator_user, emulator, background_worker, settings
+):
+    from vmops.services import inventory_sync_all
+
+    settings.VM_ROW_POLL_SECONDS = 1
+    emulator.set_durations(restart=2)
+    inventory_sync_all()
+    sign_in(operator_user.username)
+    page.goto(f"{live_server.url}/vms/?q=web-prod-01")
+    page.get_by_role("link", name="web-prod-01").click()
+    page.evaluate("window.__notReloaded = true")
+    history = page.locator("#vm-history")
+    expect(history).to_contain_text("No operation has been run on this VM")
+    status = page.locator("#vm-status")
+
+    status.get_by_role("button", name="Restart").click()
+
+    expect(status).to_contain_text("Restart · ", timeout=5_000)
+    expect(status).to_contain_text("Restart succeeded", timeout=20_000)
+    expect(history).to_contain_text(operator_user.username)
+    expect(history).to_contain_text("Succeeded")
+    expect(page.locator("#vm-status").get_by_text("Stop…")).to_be_visible()
+    assert page.evaluate("window.__notReloaded") is True
