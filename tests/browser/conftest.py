@@ -37,3 +37,19 @@ def sign_in(page, live_server):
         page.get_by_role("button", name="Sign in").click()
 
     return _sign_in
+
+
+@pytest.fixture
+def csp_violations(page):
+    """Console reports of Content-Security-Policy violations on every page the test opens."""
+    seen: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(message.text)
+            if "Content Security Policy" in message.text
+            or "Content-Security-Policy" in message.text
+            else None
+        ),
+    )
+    return seen

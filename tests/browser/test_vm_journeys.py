@@ -38,7 +38,7 @@ def background_worker(monkeypatch):
 
 
 def test_operator_deallocates_a_billed_vm_and_the_warning_goes_without_reload(
-    page, live_server, sign_in, operator_user, emulator, background_worker, settings
+    page, live_server, sign_in, operator_user, emulator, background_worker, settings, csp_violations
 ):
     from vmops.services import inventory_sync_all
 
@@ -62,6 +62,7 @@ def test_operator_deallocates_a_billed_vm_and_the_warning_goes_without_reload(
     expect(row).to_contain_text("Deallocate succeeded")
     expect(billed_tile).to_have_text(str(before - 1), timeout=10_000)
     assert page.evaluate("window.__notReloaded") is True
+    assert csp_violations == []
 
 
 def test_stop_asks_for_confirmation_and_offers_deallocate(
@@ -114,7 +115,7 @@ def test_operator_deallocates_every_billed_vm_in_the_view_after_confirming(
 
 
 def test_operator_restarts_from_the_vm_page_and_history_updates_without_reload(
-    page, live_server, sign_in, operator_user, emulator, background_worker, settings
+    page, live_server, sign_in, operator_user, emulator, background_worker, settings, csp_violations
 ):
     from vmops.services import inventory_sync_all
 
@@ -137,3 +138,4 @@ def test_operator_restarts_from_the_vm_page_and_history_updates_without_reload(
     expect(history).to_contain_text("Succeeded")
     expect(page.locator("#vm-status").get_by_text("Stop…")).to_be_visible()
     assert page.evaluate("window.__notReloaded") is True
+    assert csp_violations == []

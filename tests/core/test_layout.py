@@ -97,3 +97,9 @@ def test_expired_session_on_htmx_request_redirects_the_page(client):
 def test_logout_is_post_only(operator_client):
     assert operator_client.get("/logout/").status_code == 405
     assert operator_client.post("/logout/").status_code == 302
+
+
+def test_pages_send_a_strict_content_security_policy(operator_client):
+    policy = operator_client.get("/", follow=True)["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
