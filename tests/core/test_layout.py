@@ -103,3 +103,15 @@ def test_pages_send_a_strict_content_security_policy(operator_client):
     policy = operator_client.get("/", follow=True)["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(client, operator_user):
+    for _ in range(5):
+        client.post("/login/", {"username": operator_user.username, "password": "wrong"})
+    response = client.post(
+        "/login/",
+        {"username": operator_user.username, "password": "correct-horse-battery-staple"},
+    )
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
