@@ -50,6 +50,8 @@ def row_context(vm: VirtualMachine, operation: Operation | None, request: HttpRe
         "next_url": (htmx.current_url_abs_path if htmx else None) or request.get_full_path(),
         "polling": unfinished is not None,
         "poll_seconds": settings.VM_ROW_POLL_SECONDS,
+        # The VM page also checks, slowly, whether a sync saw the VM change or disappear.
+        "idle_poll_seconds": 30,
         "actions": actions,
         "reasons": grouped_reasons(actions),
         "can_operate": request.user.has_perm("vmops.operate_virtualmachine"),

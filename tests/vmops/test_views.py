@@ -526,3 +526,21 @@ def test_detail_brings_the_cached_state_up_to_date(operator_client, inventory):
     operator_client.get(f"/vms/{vm.pk}/")
     vm.refresh_from_db()
     assert vm.power_state == "running"
+
+
+def test_open_vm_page_learns_slowly_that_the_vm_was_deleted(operator_client, inventory):
+    vm = vm_in_state(inventory, "running")
+    status = {**HX, "HX-Target": "vm-status"}
+    html = operator_client.get(f"/vms/{vm.pk}/row/", headers=status).content.decode()
+    assert 'hx-trigger="every 30s"' in html
+    VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=timezone.now())  # a sync saw it go
+    html = operator_client.get(f"/vms/{vm.pk}/row/", headers=status).content.decode()
+    assert "Deleted in Azure" in html
+    assert "hx-trigger" not in html
+
+
+def test_transition_started_elsewhere_shows_progress(operator_client, inventory):
+    vm = vm_in_state(inventory, "running")
+    VirtualMachine.objects.filter(pk=vm.pk).update(power_state="stopping")  # from the portal
+    html = operator_client.get(f"/vms/{vm.pk}/row/", headers=HX).content.decode()
+    assert 'role="progressbar"' in html and "Stopping" in html
