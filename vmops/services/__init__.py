@@ -8,7 +8,6 @@ from vmops.services.inventory import (
     inventory_sync_all,
     subscriptions_sync,
     vm_read_live,
-    vm_refresh_from_azure,
 )
 from vmops.services.operations import (
     ActionNotAllowed,
@@ -30,6 +29,5 @@ __all__ = [
     "subscriptions_sync",
     "vm_action_request",
     "vm_read_live",
-    "vm_refresh_from_azure",
     "vm_unfinished_operation",
 ]

@@ -210,21 +210,6 @@ def _apply_listing(
     )
 
 
-def vm_refresh_from_azure(*, vm: VirtualMachine) -> VirtualMachine:
-    """Re-read one VM (after an operation ends); a VM gone from Azure is marked gone."""
-    now = timezone.now()
-    try:
-        detail = azure.vm_get(vm.subscription.subscription_id, vm.resource_group, vm.name)
-    except azure.AzureError as exc:
-        if exc.is_not_found:
-            VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=now)
-            vm.gone_at = now
-            return vm
-        raise
-    vm_apply_detail(vm=vm, detail=detail, now=now)
-    return vm
-
-
 def vm_read_live(*, vm: VirtualMachine) -> azure.VirtualMachineDetail:
     """Read one VM from Azure for its page and bring the cached row up to date with it."""
     try:

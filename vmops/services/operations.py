@@ -27,7 +27,7 @@ from contoso_images import azure
 from vmops.choices import UNFINISHED_STATUSES, OperationKind, OperationStatus, PowerState
 from vmops.models import Operation, VirtualMachine
 from vmops.rules import TRANSITION_STATE, action_availability, already_done
-from vmops.services.inventory import vm_apply_detail
+from vmops.services.inventory import vm_read_live
 
 logger = logging.getLogger(__name__)
 
@@ -194,13 +194,7 @@ def _drive(operation: Operation, *, deadline: float) -> None:
     subscription_id = vm.subscription.subscription_id
     if not operation.continuation_token:
         _mine(operation).update(progress_message="Checking the VM's current state in Azure.")
-        try:
-            detail = azure.vm_get(subscription_id, vm.resource_group, vm.name)
-        except azure.AzureError as exc:
-            if exc.is_not_found:
-                VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=timezone.now())
-            raise
-        vm_apply_detail(vm=vm, detail=detail, now=timezone.now())
+        vm_read_live(vm=vm)  # a VM deleted in Azure is marked gone, and the error raised
         if already_done(kind=operation.kind, power_state=vm.power_state):
             _succeed(
                 operation,
@@ -263,10 +257,8 @@ def _wait(operation: Operation, vm: VirtualMachine, *, deadline: float) -> None:
 
 
 def _watch_vm_state(operation: Operation, vm: VirtualMachine, *, deadline: float) -> None:
-    subscription_id = vm.subscription.subscription_id
     while time.monotonic() < deadline:
-        detail = azure.vm_get(subscription_id, vm.resource_group, vm.name)
-        vm_apply_detail(vm=vm, detail=detail, now=timezone.now())
+        vm_read_live(vm=vm)
         if vm.power_state != TRANSITION_STATE[operation.kind]:
             if already_done(kind=operation.kind, power_state=vm.power_state) or (
                 operation.kind == OperationKind.RESTART and vm.power_state == PowerState.RUNNING
@@ -290,15 +282,12 @@ def _watch_vm_state(operation: Operation, vm: VirtualMachine, *, deadline: float
 
 
 def _refresh(vm: VirtualMachine) -> None:
+    """Re-read the VM after its operation ended; a failed read only leaves the cache older."""
     try:
-        detail = azure.vm_get(vm.subscription.subscription_id, vm.resource_group, vm.name)
+        vm_read_live(vm=vm)
     except azure.AzureError as exc:
-        if exc.is_not_found:
-            VirtualMachine.objects.filter(pk=vm.pk).update(gone_at=timezone.now())
-            return
-        logger.warning("Could not refresh %s after its operation: %s", vm, exc)
-        return
-    vm_apply_detail(vm=vm, detail=detail, now=timezone.now())
+        if not exc.is_not_found:
+            logger.warning("Could not refresh %s after its operation: %s", vm, exc)
 
 
 def _renew(operation: Operation) -> None:
