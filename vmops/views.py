@@ -49,13 +49,26 @@ def row_context(vm: VirtualMachine, operation: Operation | None, request: HttpRe
         "operation": operation,
         "next_url": (htmx.current_url_abs_path if htmx else None) or request.get_full_path(),
         "polling": unfinished is not None,
-        "poll_seconds": settings.VM_ROW_POLL_SECONDS,
+        "poll_seconds": _poll_seconds(unfinished),
         # The VM page also checks, slowly, whether a sync saw the VM change or disappear.
         "idle_poll_seconds": 30,
         "actions": actions,
         "reasons": grouped_reasons(actions),
         "can_operate": request.user.has_perm("vmops.operate_virtualmachine"),
     }
+
+
+#: Operations older than this are polled less often: Azure takes minutes, not seconds.
+SLOW_POLL_AFTER = timedelta(seconds=30)
+SLOW_POLL_SECONDS = 5
+
+
+def _poll_seconds(operation: Operation | None) -> int:
+    """Quick polls while a person is likely watching the click land, then calmer ones."""
+    fast = settings.VM_ROW_POLL_SECONDS
+    if operation is None or timezone.now() - operation.requested_at < SLOW_POLL_AFTER:
+        return fast
+    return max(fast, SLOW_POLL_SECONDS)
 
 
 def _get_vm(request: HttpRequest, pk: int) -> VirtualMachine:

@@ -544,3 +544,16 @@ def test_transition_started_elsewhere_shows_progress(operator_client, inventory)
     VirtualMachine.objects.filter(pk=vm.pk).update(power_state="stopping")  # from the portal
     html = operator_client.get(f"/vms/{vm.pk}/row/", headers=HX).content.decode()
     assert 'role="progressbar"' in html and "Stopping" in html
+
+
+def test_rows_poll_quickly_at_first_then_calmer(operator_client, inventory):
+    vm = vm_in_state(inventory, "stopped")
+    operator_client.post(f"/vms/{vm.pk}/actions/deallocate/", headers=HX)
+    operation = Operation.objects.get(vm=vm)
+    html = operator_client.get(f"/vms/{vm.pk}/row/?op={operation.pk}", headers=HX).content
+    assert b'hx-trigger="every 2s"' in html
+    Operation.objects.filter(pk=operation.pk).update(
+        requested_at=timezone.now() - timezone.timedelta(minutes=2)
+    )
+    html = operator_client.get(f"/vms/{vm.pk}/row/?op={operation.pk}", headers=HX).content
+    assert b'hx-trigger="every 5s"' in html
