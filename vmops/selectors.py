@@ -161,3 +161,10 @@ def vm_get(*, user: Any, pk: int) -> VirtualMachine:
 
 def vm_operations(*, vm: VirtualMachine, limit: int = 50) -> list[Operation]:
     return list(vm.operations.select_related("requested_by").order_by("-requested_at")[:limit])
+
+
+def operation_log(*, user: Any) -> QuerySet[Operation]:
+    """Every operation ever asked for, newest first: the audit trail of lifecycle actions."""
+    if not user.has_perm("vmops.view_audit"):
+        return Operation.objects.none()
+    return Operation.objects.select_related("requested_by", "vm").order_by("-requested_at", "-pk")

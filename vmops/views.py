@@ -380,4 +380,8 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required("vmops.view_audit", raise_exception=True)
 def audit_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "vmops/audit_index.html")
+    """The operations log: who asked for what, on which VM, when, and how it ended."""
+    page = Paginator(selectors.operation_log(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "vmops/audit_index.html", {"page": page})
