@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 _EMULATOR_BASE_URL = "https://management.azure.com"
 _POLLING_INTERVAL = 5  # only used by SDK pollers when ARM sends no Retry-After
+CONNECT_TIMEOUT = 10  # seconds to open a connection to Resource Manager
+READ_TIMEOUT = 60  # seconds to wait for bytes of a response (a page of 100 VMs is far quicker)
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -78,6 +80,10 @@ def _client_kwargs(config: GatewayConfig, transport: Any) -> dict[str, Any]:
     if config.mode == AZURE:
         kwargs["base_url"] = config.resource_manager
         kwargs["credential_scopes"] = [config.credential_scope]
+        # azure-core waits 300 s to connect and 300 s per read, three times over, by default:
+        # a stalled connection must fail in seconds, not hold a page or a worker for minutes.
+        kwargs["connection_timeout"] = CONNECT_TIMEOUT
+        kwargs["read_timeout"] = READ_TIMEOUT
     else:
         kwargs["base_url"] = _EMULATOR_BASE_URL
     return kwargs

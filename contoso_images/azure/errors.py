@@ -9,11 +9,14 @@ own ``error.code`` so callers never branch on SDK classes.
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from azure.core import exceptions as sdk_errors
@@ -238,14 +241,23 @@ def _retry_after(response: Any) -> int | None:
     value = _header(response, "Retry-After")
     if value is None:
         return None
-    if value.isdigit():
-        return int(value)
-    from azure.core.utils import parse_retry_after  # HTTP-date form
+    return parse_retry_after_seconds(value)
 
+
+def parse_retry_after_seconds(value: str) -> int | None:
+    """Retry-After as whole seconds: delta-seconds (also "1.5", " 30") or an HTTP date."""
+    value = value.strip()
     try:
-        return max(0, int(-(-parse_retry_after(value) // 1)))
-    except (ValueError, TypeError):
+        return max(0, math.ceil(float(value)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0, math.ceil((when - datetime.now(UTC)).total_seconds()))
 
 
 def _body_error(response: Any) -> Mapping[str, Any]:

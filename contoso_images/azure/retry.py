@@ -21,6 +21,8 @@ from azure.core.pipeline.policies import RetryPolicy
 RETRY_TOTAL = 3
 BACKOFF_FACTOR = 0.5
 BACKOFF_MAX = 4
+#: No single request, retries included, may take longer than this (azure-core: one week).
+REQUEST_TIMEOUT = 90
 
 
 @dataclass
@@ -55,6 +57,7 @@ class CappedRetryPolicy(RetryPolicy):
         kwargs.setdefault("retry_total", RETRY_TOTAL)
         kwargs.setdefault("retry_backoff_factor", BACKOFF_FACTOR)
         kwargs.setdefault("retry_backoff_max", BACKOFF_MAX)
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT)
         super().__init__(**kwargs)
         self.max_wait = max_wait
 
