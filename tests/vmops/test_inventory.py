@@ -103,3 +103,20 @@ def test_schedules_exist_with_configured_interval():
     names = set(Schedule.objects.values_list("name", flat=True))
     assert {"inventory-sync", "operations-reconcile", "heartbeat"} <= names
     assert Schedule.objects.get(name="inventory-sync").minutes == 1
+
+
+def test_a_trimmed_listing_does_not_blank_known_facts(inventory):
+    """If Azure's statusOnly listing leaves out size or image, the cache keeps them."""
+    from dataclasses import replace
+
+    from contoso_images.azure import vm_list_with_power_state
+    from vmops.services.inventory import _apply_listing
+
+    vm = inventory["build-win-01"]
+    listing = [
+        replace(item, size="", os_type="", image_reference=None, hyper_v_generation="")
+        for item in vm_list_with_power_state(vm.subscription.subscription_id)
+    ]
+    _apply_listing(vm.subscription, listing, timezone.now())
+    vm.refresh_from_db()
+    assert vm.size and vm.os_type == "Windows" and vm.image_label and vm.hyper_v_generation

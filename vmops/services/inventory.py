@@ -36,6 +36,9 @@ SYNCED_FIELDS = (
     "tags",
 )
 BATCH = 500
+#: Facts that never legitimately become blank. Whether Azure's statusOnly listing always
+#: carries them is undocumented (azure-facts §1.5), so a blank in the listing keeps the cache.
+NEVER_BLANKED = ("size", "os_type", "image_reference", "image_label", "hyper_v_generation")
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,9 @@ def _apply_listing(
             continue
         if row.reported_at and row.reported_at > now:
             continue
+        for name in NEVER_BLANKED:
+            if not fields[name]:
+                fields[name] = getattr(row, name)
         changed = [name for name, value in fields.items() if getattr(row, name) != value]
         if row.gone_at is not None:
             row.gone_at = None
