@@ -159,11 +159,17 @@ class Emulator:
         method: str | None = None,
         path_contains: str = "",
         status: int = 429,
-        retry_after: int | None = 1,
+        retry_after: int | None | faults.Default = faults.DEFAULT_RETRY_AFTER,
         drop: bool = False,
         count: int = 1,
     ) -> None:
-        """The next ``count`` requests matching method/path get this fault."""
+        """The next ``count`` requests matching method/path get this fault.
+
+        ``retry_after`` left out sends ``Retry-After: 1`` with 429 and 503 only; ``None``
+        sends no header. A business error (409/404/400) with one would be retried by the
+        SDK without the caller ever seeing it (azure-facts §9.7)."""
+        if isinstance(retry_after, faults.Default):
+            retry_after = faults.default_retry_after(int(status))
         with self.store.write() as conn:
             conn.execute(
                 "INSERT INTO fault_queue (method, path_contains, status, retry_after, drop_conn, "

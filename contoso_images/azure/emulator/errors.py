@@ -171,6 +171,18 @@ def vm_busy(op: str, vm: str) -> ArmError:
     )
 
 
+def vm_power_changing(vm: str, target: str, action: str) -> ArmError:
+    """The same power change asked for again while it is still running.
+
+    The template is sourced (error-messages.md); the values filled in are unverified:
+    the target as one power-state word (``stopped``) and the REST action (``powerOff``),
+    single tokens, which is what the gateway's message pattern reads."""
+    return _not_allowed(
+        f"An ongoing operation is changing power state of Virtual Machine {vm} to {target}. "
+        f"Please perform operation {action} after some time."
+    )
+
+
 def vm_deleting(op: str, vm: str) -> ArmError:
     return _not_allowed(
         f"Operation '{op}' is not allowed on VM '{vm}' since the VM is marked for deletion. "
@@ -201,6 +213,17 @@ def capture_managed_disks() -> ArmError:
         "The Capture action is only supported on a Virtual Machine with blob based disks. "
         "Please use the 'Image' resource APIs to create an Image from a managed Virtual Machine."
     )
+
+
+# --- asynchronous operation errors (in the operation-status body, not an HTTP status) ----
+
+
+def operation_preempted() -> dict[str, str]:
+    """What a ``Canceled`` operation carries when a more recent one replaced it (§3.3)."""
+    return {
+        "code": "OperationPreempted",
+        "message": "Operation execution has been preempted by a more recent operation.",
+    }
 
 
 # --- faults -----------------------------------------------------------------------------

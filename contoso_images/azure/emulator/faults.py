@@ -13,6 +13,7 @@ import os
 import random
 import sqlite3
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Any
 
 import requests
@@ -29,6 +30,25 @@ ENV = {
     "latency_ms": "AZURE_EMULATOR_LATENCY_MS",
     "drop_rate": "AZURE_EMULATOR_DROP_RATE",
 }
+
+
+class Default(Enum):
+    """``queue_fault(retry_after=...)`` left out; ``None`` already means "no header"."""
+
+    RETRY_AFTER = "default"
+
+
+DEFAULT_RETRY_AFTER = Default.RETRY_AFTER
+# Statuses that carry Retry-After unless a test says otherwise: Azure sends it with
+# throttling (429, §3.4) and ServiceUnavailable.
+RETRY_AFTER_STATUSES = (429, 503)
+
+
+def default_retry_after(status: int) -> int | None:
+    """``Retry-After: 1`` for 429/503, none for anything else: azure-core retries *any*
+    response that carries the header, so a 409/404/400 with one would be retried silently
+    instead of reaching the caller (azure-facts §9.7)."""
+    return 1 if status in RETRY_AFTER_STATUSES else None
 
 
 class ConnectionDropped(requests.exceptions.ConnectionError):

@@ -27,6 +27,25 @@ def _has_children(conn: Any, kind: str, sub: str, rg: str, parent: str) -> bool:
     return bool(page_resources(conn, kind, sub, rg=rg, parent=parent, limit=1))
 
 
+def _childless(kind: str, sub: str, rg: str, parent: str) -> resources.Guard:
+    """A delete guard: 409 while ``parent`` has children of ``kind``. It runs inside the
+    deleting transaction, so a child PUT cannot slip in between the check and the delete."""
+
+    def guard(conn: Any) -> None:
+        if _has_children(conn, kind, sub, rg, parent):
+            raise errors.nested_resources_exist()
+
+    return guard
+
+
+def require_live_parent(parent: Resource) -> None:
+    """Refuse to create a child under a parent whose deletion is pending: the child would
+    be orphaned when the parent's row goes (409 Conflict; Azure's exact answer is
+    unverified)."""
+    if parent.emu.get("deleting"):
+        raise errors.concurrent_conflict()
+
+
 # --- galleries ------------------------------------------------------------------------
 
 
@@ -100,9 +119,8 @@ def gallery_list(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
 
 
 def gallery_delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) -> Response:
-    if _has_children(ctx.store.conn(), KIND_GALLERY_IMAGE, sub, rg, gallery):
-        raise errors.nested_resources_exist()
-    return resources.delete(ctx, req, KIND_GALLERY, sub, rg, gallery)
+    guard = _childless(KIND_GALLERY_IMAGE, sub, rg, gallery)
+    return resources.delete(ctx, req, KIND_GALLERY, sub, rg, gallery, guard=guard)
 
 
 # --- image definitions ----------------------------------------------------------------
@@ -138,6 +156,7 @@ def definition_put(
         existing = get_resource(conn, KIND_GALLERY_IMAGE, sub, rg, image, gallery)
         if existing is not None:
             return resources.updated(conn, existing, payload)
+        require_live_parent(gal)
         rg_name = gal.body["id"].split("/")[4]
         body = definition_body(
             sub,
@@ -221,8 +240,10 @@ def definition_list(ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str) 
 def definition_delete(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str
 ) -> Response:
-    conn = ctx.store.conn()
-    require_gallery(conn, sub, rg, gallery)
-    if _has_children(conn, KIND_GALLERY_VERSION, sub, rg, f"{gallery}/{image}"):
-        raise errors.nested_resources_exist()
-    return resources.delete(ctx, req, KIND_GALLERY_IMAGE, sub, rg, image, gallery)
+    no_versions = _childless(KIND_GALLERY_VERSION, sub, rg, f"{gallery}/{image}")
+
+    def guard(conn: Any) -> None:
+        require_gallery(conn, sub, rg, gallery)
+        no_versions(conn)
+
+    return resources.delete(ctx, req, KIND_GALLERY_IMAGE, sub, rg, image, gallery, guard=guard)

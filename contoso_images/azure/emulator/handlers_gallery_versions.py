@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog, clock, errors, lro, resources, validate
-from .handlers_galleries import require_gallery, resource_id
+from .handlers_galleries import require_gallery, require_live_parent, resource_id
 from .lookup import (
     KIND_GALLERY_IMAGE,
     KIND_GALLERY_VERSION,
@@ -66,6 +66,7 @@ def version_put(
             if existing.emu.get("op"):
                 raise errors.concurrent_conflict()
             return resources.updated(conn, existing, payload)
+        require_live_parent(definition)
         src, src_kind = _source(conn, sub, source)
         _check_source(src, src_kind, definition)
         src_region = catalog.normalize_region(src.body["location"])
@@ -273,5 +274,10 @@ def version_list(
 def version_delete(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str, version: str
 ) -> Response:
-    _require_definition(ctx.store.conn(), sub, rg, gallery, image)
-    return resources.delete(ctx, req, KIND_GALLERY_VERSION, sub, rg, version, f"{gallery}/{image}")
+    def definition_exists(conn: Any) -> None:
+        _require_definition(conn, sub, rg, gallery, image)
+
+    parent = f"{gallery}/{image}"
+    return resources.delete(
+        ctx, req, KIND_GALLERY_VERSION, sub, rg, version, parent, guard=definition_exists
+    )

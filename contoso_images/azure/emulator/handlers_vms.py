@@ -20,6 +20,19 @@ POWER_ACTIONS = {
     "deallocate": ("deallocate", "deallocated"),
     "restart": ("restart", "running"),
 }
+# operation key -> the power state it ends in, and its REST action name (as Azure's
+# "An ongoing operation is changing power state..." message names them, §3.3)
+POWER_TARGETS = dict(POWER_ACTIONS.values())
+REST_ACTIONS = {
+    "start": "start",
+    "power_off": "powerOff",
+    "deallocate": "deallocate",
+    "restart": "restart",
+}
+# operation key -> pending operations it preempts instead of being refused: powering off
+# or deallocating is allowed while the VM is still starting (§2.3), and the start it
+# interrupts ends Canceled/OperationPreempted (§3.3).
+PREEMPTS = {"power_off": ("start", "restart"), "deallocate": ("start", "restart")}
 RUN_COMMANDS = {
     "Windows": {
         "RunPowerShellScript",
@@ -65,12 +78,25 @@ def available_sizes(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Re
 
 
 def _check_free(res: Resource, op_key: str) -> None:
-    """Deleting VMs and VMs with a pending operation refuse everything else."""
+    """Deleting VMs and VMs with a pending operation refuse everything else; asking again
+    for the power change already under way gets its own message."""
     name = res.body["name"]
     if res.emu.get("deleting"):
         raise errors.vm_deleting(OP_NAMES[op_key], name)
-    if res.emu.get("op"):
+    pending = res.emu.get("op")
+    if pending:
+        target = POWER_TARGETS.get(op_key)
+        if target is not None and POWER_TARGETS.get(pending["kind"]) == target:
+            raise errors.vm_power_changing(name, target, REST_ACTIONS[op_key])
         raise errors.vm_busy(OP_NAMES[op_key], name)
+
+
+def _preempted(res: Resource, op_key: str) -> str | None:
+    """The id of the pending operation that ``op_key`` replaces rather than waits for."""
+    pending = res.emu.get("op")
+    if not pending or res.emu.get("deleting"):
+        return None
+    return pending["id"] if pending["kind"] in PREEMPTS.get(op_key, ()) else None
 
 
 def _begin(
@@ -95,9 +121,14 @@ def power_action(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str, action: 
     op_name = OP_NAMES[op_key]
     with lro.writing(ctx) as conn:
         res = require(conn, KIND_VM, sub, rg, vm)
-        _check_free(res, op_key)
         name = res.body["name"]
         power = res.emu["power"]
+        replaced = _preempted(res, op_key)
+        if replaced is None:
+            _check_free(res, op_key)
+        else:
+            lro.preempt(conn, replaced, ctx.now)
+            power = "running"  # the interrupted start was bringing it up: a full stop follows
         duration = ctx.durations[op_key]
         if res.emu.get("os_generalized") and op_key != "deallocate":
             raise errors.vm_generalized(op_name, name)
@@ -117,9 +148,19 @@ def power_action(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str, action: 
             op_key=op_key,
             kind="vm_power",
             duration=duration,
-            params={"target": target},
+            params={"target": target, "hibernated": _ends_hibernated(req, res, op_key, power)},
         )
     return lro.accepted(op, req.api_version or "")
+
+
+def _ends_hibernated(req: ArmRequest, res: Resource, op_key: str, power: str) -> bool:
+    """``deallocate?hibernate=true`` hibernates a VM that is up; deallocating an already
+    deallocated VM is a no-op that keeps whatever it was. Every other action wakes it."""
+    if op_key != "deallocate":
+        return False
+    if power == "deallocated":
+        return bool(res.emu.get("hibernated"))
+    return req.flag("hibernate")
 
 
 def generalize(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
@@ -192,12 +233,9 @@ def run_command(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Respon
 
 
 def delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
-    with lro.writing(ctx) as conn:
-        res = require(conn, KIND_VM, sub, rg, vm)
-        if not res.emu.get("deleting") and res.emu.get("op"):
-            raise errors.vm_busy(OP_NAMES["delete"], res.body["name"])
-        op = resources.begin_delete(conn, ctx, req, res)
-    return lro.accepted(op, req.api_version or "")
+    """Delete is allowed in any state (§2.3): a pending action is preempted, not waited
+    for, and a VM that does not exist answers 204 like every other resource (§4.3)."""
+    return resources.delete(ctx, req, KIND_VM, sub, rg, vm, preempt=True)
 
 
 def capture(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
@@ -211,7 +249,13 @@ def capture(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
 
 @lro.effect("vm_power")
 def _settle_power(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
-    resources.release(conn, op, state_time=when, power=op.params["target"])
+    resources.release(
+        conn,
+        op,
+        state_time=when,
+        power=op.params["target"],
+        hibernated=bool(op.params.get("hibernated")),
+    )
 
 
 @lro.effect("vm_run_command")

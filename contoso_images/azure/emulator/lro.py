@@ -10,6 +10,9 @@ An operation started while a failure was queued for its request path
 (``Emulator.queue_operation_failure``) is accepted like any other, then settles with
 status ``Failed``/``Canceled`` and ARM's error object (§3.2, §4.1): its *rollback* runs
 instead of its effect, so the resource is left as if the operation had not happened.
+An operation that a more recent one replaces (a VM delete, or a power-off during a start)
+is *preempted*: it ends ``Canceled``/``OperationPreempted`` at once and neither its effect
+nor its rollback runs (§3.3).
 
 URLs follow azure-facts.md §4.1: ``Azure-AsyncOperation`` →
 ``.../providers/Microsoft.Compute/locations/{loc}/operations/{id}?p=…&api-version=…``,
@@ -28,7 +31,7 @@ from urllib.parse import quote
 
 from . import clock, faults
 from .catalog import normalize_region
-from .errors import ArmError, operation_not_found
+from .errors import ArmError, operation_not_found, operation_preempted
 from .state import Resource, save_resource
 from .wire import ARM_HOST, ArmRequest, Ctx, Response, json_response, new_id
 
@@ -190,6 +193,19 @@ def settle_due(conn: sqlite3.Connection, now: float) -> int:
             (status, None if result is None else json.dumps(result), error, op.id),
         )
     return len(rows)
+
+
+def preempt(conn: sqlite3.Connection, op_id: str, now: float) -> None:
+    """End a pending operation ``Canceled`` with ``OperationPreempted`` as of ``now`` (§3.3).
+
+    Neither its effect nor its rollback runs: the operation that preempts it takes the
+    resource over (call this right before :func:`start`-ing that one, in the same write
+    transaction), so whatever the old one would have done is simply never done."""
+    conn.execute(
+        "UPDATE operations SET settled = 1, status = 'Canceled', due = ?, error = ? "
+        "WHERE id = ? AND settled = 0",
+        (now, json.dumps(operation_preempted()), op_id),
+    )
 
 
 def headers(op: Operation, api_version: str) -> dict[str, str]:

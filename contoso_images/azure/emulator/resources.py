@@ -27,6 +27,7 @@ from .state import (
 from .wire import ArmRequest, Ctx, Response, json_response
 
 Render = Callable[[Resource], dict[str, Any]]
+Guard = Callable[[sqlite3.Connection], None]  # raises ArmError to refuse
 
 
 def render(res: Resource) -> dict[str, Any]:
@@ -136,17 +137,36 @@ def begin_delete(
 
 
 def delete(
-    ctx: Ctx, req: ArmRequest, kind: str, sub: str, rg: str, name: str, parent: str = ""
+    ctx: Ctx,
+    req: ArmRequest,
+    kind: str,
+    sub: str,
+    rg: str,
+    name: str,
+    parent: str = "",
+    *,
+    guard: Guard | None = None,
+    preempt: bool = False,
 ) -> Response:
     """DELETE → 202 + Azure-AsyncOperation; deleting what does not exist answers 204, as
-    ARM does."""
+    ARM does (a missing resource group is still 404).
+
+    ``guard`` runs inside the write transaction that records the deletion, so what it
+    checks (say, "no nested resources") cannot change between the check and the delete.
+    A pending operation on the resource refuses the delete (409 Conflict), unless
+    ``preempt``: then it ends ``Canceled``/``OperationPreempted`` and the delete goes on."""
     with lro.writing(ctx) as conn:
         require_rg(conn, sub, rg)
+        if guard is not None:
+            guard(conn)
         res = get_resource(conn, kind, sub, rg, name, parent)
         if res is None:
             return Response(204, {}, b"")
-        if res.emu.get("op") and not res.emu.get("deleting"):
-            raise errors.concurrent_conflict()
+        pending = res.emu.get("op")
+        if pending and not res.emu.get("deleting"):
+            if not preempt:
+                raise errors.concurrent_conflict()
+            lro.preempt(conn, pending["id"], ctx.now)
         op = begin_delete(conn, ctx, req, res)
     return lro.accepted(op, req.api_version or "")
 

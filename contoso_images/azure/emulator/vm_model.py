@@ -3,7 +3,8 @@
 A VM row keeps the REST body (``properties`` without ``instanceView``) and private
 state in ``emu``: the steady power state (running/stopped/deallocated), whether Azure
 marked it generalized (``os_generalized``, set only by POST generalize) or the guest ran
-sysprep/waagent (``guest_generalized``), and the pending operation if any. The instance
+sysprep/waagent (``guest_generalized``), whether ``deallocate?hibernate=true`` left it
+hibernated (``hibernated``), and the pending operation if any. The instance
 view is derived from that state at read time, so a pending "start" shows
 ``PowerState/starting`` + provisioning ``Updating`` until it settles (azure-facts §2).
 """
@@ -35,6 +36,10 @@ POWER_DISPLAY = {
     "unknown": "VM status unknown",
 }
 AGENT_VERSION = "2.7.41491.1102"
+# Shown next to PowerState/deallocated for a hibernated VM. The code and displayStatus are
+# unverified (azure-facts §2.1: "exact code HibernationState/Hibernated is unverified").
+HIBERNATED_CODE = "HibernationState/Hibernated"
+HIBERNATED_DISPLAY = "VM hibernated"
 
 
 def vm_id(sub: str, rg: str, name: str) -> str:
@@ -149,6 +154,7 @@ def new_vm(
         "generation": generation,
         "os_name": os_name,
         "os_version": os_version,
+        "hibernated": False,
         "op": None,
         "deleting": False,
         "state_time": created,
@@ -189,6 +195,8 @@ def instance_view(res: Resource) -> dict[str, Any]:
     if emu.get("os_generalized"):
         statuses.append(_status("OSState/generalized", "VM generalized"))
     statuses.append(_status(f"PowerState/{power}", POWER_DISPLAY.get(power, power)))
+    if power == "deallocated" and emu.get("hibernated"):
+        statuses.append(_status(HIBERNATED_CODE, HIBERNATED_DISPLAY))
     view: dict[str, Any] = {"platformUpdateDomain": 0, "platformFaultDomain": 0}
     if power == "running":
         view["computerName"] = props["osProfile"]["computerName"]

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 
 from .conftest import PROD_RG, make_client
 
@@ -13,6 +19,42 @@ def test_queued_429_is_retried_by_the_sdk(emu, sub, client):
     emu.queue_fault(method="GET", path_contains="/virtualMachines/web-prod-01", count=2)
     assert client.virtual_machines.get(PROD_RG, "web-prod-01").name == "web-prod-01"
     assert [e.status for e in emu.request_log()] == [429, 429, 200]
+
+
+def test_queued_business_errors_carry_no_retry_after_so_the_sdk_does_not_retry(emu, client):
+    emu.queue_fault(method="POST", path_contains="/web-prod-01/powerOff", status=409)
+    emu.queue_fault(method="GET", path_contains="/virtualMachines/web-prod-02", status=404)
+    emu.queue_fault(method="GET", path_contains="/virtualMachines/web-prod-03", status=400)
+    emu.clear_request_log()
+    with pytest.raises(ResourceExistsError) as exc:
+        client.virtual_machines.begin_power_off(PROD_RG, "web-prod-01")
+    assert "Retry-After" not in exc.value.response.headers
+    with pytest.raises(ResourceNotFoundError) as exc:
+        client.virtual_machines.get(PROD_RG, "web-prod-02")
+    assert "Retry-After" not in exc.value.response.headers
+    with pytest.raises(HttpResponseError) as exc:
+        client.virtual_machines.get(PROD_RG, "web-prod-03")
+    assert exc.value.status_code == 400 and "Retry-After" not in exc.value.response.headers
+    assert [e.status for e in emu.request_log()] == [409, 404, 400]  # each answered once
+
+
+def test_an_explicit_retry_after_on_a_409_is_sent_and_the_sdk_retries(emu, client):
+    emu.queue_fault(
+        method="GET", path_contains="/virtualMachines/web-prod-01", status=409, retry_after=1
+    )
+    emu.clear_request_log()
+    assert client.virtual_machines.get(PROD_RG, "web-prod-01").name == "web-prod-01"
+    assert [e.status for e in emu.request_log()] == [409, 200]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_queued_429_and_503_default_to_retry_after_1(emu, sub, status):
+    client = make_client(emu, sub, retry_total=0)
+    emu.queue_fault(method="GET", path_contains="/virtualMachines/web-prod-01", status=status)
+    with pytest.raises(HttpResponseError) as exc:
+        client.virtual_machines.get(PROD_RG, "web-prod-01")
+    assert exc.value.status_code == status
+    assert exc.value.response.headers["Retry-After"] == "1"
 
 
 def test_throttle_body_and_headers(emu, sub):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import models as m
 
-from .conftest import PROD_RG
+from .conftest import PROD_RG, make_client
 
 GAL_RG, GAL = "rg-images", "gal_contoso"
 
@@ -184,3 +186,85 @@ def test_parent_resource_not_found(client):
     with pytest.raises(ResourceNotFoundError) as exc:
         client.gallery_image_versions.get(GAL_RG, GAL, "win2022-base", "7.7.7")
     assert exc.value.error.code == "ResourceNotFound"
+
+
+def _definition(sku: str = "ubuntu2204") -> m.GalleryImage:
+    return m.GalleryImage(
+        {
+            "location": "westeurope",
+            "properties": {
+                "identifier": {"publisher": "contoso", "offer": "web", "sku": sku},
+                "hyperVGeneration": "V2",
+                "osState": "Generalized",
+                "osType": "Linux",
+            },
+        }
+    )
+
+
+def test_deleting_a_gallery_or_definition_with_children_is_refused(client):
+    with pytest.raises(HttpResponseError) as exc:
+        client.galleries.begin_delete(GAL_RG, GAL)
+    assert (exc.value.status_code, exc.value.error.code) == (409, "CannotDeleteResource")
+    with pytest.raises(HttpResponseError) as exc:
+        client.gallery_images.begin_delete(GAL_RG, GAL, "win2022-base")
+    assert (exc.value.status_code, exc.value.error.code) == (409, "CannotDeleteResource")
+    with pytest.raises(ResourceNotFoundError) as exc:
+        client.gallery_images.begin_delete(GAL_RG, "gal_missing", "win2022-base")
+    assert exc.value.error.code == "ParentResourceNotFound"
+
+
+def test_a_definition_put_racing_a_gallery_delete_cannot_be_orphaned(emu, sub, monkeypatch):
+    """The children check and the delete are one transaction: a PUT that arrives in between
+    waits for it, then finds the gallery Deleting and is refused."""
+    from contoso_images.azure.emulator import handlers_galleries
+
+    client = make_client(emu, sub)
+    client.galleries.begin_create_or_update(
+        PROD_RG, "gal_race", m.Gallery(location="westeurope")
+    ).result()
+    emu.set_durations(delete=5)
+    refused: list[HttpResponseError] = []
+
+    def racing_put() -> None:
+        racer = make_client(emu, sub, retry_total=0)
+        try:
+            racer.gallery_images.begin_create_or_update(
+                PROD_RG, "gal_race", "def-race", _definition(), polling=False
+            )
+        except HttpResponseError as exc:
+            refused.append(exc)
+
+    racer = threading.Thread(target=racing_put)
+    checked = handlers_galleries._has_children
+
+    def check_then_race(*args):
+        found = checked(*args)
+        if racer.ident is None:  # first check only
+            racer.start()
+            racer.join(timeout=0.5)  # an unblocked PUT would have stored its child by now
+        return found
+
+    monkeypatch.setattr(handlers_galleries, "_has_children", check_then_race)
+    client.galleries.begin_delete(PROD_RG, "gal_race", polling=False)
+    racer.join(timeout=30)
+    assert not racer.is_alive()
+    assert [(e.status_code, e.error.code) for e in refused] == [(409, "Conflict")]
+    emu.advance(6)
+    with pytest.raises(ResourceNotFoundError):
+        client.galleries.get(PROD_RG, "gal_race")
+    # A gallery created again under the same name has no stray definition.
+    client.galleries.begin_create_or_update(
+        PROD_RG, "gal_race", m.Gallery(location="westeurope")
+    ).result()
+    assert list(client.gallery_images.list_by_gallery(PROD_RG, "gal_race")) == []
+
+
+def test_no_version_under_a_definition_being_deleted(client, emu):
+    client.gallery_images.begin_create_or_update(GAL_RG, GAL, "tmp-def", _definition()).result()
+    emu.set_durations(delete=5)
+    client.gallery_images.begin_delete(GAL_RG, GAL, "tmp-def", polling=False)
+    image_id = client.images.get(GAL_RG, "img-ubuntu2204-20240915").id
+    with pytest.raises(HttpResponseError) as exc:
+        _begin_version(client, "tmp-def", "1.0.0", {"id": image_id}, ["westeurope"])
+    assert (exc.value.status_code, exc.value.error.code) == (409, "Conflict")

@@ -187,7 +187,14 @@ def test_start_restart_and_noops(client):
             "begin_start",
             "rg-data-prod",
             "cassandra-prod-01",
-            "Operation 'Start VM' is not allowed on VM 'cassandra-prod-01' since another "
+            "An ongoing operation is changing power state of Virtual Machine cassandra-prod-01 "
+            "to running. Please perform operation start after some time.",
+        ),
+        (
+            "generalize",
+            "rg-data-prod",
+            "cassandra-prod-01",
+            "Operation 'generalize' is not allowed on VM 'cassandra-prod-01' since another "
             "operation is in progress.",
         ),
     ],
@@ -226,11 +233,13 @@ def test_concurrent_operation_is_refused_until_the_clock_moves(client, emu):
     assert codes(view) == ["ProvisioningState/updating", "PowerState/starting"]
     assert client.virtual_machines.get(PROD_RG, "legacy-app-01").provisioning_state == "Updating"
     with pytest.raises(HttpResponseError) as exc:
-        client.virtual_machines.begin_deallocate(PROD_RG, "legacy-app-01")
+        client.virtual_machines.begin_run_command(
+            PROD_RG, "legacy-app-01", m.RunCommandInput(command_id="RunPowerShellScript")
+        )
     assert _error(exc) == (
         409,
         RULE,
-        "Operation 'Deallocate VM' is not allowed on VM "
+        "Operation 'Run command' is not allowed on VM "
         "'legacy-app-01' since another operation is in progress.",
     )
     emu.advance(6)
@@ -331,3 +340,125 @@ def test_available_sizes(client):
     assert sizes["Standard_B2s"].number_of_cores == 2
     assert sizes["Standard_B2s"].memory_in_mb == 4096
     assert sizes["Standard_DS1_v2"].memory_in_mb == 3584
+
+
+# --- preemption, repeated power changes, delete in any state, hibernation --------------
+
+PREEMPTED = "Operation execution has been preempted by a more recent operation."
+
+
+def _preempted(poller) -> HttpResponseError:
+    """The error a superseded operation's poller ends with: Canceled/OperationPreempted."""
+    with pytest.raises(HttpResponseError) as exc:
+        poller.result(timeout=30)
+    assert poller.status().lower() == "canceled"
+    err = exc.value
+    assert (err.status_code, err.error.code, err.error.message) == (
+        200,
+        "OperationPreempted",
+        PREEMPTED,
+    )
+    return err
+
+
+def test_delete_preempts_a_pending_start(client, emu):
+    emu.set_durations(start=30)
+    vms = client.virtual_machines
+    starting = vms.begin_start(PROD_RG, "legacy-app-01")
+    assert power(client, PROD_RG, "legacy-app-01") == "PowerState/starting"
+    assert vms.begin_delete(PROD_RG, "legacy-app-01").result() is None
+    _preempted(starting)
+    with pytest.raises(ResourceNotFoundError):
+        vms.get(PROD_RG, "legacy-app-01")
+
+
+def test_deleting_a_missing_vm_answers_204_but_a_missing_group_404(client, emu):
+    emu.clear_request_log()
+    assert client.virtual_machines.begin_delete(PROD_RG, "no-such-vm").result() is None
+    assert [(e.method, e.status) for e in emu.request_log()] == [("DELETE", 204)]
+    with pytest.raises(ResourceNotFoundError) as exc:
+        client.virtual_machines.begin_delete("rg-nope", "web-prod-01")
+    assert _error(exc) == (
+        404,
+        "ResourceGroupNotFound",
+        "Resource group 'rg-nope' could not be found.",
+    )
+
+
+def test_power_off_preempts_a_pending_start_and_stops_from_starting(client, emu):
+    emu.set_durations(start=30, power_off=5)
+    vms = client.virtual_machines
+    starting = vms.begin_start(PROD_RG, "legacy-app-01")  # deallocated -> starting
+    stopping = vms.begin_power_off(PROD_RG, "legacy-app-01")
+    view = vms.instance_view(PROD_RG, "legacy-app-01")
+    assert codes(view) == ["ProvisioningState/updating", "PowerState/stopping"]
+    _preempted(starting)
+    emu.advance(6)
+    assert stopping.result(timeout=30) is None
+    assert power(client, PROD_RG, "legacy-app-01") == "PowerState/stopped"
+    assert vms.get(PROD_RG, "legacy-app-01").provisioning_state == "Succeeded"
+
+
+def test_hibernating_deallocate_preempts_a_restart_and_start_clears_hibernation(client, emu):
+    emu.set_durations(restart=30)
+    vms = client.virtual_machines
+    restarting = vms.begin_restart(PROD_RG, "web-prod-01")
+    vms.begin_deallocate(PROD_RG, "web-prod-01", hibernate=True).result(timeout=30)
+    _preempted(restarting)
+    view = vms.instance_view(PROD_RG, "web-prod-01")
+    assert codes(view) == [
+        "ProvisioningState/succeeded",
+        "PowerState/deallocated",
+        "HibernationState/Hibernated",
+    ]
+    hibernated = view.statuses[-1]
+    assert (hibernated.level, hibernated.display_status) == ("Info", "VM hibernated")
+    listed = next(
+        v for v in vms.list_all(status_only="true") if v.name == "web-prod-01"
+    ).instance_view
+    assert "HibernationState/Hibernated" in codes(listed)
+    vms.begin_deallocate(PROD_RG, "web-prod-01").result()  # a no-op: still hibernated
+    assert "HibernationState/Hibernated" in codes(vms.instance_view(PROD_RG, "web-prod-01"))
+    vms.begin_start(PROD_RG, "web-prod-01").result()
+    assert codes(vms.instance_view(PROD_RG, "web-prod-01")) == [
+        "ProvisioningState/succeeded",
+        "PowerState/running",
+    ]
+
+
+def test_plain_deallocate_does_not_hibernate(client):
+    client.virtual_machines.begin_deallocate(PROD_RG, "web-prod-01").result()
+    assert codes(client.virtual_machines.instance_view(PROD_RG, "web-prod-01")) == [
+        "ProvisioningState/succeeded",
+        "PowerState/deallocated",
+    ]
+
+
+def test_repeating_a_pending_power_change_gets_the_ongoing_operation_message(client, emu):
+    from contoso_images.azure.errors import translate
+
+    emu.set_durations(power_off=30)
+    vms = client.virtual_machines
+    vms.begin_power_off(PROD_RG, "web-prod-01", polling=False)
+    with pytest.raises(HttpResponseError) as exc:
+        vms.begin_power_off(PROD_RG, "web-prod-01")
+    message = (
+        "An ongoing operation is changing power state of Virtual Machine web-prod-01 to "
+        "stopped. Please perform operation powerOff after some time."
+    )
+    assert _error(exc) == (409, RULE, message)
+    assert exc.value.response.headers.get("Retry-After") is None
+    # The gateway recognises the message (its pattern wants single-word state and action).
+    sentence = translate(exc.value).sentence
+    assert sentence != message and "web-prod-01" in sentence and "stopped" in sentence
+    # A different power change while stopping is still "another operation is in progress".
+    with pytest.raises(HttpResponseError) as exc:
+        vms.begin_deallocate(PROD_RG, "web-prod-01")
+    assert _error(exc) == (
+        409,
+        RULE,
+        "Operation 'Deallocate VM' is not allowed on VM 'web-prod-01' since another "
+        "operation is in progress.",
+    )
+    emu.advance(31)
+    assert power(client, PROD_RG, "web-prod-01") == "PowerState/stopped"
