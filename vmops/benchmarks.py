@@ -215,7 +215,6 @@ def _row_poll_sizes(client: Client) -> Rows:
         target_resource_group=busy_vm.resource_group,
         target_subscription_id=busy_vm.subscription.subscription_id,
         continuation_token=PLACEHOLDER_TOKEN,
-        progress=32,
         progress_message="Azure reports the operation in progress (12 s so far).",
         lease_until=now + timedelta(minutes=5),
     )

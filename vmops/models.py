@@ -125,7 +125,6 @@ class Operation(models.Model):
     worker = models.CharField(max_length=100, blank=True)
     #: A worker holds the operation until then; after it, the reconciler may take over.
     lease_until = models.DateTimeField(null=True, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)
     progress_message = models.CharField(max_length=200, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     #: ARM's own message, verbatim.

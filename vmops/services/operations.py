@@ -211,7 +211,6 @@ def _drive(operation: Operation, *, deadline: float) -> None:
         now = timezone.now()
         _mine(operation).update(
             continuation_token=token,
-            progress=20,
             progress_message="Azure accepted the request.",
             lease_until=now + timedelta(seconds=_lease_seconds()),
         )
@@ -294,7 +293,6 @@ def _renew(operation: Operation) -> None:
     elapsed = int((timezone.now() - (operation.started_at or timezone.now())).total_seconds())
     _mine(operation).update(
         lease_until=timezone.now() + timedelta(seconds=_lease_seconds()),
-        progress=min(90, 20 + elapsed),
         progress_message=f"Azure reports the operation in progress ({elapsed} s so far).",
     )
 
@@ -311,7 +309,6 @@ def _succeed(operation: Operation, *, note: str = "") -> None:
     _mine(operation).update(
         status=OperationStatus.SUCCEEDED,
         finished_at=timezone.now(),
-        progress=100,
         progress_message=note or "Completed.",
         lease_until=None,
     )

@@ -14,18 +14,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 DEMO_USERS = (("operator", "operators"), ("reviewer", "reviewers"), ("auditor", "auditors"))
-#: Seconds each emulated operation takes in the demo, so progress is visible.
-DEMO_DURATIONS = {
-    "start": 6,
-    "power_off": 5,
-    "deallocate": 8,
-    "restart": 6,
-    "run_command": 10,
-    "image_create": 8,
-    "gallery_create": 4,
-    "gallery_image_version_create": 15,
-    "delete": 5,
-}
 
 
 class Command(BaseCommand):
@@ -68,8 +56,9 @@ class Command(BaseCommand):
 
         emulator = Emulator(settings.AZURE_EMULATOR_STATE)
         if emulator.is_empty():
+            # A new tenant keeps the emulator's default durations: a few seconds per
+            # operation, so progress is visible.
             emulator.seed_contoso_pilot()
-            emulator.set_durations(**DEMO_DURATIONS)
             self.stdout.write("Seeded the emulated Contoso pilot tenant.")
         else:
             self.stdout.write("Kept the emulated tenant already in use.")
