@@ -309,27 +309,16 @@ def vm_bulk_deallocate(request: HttpRequest) -> HttpResponse:
             },
         )
     chosen = {int(pk) for pk in request.POST.getlist("vm") if pk.isdigit()}
-    queued = already = skipped = 0
-    for vm in candidates[:BULK_LIMIT]:
-        if vm.pk not in chosen:
-            continue
-        try:
-            _, created = services.vm_action_request(
-                vm=vm, kind=OperationKind.DEALLOCATE, user=request.user
-            )
-        except services.ActionNotAllowed:
-            skipped += 1
-            continue
-        queued += created
-        already += not created
     if not chosen:
         messages.warning(request, "No VM was selected, so nothing was deallocated.")
     else:
-        text = f"Deallocation queued for {queued} VM{'s' if queued != 1 else ''}."
-        if already:
-            text += f" {already} already had an operation in progress."
-        if skipped:
-            text += f" {skipped} changed state meanwhile and were skipped."
+        vms = [vm for vm in candidates[:BULK_LIMIT] if vm.pk in chosen]
+        result = services.vms_deallocate_request(vms=vms, user=request.user)
+        text = f"Deallocation queued for {result.queued} VM{'s' if result.queued != 1 else ''}."
+        if result.already:
+            text += f" {result.already} already had an operation in progress."
+        if result.skipped:
+            text += f" {result.skipped} changed state meanwhile and were skipped."
         messages.success(request, text)
     kept = request.POST.copy()
     for key in ("csrfmiddlewaretoken", "vm"):

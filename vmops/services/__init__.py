@@ -16,6 +16,7 @@ from vmops.services.operations import (
     operations_reconcile,
     vm_action_request,
     vm_unfinished_operation,
+    vms_deallocate_request,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "vm_action_request",
     "vm_read_live",
     "vm_unfinished_operation",
+    "vms_deallocate_request",
 ]

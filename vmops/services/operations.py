@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -100,6 +101,27 @@ def vm_action_request(*, vm: VirtualMachine, kind: str, user: Any) -> tuple[Oper
         return unfinished, False
     transaction.on_commit(lambda: enqueue_operation(operation.pk))
     return operation, True
+
+
+@dataclass(frozen=True)
+class BulkRequestResult:
+    queued: int
+    already: int  # VMs that already had an operation under way (it is kept)
+    skipped: int  # VMs whose state no longer allows the action
+
+
+def vms_deallocate_request(*, vms: list[VirtualMachine], user: Any) -> BulkRequestResult:
+    """Deallocate several VMs: one operation each, none sent twice, invalid ones skipped."""
+    queued = already = skipped = 0
+    for vm in vms:
+        try:
+            _, created = vm_action_request(vm=vm, kind=OperationKind.DEALLOCATE, user=user)
+        except ActionNotAllowed:
+            skipped += 1
+            continue
+        queued += created
+        already += not created
+    return BulkRequestResult(queued=queued, already=already, skipped=skipped)
 
 
 def vm_unfinished_operation(*, vm: VirtualMachine) -> Operation | None:
