@@ -77,8 +77,8 @@ def _isolated_emulator_state(tmp_path_factory, settings):
 @pytest.fixture
 def emulator(settings):
     """The seeded "Contoso pilot" tenant with instant transitions, wired into the gateway."""
+    from contoso_images.arm_emulator import Emulator
     from contoso_images.azure import clear_client_cache
-    from contoso_images.azure.emulator import Emulator
 
     emu = Emulator(settings.AZURE_EMULATOR_STATE)
     emu.reset()

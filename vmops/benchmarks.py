@@ -54,7 +54,7 @@ def run(
     *, vms: int = 10_000, cluster: bool = True, progress: Callable[[str], None] | None = None
 ) -> Rows:
     """Return ``(label, value)`` rows for the benchmark command."""
-    from contoso_images.azure.emulator import Emulator
+    from contoso_images.arm_emulator import Emulator
 
     if VirtualMachine.objects.exists():
         raise RuntimeError(

@@ -38,7 +38,8 @@ _default_transport: HttpTransport[Any, Any] | None = None
 
 def _emulator_and_transport(config: GatewayConfig) -> tuple[Any, HttpTransport[Any, Any]]:
     """One emulator + transport per state file and process, shared by every client."""
-    from contoso_images.azure.emulator import Emulator, EmulatorTransport, default_state_path
+    from contoso_images.arm_emulator import Emulator, default_state_path
+    from contoso_images.azure.emulator_transport import EmulatorTransport
 
     path = config.emulator_state or str(default_state_path())
     with _lock:
@@ -55,7 +56,7 @@ def emulator() -> Any:
 
 def _credential(config: GatewayConfig) -> TokenCredential:
     if config.mode == EMULATOR:
-        from contoso_images.azure.emulator import StaticCredential
+        from contoso_images.azure.emulator_transport import StaticCredential
 
         return StaticCredential()  # a fixed token: the emulator checks none
     with _lock:

@@ -21,7 +21,7 @@ LIST_PATH = "/providers/Microsoft.Compute/virtualMachines"
 
 def run(*, vms: int = 10_000) -> list[tuple[str, str]]:
     """Return ``(label, value)`` rows for the benchmark command."""
-    from contoso_images.azure.emulator import Emulator
+    from contoso_images.arm_emulator import Emulator
 
     with tempfile.TemporaryDirectory(prefix="arm-bench-") as tmp:
         path = Path(tmp) / "arm.sqlite3"

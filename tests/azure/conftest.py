@@ -22,7 +22,7 @@ def emulator_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def emulator(emulator_path: Path, settings: Any) -> Iterator[Any]:
     """A seeded "Contoso pilot" emulator with instant transitions, wired into the gateway."""
-    from contoso_images.azure.emulator import Emulator
+    from contoso_images.arm_emulator import Emulator
 
     emu = Emulator(str(emulator_path))
     emu.reset()

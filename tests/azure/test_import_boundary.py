@@ -11,7 +11,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("contoso_images", "catalog", "vmops", "tests")
-ALLOWED = (ROOT / "contoso_images" / "azure", ROOT / "tests" / "azure")
+ALLOWED = (
+    ROOT / "contoso_images" / "azure",
+    ROOT / "tests" / "azure",
+    ROOT / "tests" / "arm_emulator",
+)
 SKIPPED_PARTS = {".venv", "venv", "node_modules", "__pycache__", ".git"}
 
 

@@ -52,7 +52,7 @@ class Command(BaseCommand):
     def _seed_tenant(self) -> None:
         if settings.AZURE_MODE != "emulator":
             return
-        from contoso_images.azure.emulator import Emulator
+        from contoso_images.arm_emulator import Emulator
 
         emulator = Emulator(settings.AZURE_EMULATOR_STATE)
         if emulator.is_empty():

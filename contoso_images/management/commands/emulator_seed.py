@@ -20,7 +20,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from contoso_images.azure.emulator import Emulator
+        from contoso_images.arm_emulator import Emulator
 
         path = options["state"] or getattr(settings, "AZURE_EMULATOR_STATE", None)
         emulator = Emulator(path)

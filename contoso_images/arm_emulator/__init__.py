@@ -3,11 +3,13 @@
 It answers the REST calls the dashboard makes (VMs, power actions, generalize, run
 command, managed images, Compute Gallery, Marketplace, VM sizes, subscriptions and
 locations) with ARM's shapes, status codes, long-running-operation headers and error
-envelopes, and is plugged into the real SDK as an azure-core transport
-(:class:`EmulatorTransport`), so the same SDK code runs against it and against Azure.
+envelopes, and the gateway plugs it into the real SDK as an azure-core transport
+(``contoso_images.azure.emulator_transport.EmulatorTransport``), so the same SDK code runs
+against it and against Azure.
 
-State lives in one SQLite file shared by every process (web, workers). No Django here:
-it works from a plain script.
+State lives in one SQLite file shared by every process (web, workers). No Django and no
+Azure SDK here: :meth:`Emulator.handle` takes a method, URL, headers and body and answers
+status, headers and body, so it works from a plain script.
 
 Faults for tests and demos are kept in the state file too, so every process sees them:
 ``set_faults`` (rates of 429/5xx/dropped requests, latency), ``queue_fault`` (the next
@@ -32,23 +34,19 @@ Example::
 
     emu = Emulator()                      # opens/creates the state file
     emu.seed_contoso_pilot()
-    client = ComputeManagementClient(cred, emu.subscription_ids()[0],
-                                     transport=EmulatorTransport(emu))
-    emu.queue_operation_failure(path_contains="/powerOff")
-    client.virtual_machines.begin_power_off(rg, vm).result()  # HttpResponseError, 200,
-                                                             # error.code InternalOperationError
+    status, headers, body = emu.handle(
+        "GET",
+        "https://management.azure.com/subscriptions/"
+        f"{emu.subscription_ids()[0]}/providers/Microsoft.Compute/virtualMachines"
+        "?api-version=2026-04-01&statusOnly=true",
+        {},
+        None,
+    )
 """
 
 from __future__ import annotations
 
 from .engine import Emulator, RequestLogEntry, default_state_path
-from .transport import EmulatorTransport, StaticCredential, emulated_compute_client
+from .wire import ARM_HOST
 
-__all__ = [
-    "Emulator",
-    "EmulatorTransport",
-    "RequestLogEntry",
-    "StaticCredential",
-    "default_state_path",
-    "emulated_compute_client",
-]
+__all__ = ["ARM_HOST", "Emulator", "RequestLogEntry", "default_state_path"]

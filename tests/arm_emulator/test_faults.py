@@ -109,7 +109,7 @@ def test_latency_is_added(emu, client):
 
 
 def test_faults_are_shared_through_the_state_file(emu, state_path, sub):
-    from contoso_images.azure.emulator import Emulator
+    from contoso_images.arm_emulator import Emulator
 
     emu.set_faults(throttle_rate=1.0)
     other = Emulator(state_path)
@@ -127,7 +127,7 @@ def test_faults_are_shared_through_the_state_file(emu, state_path, sub):
 def test_other_hosts_are_refused(emu):
     import requests
 
-    from contoso_images.azure.emulator import EmulatorTransport
+    from contoso_images.azure.emulator_transport import EmulatorTransport
 
     transport = EmulatorTransport(emu)
     with pytest.raises(requests.exceptions.ConnectionError):

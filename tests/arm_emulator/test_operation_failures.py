@@ -8,7 +8,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import models as m
 
-from contoso_images.azure.emulator import Emulator
+from contoso_images.arm_emulator import Emulator
 
 from .conftest import PROD_RG, make_client, power
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from azure.mgmt.compute import ComputeManagementClient
 
-from contoso_images.azure.emulator import Emulator, EmulatorTransport, StaticCredential
+from contoso_images.arm_emulator import Emulator
+from contoso_images.azure.emulator_transport import EmulatorTransport, StaticCredential
 
 PROD_RG = "rg-web-prod"
 

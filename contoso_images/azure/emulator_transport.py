@@ -1,4 +1,4 @@
-"""Plugging the emulator into the real SDK (azure-facts §4.5, Option A).
+"""Plugging the ARM emulator into the real SDK as an azure-core transport.
 
 A ``requests`` session with an adapter mounted on ``https://management.azure.com/``
 hands each request to :meth:`Emulator.handle` — no sockets, the base URL and bearer
@@ -21,8 +21,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.response import HTTPResponse
 
-from .engine import Emulator
-from .wire import ARM_HOST
+from contoso_images.arm_emulator import ARM_HOST, Emulator
 
 _REASONS = {
     200: "OK",

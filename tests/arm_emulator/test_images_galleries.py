@@ -217,7 +217,7 @@ def test_deleting_a_gallery_or_definition_with_children_is_refused(client):
 def test_a_definition_put_racing_a_gallery_delete_cannot_be_orphaned(emu, sub, monkeypatch):
     """The children check and the delete are one transaction: a PUT that arrives in between
     waits for it, then finds the gallery Deleting and is refused."""
-    from contoso_images.azure.emulator import handlers_galleries
+    from contoso_images.arm_emulator import handlers_galleries
 
     client = make_client(emu, sub)
     client.galleries.begin_create_or_update(

@@ -12,7 +12,7 @@ import time
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from contoso_images.azure.emulator import Emulator
+from contoso_images.arm_emulator import Emulator
 
 from .conftest import PROD_RG, make_client, power
 
@@ -146,7 +146,8 @@ def test_continuation_token_resumes_in_another_process(emu, sub, state_path):
     emu.set_durations(all=0)
     script = textwrap.dedent(f"""
         from azure.mgmt.compute import ComputeManagementClient
-        from contoso_images.azure.emulator import Emulator, EmulatorTransport, StaticCredential
+        from contoso_images.arm_emulator import Emulator
+        from contoso_images.azure.emulator_transport import EmulatorTransport, StaticCredential
         emu = Emulator({str(state_path)!r})
         client = ComputeManagementClient(StaticCredential(), {sub!r},
                                          transport=EmulatorTransport(emu))

@@ -47,7 +47,7 @@ def default_state_path() -> Path:
     env = os.environ.get("AZURE_EMULATOR_STATE")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "var" / "azure-emulator.sqlite3"
+    return Path(__file__).resolve().parents[2] / "var" / "azure-emulator.sqlite3"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-from contoso_images.azure.emulator import EmulatorTransport, StaticCredential
+from contoso_images.azure.emulator_transport import EmulatorTransport, StaticCredential
 
 
 def test_marketplace_walk(client, sub):
