@@ -55,9 +55,12 @@ INSTALLED_APPS = [
     "django_q",
     "template_partials",
     "axes",
-    "contoso_images.apps.ContosoImagesConfig",
+    "contoso_images.core.apps.CoreConfig",
+    "contoso_images.operations.apps.OperationsConfig",
+    "contoso_images.audit.apps.AuditConfig",
     "catalog",
     "vmops",
+    "contoso_images.devtools.apps.DevtoolsConfig",
 ]
 
 MIDDLEWARE = [
@@ -70,8 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "contoso_images.middleware.HtmxRedirectMiddleware",
-    "contoso_images.middleware.LoginRequiredMiddleware",
+    "contoso_images.core.middleware.HtmxRedirectMiddleware",
+    "contoso_images.core.middleware.LoginRequiredMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -88,7 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "contoso_images.context_processors.dashboard",
+                "contoso_images.core.context_processors.dashboard",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -247,7 +250,8 @@ AZURE_EMULATOR_STATE = env.str(
 )
 AZURE_MAX_RETRY_WAIT = env.float("AZURE_MAX_RETRY_WAIT", default=10.0)
 
-# --- vmops ----------------------------------------------------------------------------------
+# --- Schedules ------------------------------------------------------------------------------
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)
 INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
 RECONCILE_SECONDS = env.int("RECONCILE_SECONDS", default=60)
 VM_ROW_POLL_SECONDS = env.int("VM_ROW_POLL_SECONDS", default=2)

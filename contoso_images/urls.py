@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from contoso_images import views
+from contoso_images.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),

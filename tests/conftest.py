@@ -96,11 +96,3 @@ def inventory(db, emulator):
 
     inventory_sync_all()
     return {vm.name: vm for vm in VirtualMachine.objects.select_related("subscription")}
-
-
-def vm_in_state(inventory, power_state, *, generalized=False):
-    """The first synced VM in a power state (the pilot tenant seeds every state)."""
-    for vm in sorted(inventory.values(), key=lambda v: v.name):
-        if vm.power_state == power_state and vm.generalized == generalized and not vm.gone_at:
-            return vm
-    raise LookupError(f"no VM is {power_state} (generalized={generalized})")

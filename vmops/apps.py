@@ -8,10 +8,12 @@ class VmopsConfig(AppConfig):
     verbose_name = "VM operations"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from contoso_images.core import schedules
+        from contoso_images.operations import registry
+        from vmops.specs import POWER_SPECS
 
-        from vmops.schedules import ensure_schedules_after_migrate
-
-        post_migrate.connect(
-            ensure_schedules_after_migrate, sender=self, dispatch_uid="vmops.ensure_schedules"
+        for spec in POWER_SPECS:
+            registry.register(spec)
+        schedules.register(
+            "inventory-sync", "vmops.tasks.inventory_sync_scheduled", every="INVENTORY_SYNC_SECONDS"
         )

@@ -18,18 +18,14 @@ class PowerState(models.TextChoices):
 TRANSITIONAL_POWER_STATES = (PowerState.STARTING, PowerState.STOPPING, PowerState.DEALLOCATING)
 
 
-class OperationKind(models.TextChoices):
+class PowerAction(models.TextChoices):
+    """The power actions, as they appear in URLs; each is the operation kind ``vm.<value>``."""
+
     START = "start", "Start"
     POWER_OFF = "power_off", "Stop"
     DEALLOCATE = "deallocate", "Deallocate"
     RESTART = "restart", "Restart"
 
-
-class OperationStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "In progress"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
-UNFINISHED_STATUSES = (OperationStatus.QUEUED, OperationStatus.RUNNING)
+    @property
+    def operation_kind(self) -> str:
+        return f"vm.{self.value}"

@@ -1,40 +1,19 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
-from vmops.choices import (
-    TRANSITIONAL_POWER_STATES,
-    UNFINISHED_STATUSES,
-    OperationKind,
-    OperationStatus,
-    PowerState,
-)
+from contoso_images.core.models import Subscription
+from contoso_images.operations.registry import Target
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 
-
-class Subscription(models.Model):
-    """An Azure subscription the dashboard syncs, with the outcome of its last sync."""
-
-    subscription_id = models.CharField(max_length=64, unique=True)
-    display_name = models.CharField(max_length=200, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    sync_error = models.TextField(blank=True)
-    #: Azure throttled the last sync; the next one waits until this time.
-    sync_retry_after = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["display_name", "subscription_id"]
-
-    def __str__(self) -> str:
-        return self.display_name or self.subscription_id
+VM_TYPE = "Microsoft.Compute/virtualMachines"
 
 
 class VirtualMachine(models.Model):
     """What Azure last said about one VM (Azure is the source of truth; this is a cache).
 
-    VMs that disappear from Azure are marked gone, never deleted, so their operation
-    history stays attached.
+    VMs that disappear from Azure are marked gone, never deleted, so the page of a deleted VM
+    still shows what was done to it. Its operations are found by its ARM id (``azure_id``).
     """
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="vms")
@@ -89,76 +68,13 @@ class VirtualMachine(models.Model):
     def is_transitioning(self) -> bool:
         return self.power_state in TRANSITIONAL_POWER_STATES
 
-
-class Operation(models.Model):
-    """One action a user asked for: the unit of work, the progress bar and the audit record.
-
-    Written before any call to Azure and never deleted. The conditional unique constraint
-    allows at most one unfinished operation per VM, so a double click cannot send two.
-    """
-
-    vm = models.ForeignKey(VirtualMachine, on_delete=models.PROTECT, related_name="operations")
-    kind = models.CharField(max_length=20, choices=OperationKind.choices)
-    status = models.CharField(
-        max_length=12, choices=OperationStatus.choices, default=OperationStatus.QUEUED
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
-    requested_at = models.DateTimeField()
-    #: The target as it was when asked for, so the record reads the same after a rename.
-    target_name = models.CharField(max_length=64)
-    target_resource_group = models.CharField(max_length=90)
-    target_subscription_id = models.CharField(max_length=64)
-    parameters = models.JSONField(default=dict, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    #: The poller's continuation token, stored as soon as Azure accepted the request.
-    continuation_token = models.TextField(blank=True)
-    #: Claims by a worker: the first, one per hand-off, and one per takeover after a crash.
-    attempts = models.PositiveIntegerField(default=0)
-    #: Times a worker put the operation back in the queue to poll it later (not failures).
-    handoffs = models.PositiveIntegerField(default=0)
-    #: When a task for it was last queued; the reconciler re-queues ones that sat too long.
-    last_enqueued_at = models.DateTimeField(null=True, blank=True)
-    #: host:pid of the worker that holds it, to find it in logs (and to kill it in a test).
-    worker = models.CharField(max_length=100, blank=True)
-    #: A worker holds the operation until then; after it, the reconciler may take over.
-    lease_until = models.DateTimeField(null=True, blank=True)
-    progress_message = models.CharField(max_length=200, blank=True)
-    error_code = models.CharField(max_length=100, blank=True)
-    #: ARM's own message, verbatim.
-    error_message = models.TextField(blank=True)
-    #: A plain sentence for people, from the gateway.
-    error_summary = models.TextField(blank=True)
-    request_id = models.CharField(max_length=100, blank=True)
-    correlation_id = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-requested_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["vm"],
-                condition=Q(status__in=UNFINISHED_STATUSES),
-                name="one_unfinished_operation_per_vm",
-            )
-        ]
-        indexes = [models.Index(fields=["status", "lease_until"])]
-        permissions = [
-            ("view_audit", "Can see the audit log and capture history"),
-            ("export_audit", "Can export the audit log"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.target_name} ({self.get_status_display()})"
-
     @property
-    def is_unfinished(self) -> bool:
-        return self.status in UNFINISHED_STATUSES
-
-    @property
-    def status_label(self) -> str:
-        """Queued between two polls is still "in progress" for the person watching."""
-        if self.status == OperationStatus.QUEUED and self.continuation_token:
-            return OperationStatus.RUNNING.label
-        return self.get_status_display()
+    def target(self) -> Target:
+        """This VM as the target of an operation."""
+        return Target(
+            id=self.azure_id,
+            type=VM_TYPE,
+            name=self.name,
+            resource_group=self.resource_group,
+            subscription_id=self.subscription.subscription_id,
+        )

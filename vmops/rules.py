@@ -8,22 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vmops.choices import TRANSITIONAL_POWER_STATES, OperationKind, PowerState
-
-#: The power state each action leaves the VM in once Azure finished it.
-TARGET_STATE = {
-    OperationKind.START: PowerState.RUNNING,
-    OperationKind.POWER_OFF: PowerState.STOPPED,
-    OperationKind.DEALLOCATE: PowerState.DEALLOCATED,
-    OperationKind.RESTART: PowerState.RUNNING,
-}
-#: The transitional state Azure shows while each action runs.
-TRANSITION_STATE = {
-    OperationKind.START: PowerState.STARTING,
-    OperationKind.POWER_OFF: PowerState.STOPPING,
-    OperationKind.DEALLOCATE: PowerState.DEALLOCATING,
-    OperationKind.RESTART: PowerState.STARTING,
-}
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerAction, PowerState
 
 
 @dataclass(frozen=True)
@@ -49,7 +34,7 @@ def action_availability(
         )
     if generalized:
         # A generalized VM can never run again; deallocating it only releases billed compute.
-        if kind == OperationKind.DEALLOCATE and power_state == PowerState.STOPPED:
+        if kind == PowerAction.DEALLOCATE and power_state == PowerState.STOPPED:
             return ALLOWED
         return Availability(
             False, "Generalized VMs cannot be started again; capture an image or delete the VM."
@@ -58,34 +43,25 @@ def action_availability(
 
 
 def _power_rule(kind: str, power_state: str) -> Availability:
-    if kind == OperationKind.START:
+    if kind == PowerAction.START:
         if power_state == PowerState.RUNNING:
             return Availability(False, "The VM is already running.")
         return ALLOWED
-    if kind == OperationKind.POWER_OFF:
+    if kind == PowerAction.POWER_OFF:
         if power_state == PowerState.STOPPED:
             return Availability(False, "The VM is already stopped.")
         if power_state == PowerState.DEALLOCATED:
             return Availability(False, "The VM is deallocated; it is not running.")
         return ALLOWED
-    if kind == OperationKind.DEALLOCATE:
+    if kind == PowerAction.DEALLOCATE:
         if power_state == PowerState.DEALLOCATED:
             return Availability(False, "The VM is already deallocated.")
         return ALLOWED
-    if kind == OperationKind.RESTART:
+    if kind == PowerAction.RESTART:
         if power_state not in (PowerState.RUNNING, PowerState.UNKNOWN):
             return Availability(False, "Only a running VM can be restarted.")
         return ALLOWED
     return Availability(False, "Unknown action.")
-
-
-def already_done(*, kind: str, power_state: str) -> bool:
-    """True when Azure's live state already is what the action would produce (no call needed)."""
-    if kind == OperationKind.RESTART:
-        return False
-    if kind == OperationKind.POWER_OFF:
-        return power_state in (PowerState.STOPPED, PowerState.DEALLOCATED)
-    return power_state == TARGET_STATE[OperationKind(kind)]
 
 
 @dataclass(frozen=True)
@@ -96,26 +72,20 @@ class ActionChoice:
     reason: str
 
 
-ACTION_LABELS = {
-    OperationKind.START: "Start",
-    OperationKind.POWER_OFF: "Stop",
-    OperationKind.DEALLOCATE: "Deallocate",
-    OperationKind.RESTART: "Restart",
-}
-
-
 def vm_action_choices(*, vm: object, busy_with: str = "") -> list[ActionChoice]:
     """Every power action for a VM row or page, each allowed or with the reason it is not."""
     choices = []
-    for kind, label in ACTION_LABELS.items():
+    for action in PowerAction:
         availability = action_availability(
-            kind=kind,
+            kind=action,
             power_state=vm.power_state,  # type: ignore[attr-defined]
             generalized=vm.generalized,  # type: ignore[attr-defined]
             gone=bool(vm.gone_at),  # type: ignore[attr-defined]
             busy_with=busy_with,
         )
-        choices.append(ActionChoice(kind, label, availability.allowed, availability.reason))
+        choices.append(
+            ActionChoice(action.value, action.label, availability.allowed, availability.reason)
+        )
     return choices
 
 

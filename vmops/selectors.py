@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from vmops.choices import TRANSITIONAL_POWER_STATES, UNFINISHED_STATUSES, PowerState
-from vmops.models import Operation, Subscription, VirtualMachine
+from contoso_images.core.models import Subscription
+from contoso_images.operations import selectors as operation_selectors
+from contoso_images.operations.models import Operation
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
+from vmops.models import VirtualMachine
 
 SORTS = {
     "name": ("name", "resource_group", "pk"),
@@ -38,7 +41,7 @@ def vm_queryset(*, user: Any) -> QuerySet[VirtualMachine]:
 
 
 def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QuerySet[VirtualMachine]:
-    """The filtered, sorted inventory, with each VM's unfinished operation prefetched."""
+    """The filtered, sorted inventory (``unfinished_operations`` finds what runs on a page)."""
     qs = vm_queryset(user=user).select_related("subscription")
     if not filters.get("include_gone"):
         qs = qs.filter(gone_at__isnull=True)
@@ -59,14 +62,13 @@ def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QueryS
             | Q(size__icontains=value)
             | Q(image_label__icontains=value)
         )
-    qs = qs.order_by(*SORTS.get(sort, SORTS["name"]))
-    return qs.prefetch_related(
-        Prefetch(
-            "operations",
-            queryset=Operation.objects.filter(status__in=UNFINISHED_STATUSES),
-            to_attr="unfinished_operations",
-        )
-    )
+    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def unfinished_operations(vms: list[VirtualMachine]) -> dict[int, Operation]:
+    """The unfinished operation of each VM that has one, by VM id (one query)."""
+    by_target = operation_selectors.unfinished_by_target(vm.azure_id for vm in vms)
+    return {vm.pk: by_target[vm.azure_id] for vm in vms if vm.azure_id in by_target}
 
 
 def _power_state_filter(qs: QuerySet[VirtualMachine], value: str) -> QuerySet[VirtualMachine]:
@@ -87,7 +89,6 @@ class Overview:
     deallocated: int
     transitioning: int
     generalized: int
-    unknown: int
 
 
 def vm_overview(*, user: Any) -> Overview:
@@ -100,7 +101,6 @@ def vm_overview(*, user: Any) -> Overview:
         deallocated=Count("pk", filter=Q(power_state=PowerState.DEALLOCATED)),
         transitioning=Count("pk", filter=Q(power_state__in=TRANSITIONAL_POWER_STATES)),
         generalized=Count("pk", filter=Q(generalized=True)),
-        unknown=Count("pk", filter=Q(power_state=PowerState.UNKNOWN)),
     )
     return Overview(**counts)
 
@@ -137,7 +137,6 @@ def vm_filter_choices(*, user: Any) -> dict[str, list[Any]]:
 @dataclass(frozen=True)
 class SyncStatus:
     last_synced_at: Any
-    oldest_synced_at: Any
     errors: list[Subscription]
     throttled_until: Any
 
@@ -148,7 +147,6 @@ def inventory_sync_status(subscriptions: list[Subscription] | None = None) -> Sy
     throttled = [s.sync_retry_after for s in subs if s.sync_retry_after]
     return SyncStatus(
         last_synced_at=max(synced) if synced else None,
-        oldest_synced_at=min(synced) if synced else None,
         errors=[s for s in subs if s.sync_error],
         throttled_until=max(throttled) if throttled else None,
     )
@@ -160,11 +158,24 @@ def vm_get(*, user: Any, pk: int) -> VirtualMachine:
 
 
 def vm_operations(*, vm: VirtualMachine, limit: int = 50) -> list[Operation]:
-    return list(vm.operations.select_related("requested_by").order_by("-requested_at")[:limit])
+    """The VM's operation history, newest first."""
+    history = operation_selectors.operations_for(vm.azure_id).select_related("requested_by")
+    return list(history[:limit])
+
+
+def vm_operation(*, vm: VirtualMachine, pk: int) -> Operation | None:
+    """One operation of this VM (None when the id belongs to another target)."""
+    return operation_selectors.operations_for(vm.azure_id).filter(pk=pk).first()
 
 
 def operation_log(*, user: Any) -> QuerySet[Operation]:
     """Every operation ever asked for, newest first: the audit trail of lifecycle actions."""
-    if not user.has_perm("vmops.view_audit"):
+    if not user.has_perm("audit.view_audit"):
         return Operation.objects.none()
-    return Operation.objects.select_related("requested_by", "vm").order_by("-requested_at", "-pk")
+    return operation_selectors.operation_log()
+
+
+def vm_ids_by_target(operations: list[Operation]) -> dict[str, int]:
+    """The VM page id of each operation's target that is a known VM (one query)."""
+    keys = {op.target_key for op in operations}
+    return dict(VirtualMachine.objects.filter(azure_id__in=keys).values_list("azure_id", "pk"))

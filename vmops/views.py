@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,34 +19,31 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from contoso_images import azure
-from contoso_images.health import health_report
+from contoso_images.core.errors import ActionRefused
+from contoso_images.core.health import health_report
+from contoso_images.core.htmx import current_page, is_partial
+from contoso_images.operations.models import Operation
 from vmops import selectors, services
 from vmops.chart import power_state_chart
-from vmops.choices import OperationKind
+from vmops.choices import PowerAction
 from vmops.cli import vm_equivalent_commands
 from vmops.forms import VmFilterForm
-from vmops.models import Operation, VirtualMachine
+from vmops.models import VirtualMachine
 from vmops.rules import grouped_reasons, vm_action_choices
 
 PAGE_SIZE = 50
 BULK_LIMIT = 200
 
 
-def _is_partial(request: HttpRequest, target: str) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and htmx.target == target
-
-
 def row_context(vm: VirtualMachine, operation: Operation | None, request: HttpRequest) -> dict:
     """Everything the vm-row and vm-status partials show for one VM."""
     unfinished = operation if operation is not None and operation.is_unfinished else None
-    busy = unfinished.get_kind_display() if unfinished else ""
+    busy = unfinished.label if unfinished else ""
     actions = vm_action_choices(vm=vm, busy_with=busy)
-    htmx = getattr(request, "htmx", None)
     return {
         "vm": vm,
         "operation": operation,
-        "next_url": (htmx.current_url_abs_path if htmx else None) or request.get_full_path(),
+        "next_url": current_page(request),
         "polling": unfinished is not None,
         "poll_seconds": _poll_seconds(unfinished),
         # The VM page also checks, slowly, whether a sync saw the VM change or disappear.
@@ -90,7 +86,8 @@ def vm_list(request: HttpRequest) -> HttpResponse:
     filters, sort = form.filters(), form.sort_order()
     vms = selectors.vm_list(user=request.user, filters=filters, sort=sort)
     page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [row_context(vm, next(iter(vm.unfinished_operations), None), request) for vm in page]
+    unfinished = selectors.unfinished_operations(list(page))
+    rows = [row_context(vm, unfinished.get(vm.pk), request) for vm in page]
     can_operate = request.user.has_perm("vmops.operate_virtualmachine")
     context: dict[str, Any] = {
         "form": form,
@@ -101,7 +98,7 @@ def vm_list(request: HttpRequest) -> HttpResponse:
         "querystring": _querystring(request, drop=("page",)),
         **_overview_context(request, filters, choices["subscriptions"]),
     }
-    if _is_partial(request, "vm-inventory"):
+    if is_partial(request, "vm-inventory"):
         return render(request, "vmops/vm_list.html#vm-inventory", context)
     return render(request, "vmops/vm_list.html", context)
 
@@ -178,13 +175,8 @@ def _query_suffix(request: HttpRequest) -> str:
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
 def vm_refresh(request: HttpRequest) -> HttpResponse:
     """Queue a sync now (once, however often it is clicked); the page watches until it ran."""
-    from django_q.tasks import async_task
-
-    from vmops.tasks import inventory_sync_scheduled as inventory_sync_task
-
     requested_at = timezone.now()
-    if cache.add("vmops:inventory-sync-requested", requested_at.isoformat(), timeout=30):
-        async_task(inventory_sync_task, task_name="inventory-sync-now", group="inventory-sync")
+    services.inventory_sync_request()
     if request.htmx:
         return _sync_status_response(request, since=requested_at)
     messages.info(request, "Refreshing the inventory from Azure; the list updates in a moment.")
@@ -241,7 +233,7 @@ def vm_row(request: HttpRequest, pk: int) -> HttpResponse:
     operation = services.vm_unfinished_operation(vm=vm)
     watched = None
     if operation is None and (watched_id := request.GET.get("op", "")).isdigit():
-        watched = vm.operations.filter(pk=int(watched_id)).first()
+        watched = selectors.vm_operation(vm=vm, pk=int(watched_id))
     response = _render_vm_state(request, vm, operation or watched)
     if watched is not None:
         # The operation the page was watching has ended: counters and chart refresh.
@@ -251,7 +243,7 @@ def vm_row(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _render_vm_state(request: HttpRequest, vm: VirtualMachine, operation: Operation | None):
     context = row_context(vm, operation, request)
-    if _is_partial(request, "vm-status"):
+    if is_partial(request, "vm-status"):
         return render(request, "vmops/vm_detail.html#vm-status", context)
     return render(request, "vmops/vm_list.html#vm-row", context)
 
@@ -259,22 +251,22 @@ def _render_vm_state(request: HttpRequest, vm: VirtualMachine, operation: Operat
 @require_POST
 @permission_required("vmops.operate_virtualmachine", raise_exception=True)
 def vm_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-    if kind not in OperationKind.values:
+    if kind not in PowerAction.values:
         raise Http404("Unknown action.")
     vm = _get_vm(request, pk)
     try:
         operation, created = services.vm_action_request(vm=vm, kind=kind, user=request.user)
-    except services.ActionNotAllowed as exc:
+    except ActionRefused as exc:
         if request.htmx:
             return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
         messages.error(request, f"{vm.name}: {exc}")
         return _back(request, vm)
     if not created:
-        note = f"{operation.get_kind_display()} of {vm.name} is already in progress."
+        note = f"{operation.label} of {vm.name} is already in progress."
         if not request.htmx:
             messages.info(request, note)
     elif not request.htmx:
-        messages.success(request, f"{operation.get_kind_display()} of {vm.name} is queued.")
+        messages.success(request, f"{operation.label} of {vm.name} is queued.")
     if request.htmx:
         vm.refresh_from_db()
         return _render_vm_state(request, vm, operation)
@@ -336,9 +328,9 @@ def vm_bulk_deallocate(request: HttpRequest) -> HttpResponse:
 def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
     vm = _get_vm(request, pk)
     operation = services.vm_unfinished_operation(vm=vm)
-    if _is_partial(request, "vm-status"):
+    if is_partial(request, "vm-status"):
         return _render_vm_state(request, vm, operation)
-    if _is_partial(request, "vm-history"):
+    if is_partial(request, "vm-history"):
         context = {"vm": vm, "history": selectors.vm_operations(vm=vm)}
         return render(request, "vmops/vm_detail.html#vm-history", context)
     detail, azure_error = None, None
@@ -367,10 +359,12 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required("vmops.view_audit", raise_exception=True)
+@permission_required("audit.view_audit", raise_exception=True)
 def audit_index(request: HttpRequest) -> HttpResponse:
     """The operations log: who asked for what, on which VM, when, and how it ended."""
     page = Paginator(selectors.operation_log(user=request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "vmops/audit_index.html", {"page": page})
+    vm_ids = selectors.vm_ids_by_target(list(page))
+    rows = [(op, vm_ids.get(op.target_key)) for op in page]
+    return render(request, "vmops/audit_index.html", {"page": page, "rows": rows})

@@ -16,7 +16,7 @@ BILLING_WARNING = "Stopped — still billed for compute."
 @pytest.fixture
 def background_worker(monkeypatch):
     """Run queued operations in a thread, as a django-q2 worker would, so the page must poll."""
-    from vmops.services import operation_run
+    from contoso_images.operations.engine import run as operation_run
 
     threads = []
 
@@ -31,7 +31,7 @@ def background_worker(monkeypatch):
         threads.append(thread)
         thread.start()
 
-    monkeypatch.setattr("vmops.services.operations.enqueue_operation", enqueue)
+    monkeypatch.setattr("contoso_images.operations.engine.enqueue", enqueue)
     yield
     for thread in threads:
         thread.join(30)
@@ -95,7 +95,8 @@ def test_reviewer_sees_vms_but_no_action_buttons(
 def test_operator_deallocates_every_billed_vm_in_the_view_after_confirming(
     page, live_server, sign_in, operator_user, emulator, background_worker
 ):
-    from vmops.models import Operation, VirtualMachine
+    from contoso_images.operations.models import Operation
+    from vmops.models import VirtualMachine
     from vmops.services import inventory_sync_all
 
     inventory_sync_all()
@@ -111,7 +112,7 @@ def test_operator_deallocates_every_billed_vm_in_the_view_after_confirming(
     expect(page.get_by_role("status").first).to_contain_text(
         f"Deallocation queued for {len(billed)} VMs."
     )
-    assert Operation.objects.filter(kind="deallocate").count() == len(billed)
+    assert Operation.objects.filter(kind="vm.deallocate").count() == len(billed)
 
 
 def test_operator_restarts_from_the_vm_page_and_history_updates_without_reload(

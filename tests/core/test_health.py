@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from contoso_images.models import Heartbeat
-from contoso_images.tasks import heartbeat
+from contoso_images.core.models import Heartbeat
+from contoso_images.core.tasks import heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -57,5 +57,5 @@ def test_heartbeat_schedule_exists():
     from django_q.models import Schedule
 
     schedule = Schedule.objects.get(name="heartbeat")
-    assert schedule.func == "contoso_images.tasks.heartbeat"
+    assert schedule.func == "contoso_images.core.tasks.heartbeat"
     assert schedule.minutes == 1

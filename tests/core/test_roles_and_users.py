@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from contoso_images.roles import ROLE_PERMISSIONS
+from contoso_images.core.roles import ROLE_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 

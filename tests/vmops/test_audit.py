@@ -5,25 +5,20 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from tests.conftest import vm_in_state
-from vmops.models import Operation
+from tests.factories import OperationFactory
+from tests.helpers import vm_in_state
 
 pytestmark = pytest.mark.django_db
 
 
 def _operations(vm, user, n):
     for i in range(n):
-        Operation.objects.create(
+        OperationFactory(
             vm=vm,
-            kind="deallocate",
+            kind="vm.deallocate",
             status="failed" if i % 2 else "succeeded",
             requested_by=user,
-            requested_at=timezone.now(),
-            target_name=vm.name,
-            target_resource_group=vm.resource_group,
-            target_subscription_id=vm.subscription.subscription_id,
             error_code="OperationNotAllowed" if i % 2 else "",
             error_summary="The VM is generalized." if i % 2 else "",
         )

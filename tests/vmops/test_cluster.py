@@ -23,10 +23,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.conftest import vm_in_state
-from vmops.benchmarks import cluster_environment, stop_cluster, wait_for_log
-from vmops.models import Operation
-from vmops.services import operations_reconcile, vm_action_request
+from contoso_images.devtools.cluster import cluster_environment, stop_cluster, wait_for_log
+from contoso_images.operations.engine import reconcile as operations_reconcile
+from contoso_images.operations.models import Operation
+from tests.helpers import vm_in_state
+from vmops.services import vm_action_request
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 

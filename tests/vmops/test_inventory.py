@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from contoso_images.azure import vm_begin_deallocate
-from vmops.models import Subscription, VirtualMachine
+from contoso_images.core.models import Subscription
+from vmops.models import VirtualMachine
 from vmops.services import inventory_sync, inventory_sync_all
 from vmops.tasks import inventory_sync_scheduled
 

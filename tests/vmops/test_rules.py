@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vmops.rules import action_availability, already_done, grouped_reasons, vm_action_choices
+from vmops.rules import action_availability, grouped_reasons, vm_action_choices
+from vmops.specs import power_spec
 
 
 @pytest.mark.parametrize(
@@ -75,7 +76,8 @@ def test_gone_and_busy_vms_say_why():
     ],
 )
 def test_already_done_needs_no_call(kind, state, done):
-    assert already_done(kind=kind, power_state=state) is done
+    (step,) = power_spec(kind).steps
+    assert step.shows_done(state) is done
 
 
 def test_reasons_shared_by_several_actions_show_once():

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import migrations
 
-from vmops.schedules import SCHEDULES, ensure_schedules
+#: The schedules as they were first created; the schedule registry keeps them current
+#: after every migrate.
+SCHEDULES = {
+    "inventory-sync": "vmops.tasks.inventory_sync_scheduled",
+    "operations-reconcile": "vmops.tasks.operations_reconcile_scheduled",
+}
 
 
 def create(apps, schema_editor):
-    ensure_schedules(apps.get_model("django_q", "Schedule"), settings)
+    schedule = apps.get_model("django_q", "Schedule")
+    for name, func in SCHEDULES.items():
+        schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": "I", "minutes": 1, "repeats": -1},
+        )
 
 
 def delete(apps, schema_editor):

@@ -1,33 +1,27 @@
-"""The business rules of vmops: inventory sync and VM operations (see each module)."""
+"""The business rules of vmops: inventory sync and power actions (see each module)."""
 
 from __future__ import annotations
 
-from vmops.services.inventory import (
-    SyncResult,
-    inventory_sync,
-    inventory_sync_all,
-    subscriptions_sync,
-    vm_read_live,
-)
-from vmops.services.operations import (
-    ActionNotAllowed,
-    enqueue_operation,
-    operation_run,
-    operations_reconcile,
+from vmops.services.actions import (
+    BulkRequestResult,
     vm_action_request,
     vm_unfinished_operation,
     vms_deallocate_request,
 )
+from vmops.services.inventory import (
+    SyncResult,
+    inventory_sync,
+    inventory_sync_all,
+    inventory_sync_request,
+    vm_read_live,
+)
 
 __all__ = [
-    "ActionNotAllowed",
+    "BulkRequestResult",
     "SyncResult",
-    "enqueue_operation",
     "inventory_sync",
     "inventory_sync_all",
-    "operation_run",
-    "operations_reconcile",
-    "subscriptions_sync",
+    "inventory_sync_request",
     "vm_action_request",
     "vm_read_live",
     "vm_unfinished_operation",

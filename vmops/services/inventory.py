@@ -2,7 +2,7 @@
 
 Azure is the source of truth. A sync reads every VM of a subscription with its power state in
 one paged `list_all(statusOnly=true)` call and writes only what changed; VMs missing from the
-listing are marked gone (never deleted, so their operation history stays).
+listing are marked gone (never deleted, so their pages and history stay).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from contoso_images import azure
-from vmops.models import Subscription, VirtualMachine
+from contoso_images.core.models import Subscription
+from contoso_images.core.services import subscriptions_sync
+from vmops.models import VirtualMachine
 
 logger = logging.getLogger(__name__)
 
@@ -91,22 +93,6 @@ def _image_reference_dict(ref: azure.ImageReference | None) -> dict[str, str]:
         "id": ref.id,
     }
     return {k: v for k, v in values.items() if v}
-
-
-def subscriptions_sync() -> list[Subscription]:
-    """Record the subscriptions the gateway manages (one ARM call), keeping their sync state."""
-    found = azure.subscriptions()
-    known = {s.subscription_id: s for s in Subscription.objects.all()}
-    result = []
-    for sub in found:
-        row = known.get(sub.id)
-        if row is None:
-            row = Subscription.objects.create(subscription_id=sub.id, display_name=sub.display_name)
-        elif row.display_name != sub.display_name and sub.display_name:
-            row.display_name = sub.display_name
-            row.save(update_fields=["display_name"])
-        result.append(row)
-    return result
 
 
 def inventory_sync(*, subscription: Subscription, force: bool = False) -> SyncResult:
@@ -239,3 +225,24 @@ def vm_apply_detail(*, vm: VirtualMachine, detail: azure.VirtualMachineDetail, n
     vm.reported_at = now
     vm.gone_at = None
     vm.save(update_fields=[*SYNCED_FIELDS, "state_changed_at", "reported_at", "gone_at"])
+
+
+#: A click on "Refresh now" within this many seconds of the last one queues nothing more.
+SYNC_REQUEST_WINDOW_SECONDS = 30
+
+
+def inventory_sync_request() -> bool:
+    """Queue a sync now, once however often it is asked for; True when one was queued."""
+    from django.core.cache import cache
+    from django_q.tasks import async_task
+
+    if not cache.add(
+        "vmops:inventory-sync-requested", timezone.now().isoformat(), SYNC_REQUEST_WINDOW_SECONDS
+    ):
+        return False
+    async_task(
+        "vmops.tasks.inventory_sync_scheduled",
+        task_name="inventory-sync-now",
+        group="inventory-sync",
+    )
+    return True

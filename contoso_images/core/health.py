@@ -1,0 +1,52 @@
+"""Whether the pieces the dashboard needs are alive, for /health/ and `manage.py health`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+#: A cluster that has not beaten for this long is reported dead (schedules fire up to ~30 s late).
+HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
+
+
+def health_report() -> dict[str, Any]:
+    """Return a JSON-ready report; `ok` is true only when the database and the cluster are alive."""
+    report: dict[str, Any] = {"database": _database(), "cluster": _cluster()}
+    report["azure_mode"] = settings.AZURE_MODE
+    report["ok"] = report["database"]["ok"] and report["cluster"]["ok"]
+    return report
+
+
+def _database() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return {"ok": False, "vendor": connection.vendor, "error": exc.__class__.__name__}
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def _cluster() -> dict[str, Any]:
+    from contoso_images.core.models import Heartbeat
+
+    broker = "redis" if settings.REDIS_URL else "orm"
+    try:
+        beat = Heartbeat.objects.filter(name="cluster").values_list("beat_at", flat=True).first()
+    except DatabaseError:
+        return {"ok": False, "broker": broker, "detail": "The database is unavailable."}
+    if beat is None:
+        return {"ok": False, "broker": broker, "detail": "No task cluster has run yet."}
+    age = timezone.now() - beat
+    ok = age <= HEARTBEAT_STALE_AFTER
+    return {
+        "ok": ok,
+        "broker": broker,
+        "last_heartbeat": beat.isoformat(),
+        "seconds_since_heartbeat": int(age.total_seconds()),
+        "detail": "A task cluster is running." if ok else "The task cluster has stopped.",
+    }

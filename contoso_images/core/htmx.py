@@ -1,0 +1,27 @@
+"""The one helper every view uses to tell a partial (htmx) request from a page request."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """An ``HttpRequest`` as django-htmx's middleware leaves it (for type checkers)."""
+
+    htmx: HtmxDetails
+
+
+def is_partial(request: HttpRequest, target: str) -> bool:
+    """True when htmx asks for the fragment whose id is ``target``.
+
+    Boosted requests want whole pages, so they never count as partial.
+    """
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and htmx.target == target
+
+
+def current_page(request: HttpRequest) -> str:
+    """The page the user is on: the browser's URL for htmx requests, else this request's."""
+    htmx = getattr(request, "htmx", None)
+    return (htmx.current_url_abs_path if htmx else None) or request.get_full_path()

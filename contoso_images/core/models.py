@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Heartbeat(models.Model):
+    """The last time a task cluster proved it was alive by running a scheduled task.
+
+    django-q2 with the ORM broker keeps cluster statistics in the cache, which is per process
+    on the default set-up, so /health/ cannot ask the cluster directly; a row it can read is
+    the one signal that works on SQLite and on PostgreSQL + Redis alike.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Subscription(models.Model):
+    """An Azure subscription the dashboard syncs, with the outcome of its last sync.
+
+    Every app that caches Azure resources hangs them on a subscription, so it lives at the
+    bottom of the house; the sync fields say how the VM inventory sync last went.
+    """
+
+    subscription_id = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True)
+    #: Azure throttled the last sync; the next one waits until this time.
+    sync_retry_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["display_name", "subscription_id"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.subscription_id

@@ -1,0 +1,182 @@
+"""``manage.py benchmark``: the figures of every benchmark module, measured in a sandbox.
+
+The measurements run in a child process (``benchmark --inner``) whose database and ARM
+emulator are temporary files, deleted afterwards; the child gets no Redis, no Azure
+credentials and no ``.env``, so the demo's database, emulator and task queue are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test import override_settings
+from django.utils import timezone
+
+#: Each module has ``run(**options) -> list[tuple[str, str]]``; options it lacks are not passed.
+BENCHMARK_MODULES = (
+    "contoso_images.devtools.benchmarks.arm_listing",
+    "contoso_images.devtools.benchmarks.vmops",
+)
+SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
+#: Variables the sandbox must not inherit: they could point it at real data or services.
+INHERITED_PREFIXES_DROPPED = ("AZURE_", "DATABASE_", "REDIS_", "Q_", "DJANGO_")
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure the list page, row polls, inventory sync, ARM listing and click-to-task-start "
+        "latency at scale, in a temporary database and emulator (the demo data is untouched)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--vms", type=int, default=10_000, help="extra VMs in the large tenant (10000)"
+        )
+        parser.add_argument(
+            "--skip-cluster",
+            action="store_true",
+            help="skip the click-to-task-start latency (it starts a real qcluster)",
+        )
+        parser.add_argument("--inner", metavar="RESULT_FILE", help=argparse.SUPPRESS)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["vms"] < 1:
+            raise CommandError("--vms must be at least 1.")
+        if options["inner"]:
+            self._measure(Path(options["inner"]), options)
+        else:
+            self._sandboxed(options)
+
+    # --- Parent: build the sandbox, run the child, print the table ----------------------------
+
+    def _sandboxed(self, options: dict[str, Any]) -> None:
+        sandbox = Path(tempfile.mkdtemp(prefix="contoso-benchmark-"))
+        try:
+            result = sandbox / "result.json"
+            command = [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "benchmark",
+                "--inner",
+                str(result),
+                "--vms",
+                str(options["vms"]),
+            ]
+            if options["skip_cluster"]:
+                command.append("--skip-cluster")
+            started = time.perf_counter()
+            child = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
+                command, cwd=settings.BASE_DIR, env=_sandbox_environment(sandbox), check=False
+            )
+            elapsed = time.perf_counter() - started
+            if child.returncode != 0 or not result.exists():
+                raise CommandError(
+                    f"The benchmark failed (exit code {child.returncode}); see the output above."
+                )
+            sections = json.loads(result.read_text())
+        finally:
+            shutil.rmtree(sandbox, ignore_errors=True)
+        self._print(sections, options, elapsed)
+
+    def _print(
+        self, sections: list[dict[str, Any]], options: dict[str, Any], elapsed: float
+    ) -> None:
+        rows: list[tuple[str, str]] = []
+        for section in sections:
+            rows.append((f"[{section['module']}]", f"{section['seconds']:.1f} s"))
+            rows += [(f"  {label}", value) for label, value in section["rows"]]
+        width = max(len(label) for label, _ in rows)
+        value_width = max(len("value"), *(len(value) for _, value in rows))
+        now = timezone.localtime()
+        self.stdout.write(f"Contoso Images benchmark, {now:%Y-%m-%d %H:%M %Z}")
+        self.stdout.write(
+            f"Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}"
+        )
+        self.stdout.write(
+            f"Sandbox: temporary SQLite database and ARM emulator (durations 0), "
+            f"{options['vms']:,} extra VMs, 2 task workers; {elapsed:.0f} s in all"
+        )
+        self.stdout.write("")
+        self.stdout.write(f"{'figure':<{width}} | value")
+        self.stdout.write(f"{'-' * width}-+-{'-' * value_width}")
+        for label, value in rows:
+            self.stdout.write(f"{label:<{width}} | {value}")
+
+    # --- Child: measure inside the sandbox ----------------------------------------------------
+
+    def _measure(self, result: Path, options: dict[str, Any]) -> None:
+        if os.environ.get(SANDBOX_MARKER) != "1":
+            raise CommandError("--inner only runs in the sandbox that `manage.py benchmark` makes.")
+        call_command("migrate", interactive=False, verbosity=0)
+        sections = []
+        # The manifest storage needs collectstatic; the plain one gives the same page.
+        plain_static = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        with override_settings(STORAGES=plain_static):
+            for module_path in BENCHMARK_MODULES:
+                run = import_module(module_path).run
+                offered = {
+                    "vms": options["vms"],
+                    "cluster": not options["skip_cluster"],
+                    "progress": lambda message, m=module_path: self.stderr.write(
+                        f"  {m}: {message}…"
+                    ),
+                }
+                accepted = inspect.signature(run).parameters
+                self.stderr.write(f"Running {module_path}…")
+                started = time.perf_counter()
+                rows = run(**{k: v for k, v in offered.items() if k in accepted})
+                sections.append(
+                    {
+                        "module": module_path,
+                        "seconds": time.perf_counter() - started,
+                        "rows": [[str(label), str(value)] for label, value in rows],
+                    }
+                )
+        result.write_text(json.dumps(sections))
+
+
+def _sandbox_environment(sandbox: Path) -> dict[str, str]:
+    """The child's environment: inherited basics, then only what the sandbox sets itself."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(INHERITED_PREFIXES_DROPPED)
+    }
+    env.update(
+        {
+            SANDBOX_MARKER: "1",
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "contoso_images.settings"
+            ),
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "localhost,testserver",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": f"sqlite:///{sandbox / 'benchmark.sqlite3'}",
+            "AZURE_MODE": "emulator",
+            "AZURE_EMULATOR_STATE": str(sandbox / "arm-emulator.sqlite3"),
+            "Q_WORKERS": "2",
+        }
+    )
+    return env

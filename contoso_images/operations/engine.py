@@ -1,0 +1,392 @@
+"""Carrying operations out in workers, step by step, and settling lost work.
+
+An Operation row is written before any call to Azure and is the source of truth: the broker
+may deliver a task twice (ORM) or lose it (Redis), so a task first claims its row with a
+conditional UPDATE, stores the poller's continuation token as soon as Azure accepted, and a
+scheduled reconciler re-drives anything whose worker vanished. A request is never sent twice
+blindly: every step reads Azure before sending, and a worker that takes over without a token
+watches what Azure shows instead of sending again.
+
+Only the attempt that holds the row writes to it (``_mine``: status and attempt number must
+still match), so an operation ends exactly once even when a late worker wakes up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from contoso_images import azure
+from contoso_images.operations import registry
+from contoso_images.operations.models import (
+    Operation,
+    OperationStatus,
+    OperationStep,
+    StepStatus,
+)
+from contoso_images.operations.registry import OperationSpec, Step, StepContext
+
+logger = logging.getLogger(__name__)
+
+#: The django-q2 task that runs one operation (a dotted path, so nothing here imports tasks).
+TASK = "contoso_images.operations.tasks.operation_run_task"
+#: Attempts (claims) after which an operation that keeps being interrupted is failed.
+MAX_ATTEMPTS = 5
+#: Seconds one status call may wait inside the gateway before the task records progress.
+POLL_STEP_SECONDS = 3.0
+
+
+def enqueue(operation_id: int) -> None:
+    """Queue a task for the operation (callers make sure its row is committed first)."""
+    from django_q.tasks import async_task
+
+    async_task(TASK, operation_id, task_name=f"operation-{operation_id}", group="operations")
+
+
+def _lease_seconds() -> int:
+    return int(getattr(settings, "OPERATION_LEASE_SECONDS", 60))
+
+
+def _wait_slice_seconds() -> float:
+    return float(getattr(settings, "OPERATION_WAIT_SLICE_SECONDS", 5))
+
+
+def _poll_step() -> float:
+    """Renew the lease well before it runs out, however short it is configured."""
+    return min(POLL_STEP_SECONDS, _lease_seconds() / 3)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- Running one operation ------------------------------------------------------------------
+
+
+def run(*, operation_id: int, budget_seconds: float | None = None) -> Operation | None:
+    """Carry one operation to its end, or as far as the budget allows; None if not claimed."""
+    operation = _claim(operation_id)
+    if operation is None:
+        return None
+    ctx = StepContext(operation, report=lambda message: _report(operation, message))
+    spec = registry.find(operation.kind)
+    if spec is None:
+        _fail(
+            ctx, None, summary=f"This dashboard does not know operations of kind {operation.kind}."
+        )
+    elif _interruptions(operation) > MAX_ATTEMPTS:
+        _fail(
+            ctx,
+            None,
+            summary=f"Interrupted {MAX_ATTEMPTS} times; check the resource in Azure before "
+            "retrying.",
+        )
+    else:
+        budget = budget_seconds if budget_seconds is not None else settings.Q_TIMEOUT - 30
+        _run_spec(ctx, spec, deadline=time.monotonic() + budget)
+    if spec is not None and ctx.cache.get("ended") and spec.finished is not None:
+        spec.finished(ctx)
+    operation.refresh_from_db()
+    return operation
+
+
+def _run_spec(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None:
+    operation = ctx.operation
+    try:
+        _drive(ctx, spec, deadline=deadline)
+    except azure.AzureError as exc:
+        if (exc.is_throttled or exc.code == "ConnectionFailed") and (
+            _interruptions(operation) < MAX_ATTEMPTS
+        ):
+            _release(operation, retry_after=exc.retry_after or 30, note=exc.sentence)
+        else:
+            _fail(ctx, exc)
+    except Exception:
+        # A bug or a database hiccup: record it rather than leave the target locked by a
+        # RUNNING row that every reconciler pass would hand to another doomed attempt.
+        logger.exception("Operation %s crashed", operation.pk)
+        if _interruptions(operation) >= MAX_ATTEMPTS:
+            _fail(ctx, None, summary="The dashboard failed to carry out this operation.")
+        else:
+            _release(operation, retry_after=30, note="Interrupted by an internal error; retrying.")
+
+
+def _interruptions(operation: Operation) -> int:
+    """Claims that were not planned: every claim beyond the first and the hand-offs."""
+    return operation.attempts - operation.handoffs - 1
+
+
+def _claim(operation_id: int) -> Operation | None:
+    """Take the operation with a compare-and-set; a live lease elsewhere means hands off."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=_lease_seconds())
+    claimed = Operation.objects.filter(pk=operation_id, status=OperationStatus.QUEUED).update(
+        status=OperationStatus.RUNNING,
+        started_at=Coalesce("started_at", Value(now)),  # kept across hand-offs
+        attempts=F("attempts") + 1,
+        lease_until=lease,
+        worker=_worker_name(),
+    )
+    if not claimed:
+        # A previous attempt died (its lease ran out): take over from where it stopped.
+        claimed = Operation.objects.filter(
+            Q(lease_until__lt=now) | Q(lease_until__isnull=True),
+            pk=operation_id,
+            status=OperationStatus.RUNNING,
+        ).update(attempts=F("attempts") + 1, lease_until=lease, worker=_worker_name())
+    if not claimed:
+        return None
+    return Operation.objects.get(pk=operation_id)
+
+
+def _drive(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None:
+    operation = ctx.operation
+    names = [step.name for step in spec.steps]
+    index = names.index(operation.step) if operation.step in names else 0
+    note = ""
+    while index < len(spec.steps):
+        step = spec.steps[index]
+        if operation.step != step.name:
+            _enter(operation, step, index)
+        if not operation.continuation_token:
+            observation = step.observe(ctx)
+            if observation.done:
+                note = observation.note
+                _step_ended(operation, index, StepStatus.SKIPPED, note)
+                index += 1
+                continue
+            if observation.unexpected:
+                _fail(ctx, None, summary=observation.unexpected, code="UnexpectedState")
+                return
+            if observation.in_flight:
+                outcome = _watch(ctx, step, index, deadline=deadline)
+                if outcome != "done":
+                    return
+                note = "Completed by an earlier attempt."
+                index += 1
+                continue
+            token = step.begin(ctx)
+            if token is None:
+                note = ""
+                _step_ended(operation, index, StepStatus.SUCCEEDED, "")
+                index += 1
+                continue
+            _mine(operation).update(
+                continuation_token=token,
+                progress_message="Azure accepted the request.",
+                lease_until=timezone.now() + timedelta(seconds=_lease_seconds()),
+            )
+            operation.continuation_token = token
+            step.accepted(ctx)
+        outcome = _wait(ctx, step, index, deadline=deadline)
+        if outcome != "done":
+            return
+        note = ""
+        index += 1
+    _succeed(ctx, note=note)
+
+
+def _enter(operation: Operation, step: Step, index: int) -> None:
+    """Start a step: the previous step's token is done with."""
+    now = timezone.now()
+    with transaction.atomic():
+        if _mine(operation).update(step=step.name, continuation_token=""):
+            OperationStep.objects.filter(operation_id=operation.pk, position=index).update(
+                status=StepStatus.RUNNING, started_at=Coalesce("started_at", Value(now))
+            )
+    operation.step = step.name
+    operation.continuation_token = ""
+
+
+def _step_ended(operation: Operation, index: int, status: str, message: str) -> None:
+    with transaction.atomic():
+        if _mine(operation).exists():
+            OperationStep.objects.filter(operation_id=operation.pk, position=index).update(
+                status=status, finished_at=timezone.now(), message=message[:300]
+            )
+
+
+def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
+    """Watch Azure for one slice of time, then hand the operation back to the queue.
+
+    A worker never sits on one long deallocation until it ends: with a few workers and a bulk
+    action on dozens of VMs, the operations take turns, so all of them are sent to Azure
+    within a few slices instead of one after another. Returns "done" when the step succeeded,
+    "failed" or "paused" otherwise.
+    """
+    operation = ctx.operation
+    slice_end = time.monotonic() + _wait_slice_seconds()
+    while True:
+        status = azure.operation_status(
+            step.result_kind,
+            operation.continuation_token,
+            subscription_id=operation.target_subscription_id,
+            wait_seconds=_poll_step(),
+        )
+        if status.state == "succeeded":
+            step.succeeded(ctx, status.result)
+            _step_ended(operation, index, StepStatus.SUCCEEDED, "")
+            return "done"
+        if status.state == "failed":
+            _fail(ctx, status.error)
+            return "failed"
+        _renew(operation)
+        if time.monotonic() >= deadline:
+            _release(operation, retry_after=0, note="Still in progress in Azure.")
+            return "paused"
+        if time.monotonic() >= slice_end:
+            _hand_off(operation)
+            return "paused"
+
+
+def _watch(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
+    """An earlier attempt's request is under way in Azure, without a token: watch what Azure
+    shows until the step is done or turns out otherwise."""
+    ctx.watching = True
+    try:
+        while time.monotonic() < deadline:
+            observation = step.observe(ctx)
+            if observation.done:
+                _step_ended(
+                    ctx.operation, index, StepStatus.SUCCEEDED, "Completed by an earlier attempt."
+                )
+                return "done"
+            if not observation.in_flight:
+                _fail(
+                    ctx,
+                    None,
+                    summary=observation.unexpected
+                    or "Azure no longer shows the request under way.",
+                    code="UnexpectedState",
+                )
+                return "failed"
+            _renew(ctx.operation)
+            time.sleep(_poll_step())
+        _release(ctx.operation, retry_after=0, note="Still in progress in Azure.")
+        return "paused"
+    finally:
+        ctx.watching = False
+
+
+def _report(operation: Operation, message: str) -> None:
+    _mine(operation).update(progress_message=message[:300])
+
+
+def _renew(operation: Operation) -> None:
+    elapsed = int((timezone.now() - (operation.started_at or timezone.now())).total_seconds())
+    _mine(operation).update(
+        lease_until=timezone.now() + timedelta(seconds=_lease_seconds()),
+        progress_message=f"Azure reports the operation in progress ({elapsed} s so far).",
+    )
+
+
+def _mine(operation: Operation) -> QuerySet[Operation]:
+    """The operation, only while this attempt still holds it: after a takeover, a late
+    worker's writes match nothing, so an operation ends exactly once."""
+    return Operation.objects.filter(
+        pk=operation.pk, status=OperationStatus.RUNNING, attempts=operation.attempts
+    )
+
+
+def _succeed(ctx: StepContext, *, note: str = "") -> None:
+    ended = _mine(ctx.operation).update(
+        status=OperationStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        progress_message=note or "Completed.",
+        lease_until=None,
+    )
+    ctx.cache["ended"] = bool(ended)
+
+
+def _fail(
+    ctx: StepContext, error: Exception | None, *, summary: str = "", code: str = "Unknown"
+) -> None:
+    operation = ctx.operation
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": OperationStatus.FAILED,
+        "finished_at": now,
+        "lease_until": None,
+        "progress_message": "",
+    }
+    if isinstance(error, azure.AzureError):
+        fields.update(
+            error_code=error.code or "",
+            error_message=error.message or "",
+            error_summary=error.sentence,
+            request_id=error.request_id or "",
+            correlation_id=error.correlation_id or "",
+        )
+    else:
+        fields.update(error_code=code, error_summary=summary or "Azure reported a failure.")
+    with transaction.atomic():
+        ended = _mine(operation).update(**fields)
+        if ended and operation.step:
+            OperationStep.objects.filter(
+                operation_id=operation.pk, name=operation.step, finished_at__isnull=True
+            ).update(
+                status=StepStatus.FAILED,
+                finished_at=now,
+                message=(fields["error_summary"] or "")[:300],
+                error_code=fields["error_code"],
+                error_message=fields.get("error_message", ""),
+                request_id=fields.get("request_id", ""),
+                correlation_id=fields.get("correlation_id", ""),
+            )
+    ctx.cache["ended"] = bool(ended)
+
+
+def _hand_off(operation: Operation) -> None:
+    """Put the operation back in the queue with its token; the next claim resumes polling."""
+    handed = _mine(operation).update(
+        status=OperationStatus.QUEUED,
+        lease_until=None,
+        handoffs=F("handoffs") + 1,
+        last_enqueued_at=timezone.now(),
+    )
+    if handed:
+        enqueue(operation.pk)
+
+
+def _release(operation: Operation, *, retry_after: int, note: str) -> None:
+    """Stop working on it for now; the reconciler picks it up once the lease has run out."""
+    _mine(operation).update(
+        lease_until=timezone.now() + timedelta(seconds=retry_after), progress_message=note
+    )
+
+
+# --- Reconciler (scheduled) -----------------------------------------------------------------
+
+
+def reconcile() -> dict[str, int]:
+    """Re-queue operations whose task was lost or whose worker died.
+
+    Safe to run any time and from several processes: a duplicate task finds the row claimed
+    and does nothing, and a takeover resumes from the stored token.
+    """
+    now = timezone.now()
+    grace = timedelta(seconds=getattr(settings, "OPERATION_REQUEUE_AFTER_SECONDS", 120))
+    queued = list(
+        Operation.objects.filter(
+            status=OperationStatus.QUEUED, last_enqueued_at__lt=now - grace
+        ).values_list("pk", flat=True)
+    )
+    expired = list(
+        Operation.objects.filter(status=OperationStatus.RUNNING, lease_until__lt=now).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in [*queued, *expired]:
+        Operation.objects.filter(pk=pk).update(last_enqueued_at=now)
+        enqueue(pk)
+    return {"requeued": len(queued), "resumed": len(expired)}

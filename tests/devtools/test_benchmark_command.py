@@ -1,0 +1,26 @@
+"""``manage.py benchmark`` still runs end to end (small), so it cannot break unnoticed."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from django.core.management import call_command
+
+
+def test_benchmark_command_prints_constant_queries_and_paged_listing():
+    out = io.StringIO()
+    call_command("benchmark", "--vms", "300", "--skip-cluster", stdout=out)
+    text = out.getvalue()
+    figures = dict(
+        (label.strip(), value.strip())
+        for label, value in re.findall(r"^(.+?)\s\|\s(.+)$", text, re.M)
+        if not label.startswith("figure")
+    )
+    assert figures["ARM list requests"] == figures["expected ceil(n / page size)"]
+    assert int(figures["VMs listed"].replace(",", "")) >= 300
+    queries = [v for k, v in figures.items() if re.match(r"list page @ [\d,]+ VMs: queries", k)]
+    assert len(queries) == 2 and queries[0] == queries[1]
+    assert figures["ARM requests per full sync"] == next(
+        v for k, v in figures.items() if k.startswith("expected: 1 + ceil")
+    )
