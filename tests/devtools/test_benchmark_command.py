@@ -12,11 +12,11 @@ def test_benchmark_command_prints_constant_queries_and_paged_listing():
     out = io.StringIO()
     call_command("benchmark", "--vms", "300", "--skip-cluster", stdout=out)
     text = out.getvalue()
-    figures = dict(
-        (label.strip(), value.strip())
+    figures = {
+        label.strip(): value.strip()
         for label, value in re.findall(r"^(.+?)\s\|\s(.+)$", text, re.M)
         if not label.startswith("figure")
-    )
+    }
     assert figures["ARM list requests"] == figures["expected ceil(n / page size)"]
     assert int(figures["VMs listed"].replace(",", "")) >= 300
     queries = [v for k, v in figures.items() if re.match(r"list page @ [\d,]+ VMs: queries", k)]
