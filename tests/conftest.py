@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 # Playwright's sync API runs an event loop in the main thread; Django refuses ORM calls while
-# any loop runs unless told otherwise (STACK.md §4).
+# any loop runs unless told otherwise.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402

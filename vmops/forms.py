@@ -30,16 +30,21 @@ class VmFilterForm(forms.Form):
 
     def __init__(self, *args, choices: dict, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subscription"].choices = [("", "All subscriptions")] + [
-            (s.subscription_id, str(s)) for s in choices["subscriptions"]
-        ]
-        self.fields["resource_group"].choices = [("", "All resource groups")] + [
-            (rg, rg) for rg in choices["resource_groups"]
-        ]
-        self.fields["os_type"].choices = [("", "Any OS")] + [(o, o) for o in choices["os_types"]]
-        self.fields["location"].choices = [("", "All locations")] + [
-            (loc, loc) for loc in choices["locations"]
-        ]
+        self._choices(
+            "subscription",
+            "All subscriptions",
+            [(s.subscription_id, str(s)) for s in choices["subscriptions"]],
+        )
+        self._choices(
+            "resource_group", "All resource groups", [(rg, rg) for rg in choices["resource_groups"]]
+        )
+        self._choices("os_type", "Any OS", [(o, o) for o in choices["os_types"]])
+        self._choices("location", "All locations", [(loc, loc) for loc in choices["locations"]])
+
+    def _choices(self, name: str, anything: str, options: list[tuple[str, str]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", anything), *options]
 
     def filters(self) -> dict:
         """The valid, non-empty filters (an invalid one is dropped, not an error page)."""

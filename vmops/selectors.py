@@ -13,7 +13,7 @@ from contoso_images.operations.models import Operation
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.models import VirtualMachine
 
-SORTS = {
+SORTS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "resource_group", "pk"),
     "-name": ("-name", "-resource_group", "pk"),
     "resource_group": ("resource_group", "name", "pk"),

@@ -21,7 +21,7 @@ from django_htmx.http import trigger_client_event
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.health import health_report
-from contoso_images.core.htmx import current_page, is_partial
+from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
 from contoso_images.operations.models import Operation
 from vmops import selectors, services
 from vmops.chart import power_state_chart
@@ -153,7 +153,7 @@ def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
 
 @require_GET
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
-def vm_overview(request: HttpRequest) -> HttpResponse:
+def vm_overview(request: HtmxHttpRequest) -> HttpResponse:
     """The tiles and chart alone, reloaded when an operation or a sync changed the inventory."""
     if not request.htmx:
         return redirect(reverse("vmops:vm_list") + _query_suffix(request))
@@ -173,7 +173,7 @@ def _query_suffix(request: HttpRequest) -> str:
 
 @require_POST
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
-def vm_refresh(request: HttpRequest) -> HttpResponse:
+def vm_refresh(request: HtmxHttpRequest) -> HttpResponse:
     """Queue a sync now (once, however often it is clicked); the page watches until it ran."""
     requested_at = timezone.now()
     services.inventory_sync_request()
@@ -185,7 +185,7 @@ def vm_refresh(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
-def vm_sync_status(request: HttpRequest) -> HttpResponse:
+def vm_sync_status(request: HtmxHttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect("vmops:vm_list")
     try:
@@ -205,7 +205,7 @@ def _sync_status_response(request: HttpRequest, *, since: datetime | None) -> Ht
     sync = selectors.inventory_sync_status()
     waiting = since is not None and (sync.last_synced_at is None or sync.last_synced_at < since)
     waiting = waiting and not sync.errors
-    stalled = waiting and timezone.now() - since > SYNC_WAIT_LIMIT
+    stalled = since is not None and waiting and timezone.now() - since > SYNC_WAIT_LIMIT
     context = {
         "sync": sync,
         "sync_waiting": waiting and not stalled,
@@ -225,7 +225,7 @@ def _sync_status_response(request: HttpRequest, *, since: datetime | None) -> Ht
 
 @require_GET
 @permission_required("vmops.view_virtualmachine", raise_exception=True)
-def vm_row(request: HttpRequest, pk: int) -> HttpResponse:
+def vm_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One row (or the VM page's status panel); polled while an operation is unfinished."""
     vm = _get_vm(request, pk)
     if not request.htmx:
@@ -250,7 +250,7 @@ def _render_vm_state(request: HttpRequest, vm: VirtualMachine, operation: Operat
 
 @require_POST
 @permission_required("vmops.operate_virtualmachine", raise_exception=True)
-def vm_action(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+def vm_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse:
     if kind not in PowerAction.values:
         raise Http404("Unknown action.")
     vm = _get_vm(request, pk)

@@ -8,13 +8,7 @@ decided by ``settings.AZURE_MODE`` in :mod:`contoso_images.azure.clients`, nowhe
 
 from __future__ import annotations
 
-from contoso_images.azure.clients import (
-    clear_client_cache,
-    compute_client,
-    set_default_transport,
-    subscription_client,
-    use_transport,
-)
+from contoso_images.azure.clients import clear_client_cache, compute_client, subscription_client
 from contoso_images.azure.errors import AzureError
 from contoso_images.azure.galleries import (
     galleries,
@@ -39,7 +33,7 @@ from contoso_images.azure.marketplace import (
     marketplace_versions,
     vm_sizes,
 )
-from contoso_images.azure.operations import OPERATION_KINDS, operation_status
+from contoso_images.azure.operations import operation_status
 from contoso_images.azure.subscriptions import regions, subscriptions
 from contoso_images.azure.types import (
     Disk,
@@ -72,7 +66,6 @@ from contoso_images.azure.vms import (
 )
 
 __all__ = [
-    "OPERATION_KINDS",
     "AzureError",
     "Disk",
     "Gallery",
@@ -111,10 +104,8 @@ __all__ = [
     "operation_status",
     "parse_resource_id",
     "regions",
-    "set_default_transport",
     "subscription_client",
     "subscriptions",
-    "use_transport",
     "vm_begin_deallocate",
     "vm_begin_power_off",
     "vm_begin_restart",

@@ -1,17 +1,15 @@
 """The one place that builds SDK clients, and the only place that picks the transport.
 
 ``emulator`` mode keeps the real ``https://management.azure.com`` base URL and plugs the ARM
-emulator in as the azure-core transport, so the SDK runs unchanged, continuation tokens carry a
-stable host across processes and no socket is opened (azure-facts §4.5 option A). ``azure`` mode
-uses ``DefaultAzureCredential`` against the configured cloud. Clients are cached per
-subscription, mode and configuration; tests inject transports with :func:`use_transport`.
+emulator in as the azure-core transport, so the SDK runs unchanged, continuation tokens (which
+hold absolute URLs) resume in any process, and no socket is opened. ``azure`` mode uses
+``DefaultAzureCredential`` against the configured cloud. Clients are cached per subscription,
+mode and configuration, which settings are read at call time (tests flip them).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
@@ -33,7 +31,6 @@ _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
 _credentials: dict[str, TokenCredential] = {}
 _emulators: dict[str, tuple[Any, HttpTransport[Any, Any]]] = {}
-_default_transport: HttpTransport[Any, Any] | None = None
 
 
 def _emulator_and_transport(config: GatewayConfig) -> tuple[Any, HttpTransport[Any, Any]]:
@@ -49,11 +46,6 @@ def _emulator_and_transport(config: GatewayConfig) -> tuple[Any, HttpTransport[A
         return _emulators[path]
 
 
-def emulator() -> Any:
-    """The emulator behind ``AZURE_EMULATOR_STATE`` (for the demo seed and management commands)."""
-    return _emulator_and_transport(current())[0]
-
-
 def _credential(config: GatewayConfig) -> TokenCredential:
     if config.mode == EMULATOR:
         from contoso_images.azure.emulator_transport import StaticCredential
@@ -67,11 +59,8 @@ def _credential(config: GatewayConfig) -> TokenCredential:
         return _credentials[config.authority]
 
 
-def _client_kwargs(config: GatewayConfig, transport: Any) -> dict[str, Any]:
-    if transport is None:
-        transport = _default_transport
-    if transport is None and config.mode == EMULATOR:
-        transport = _emulator_and_transport(config)[1]
+def _client_kwargs(config: GatewayConfig) -> dict[str, Any]:
+    transport = _emulator_and_transport(config)[1] if config.mode == EMULATOR else None
     kwargs: dict[str, Any] = {
         "retry_policy": CappedRetryPolicy(max_wait=config.max_retry_wait),
         "polling_interval": _POLLING_INTERVAL,
@@ -100,43 +89,24 @@ def _cached(key: tuple[Any, ...], build: Any) -> Any:
     return client
 
 
-def compute_client(subscription_id: str, *, transport: Any = None) -> ComputeManagementClient:
+def compute_client(subscription_id: str) -> ComputeManagementClient:
     """A cached ``ComputeManagementClient`` for one subscription in the configured mode."""
     config = current()
-    key = ("compute", subscription_id, config, id(transport), id(_default_transport))
     return _cached(
-        key,
+        ("compute", subscription_id, config),
         lambda: ComputeManagementClient(
-            _credential(config), subscription_id, **_client_kwargs(config, transport)
+            _credential(config), subscription_id, **_client_kwargs(config)
         ),
     )
 
 
-def subscription_client(*, transport: Any = None) -> SubscriptionClient:
+def subscription_client() -> SubscriptionClient:
     """A cached ``SubscriptionClient`` (subscriptions and their regions)."""
     config = current()
-    key = ("subscriptions", config, id(transport), id(_default_transport))
     return _cached(
-        key, lambda: SubscriptionClient(_credential(config), **_client_kwargs(config, transport))
+        ("subscriptions", config),
+        lambda: SubscriptionClient(_credential(config), **_client_kwargs(config)),
     )
-
-
-def set_default_transport(transport: HttpTransport[Any, Any] | None) -> None:
-    """Make every client built from now on use ``transport`` (``None``: back to the mode's own)."""
-    global _default_transport
-    _default_transport = transport
-    clear_client_cache()
-
-
-@contextmanager
-def use_transport(transport: HttpTransport[Any, Any]) -> Iterator[HttpTransport[Any, Any]]:
-    """Within the block, clients are built on ``transport`` (tests, fault injection)."""
-    previous = _default_transport
-    set_default_transport(transport)
-    try:
-        yield transport
-    finally:
-        set_default_transport(previous)
 
 
 def clear_client_cache() -> None:

@@ -45,7 +45,7 @@ class EmulatorAdapter(BaseAdapter):
         super().__init__()
         self.emulator = emulator
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
@@ -88,7 +88,7 @@ class _RefuseAdapter(BaseAdapter):
 
     def send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:  # type: ignore[override]
+    ) -> requests.Response:
         raise requests.exceptions.ConnectionError(
             f"The ARM emulator transport only serves {ARM_HOST}; refused {request.url}"
         )

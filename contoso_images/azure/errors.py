@@ -3,7 +3,7 @@
 The SDK raises a zoo: every 409 is a ``ResourceExistsError`` (even OperationNotAllowed), failed
 long-running operations are plain ``HttpResponseError`` with ``status_code == 200``, throttling is
 a bare 429, and network drops are ``ServiceRequestError``/``ServiceResponseError``
-(azure-facts §3.2, §9.2). The gateway turns all of them into :class:`AzureError` keyed on ARM's
+The gateway turns all of them into :class:`AzureError` keyed on ARM's
 own ``error.code`` so callers never branch on SDK classes.
 """
 
@@ -108,7 +108,8 @@ def _rebuild(code: str, message: str, extras: dict[str, Any]) -> AzureError:
 
 # --- sentences -----------------------------------------------------------------------------
 
-# (pattern on ARM's message, sentence template using the named groups); azure-facts §3.3.
+# (pattern on ARM's message, sentence template using the named groups): the messages Azure's
+# OperationNotAllowed errors carry, as documented in Azure's VM error-message reference.
 _OPERATION_NOT_ALLOWED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE | re.DOTALL), sentence)
     for pattern, sentence in (

@@ -1,4 +1,4 @@
-"""Managed images (the older capture target: needs a generalized VM, azure-facts §6)."""
+"""Managed images: the older capture target, which needs a generalized VM (galleries do not)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Long-running operations without background threads.
 
-``LROPoller`` starts a daemon thread that polls as soon as it is built (azure-facts §4.2, §9.11).
+``LROPoller`` starts a daemon thread that polls as soon as it is built (azure-core 1.41).
 The dashboard never wants that: a request or a task records the continuation token the moment
 ARM answers 202, and later (maybe in another process) asks how the operation is doing for a
 bounded time. So:
@@ -69,7 +69,7 @@ def poll(
     """Poll the operation behind ``continuation_token`` for at most ``wait_seconds``.
 
     Polls at least once. Raises azure-core's ``HttpResponseError`` when the operation failed
-    (status code 200 and ARM's error in ``error``, azure-facts §3.2), exactly as ``result()``
+    (status code 200 and ARM's error in ``error``), exactly as ``result()``
     would.
     """
     polling = _BoundedARMPolling(time.monotonic() + max(0.0, wait_seconds), timeout=5)

@@ -1,6 +1,6 @@
 """Marketplace images (publisher / offer / sku / version) and VM sizes of a region.
 
-The Marketplace endpoints answer bare JSON arrays, not pages (azure-facts §1.2, §9.9).
+The Marketplace endpoints answer bare JSON arrays, not pages; VM sizes are paged.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def marketplace_skus(subscription_id: str, location: str, publisher: str, offer:
 def marketplace_versions(
     subscription_id: str, location: str, publisher: str, offer: str, sku: str
 ) -> list[str]:
-    """Version names, newest first (compared as integer tuples, azure-facts §7.1)."""
+    """Version names, newest first (compared as integer tuples: "10.0" after "9.5")."""
     ops = compute_client(subscription_id).virtual_machine_images
     names = [i.name for i in ops.list(location, publisher, offer, sku) if i.name]
     return sorted(names, key=version_key, reverse=True)

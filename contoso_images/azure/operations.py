@@ -1,6 +1,6 @@
 """Status of a long-running operation, resumed from its continuation token in any process.
 
-The token (azure-facts §4.4) carries ARM's initial 202/201 response with its absolute
+The token (azure-core's JSON, version 1) carries ARM's initial 202/201 response with its absolute
 Azure-AsyncOperation / Location URLs; together with the ``kind`` (which says how to read the
 final body) it is all a worker needs to pick an operation up after a restart.
 """
@@ -37,7 +37,6 @@ RESULT_READERS: dict[str, Callable[[Any], object | None]] = {
     "gallery_image_definition_create": definition_from_raw,
     "gallery_image_version_create": version_from_raw,
 }
-OPERATION_KINDS = frozenset(RESULT_READERS)
 
 
 @gateway_call

@@ -2,7 +2,7 @@
 
 Converters read the REST mapping (``model.as_dict()``) rather than model attributes: the strings
 there are ARM's own (``"Standard_B2s"``, never ``VirtualMachineSizeTypes.STANDARD_B2_S``,
-azure-facts §9.3) and the shape is the documented REST shape.
+which is how SDK enums print on Python 3.11) and the shape is the documented REST shape.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def as_raw(model: Any) -> Mapping[str, Any]:
     """An SDK model read as its REST mapping (or a plain dict, passed through).
 
     azure-mgmt-compute 39 models are ``MutableMapping``s keyed by REST names whose leaves are
-    ARM's raw strings (azure-facts §1.3); reading them as mappings skips ``as_dict()``'s deep
+    ARM's raw strings; reading them as mappings skips ``as_dict()``'s deep
     copy, which cost about a fifth of a 10,000-VM listing.
     """
     if model is None:

@@ -1,7 +1,7 @@
 """Bounded retries: honour Retry-After, but never let one gateway call sleep past a cap.
 
 azure-core's ``RetryPolicy`` sleeps whatever ``Retry-After`` says, and real Compute throttling
-says 1200 seconds (azure-facts §3.4). A web request must not hang for 20 minutes, so the policy
+says 1200 seconds. A web request must not hang for 20 minutes, so the policy
 below shares one sleep budget (``AZURE_MAX_RETRY_WAIT``) across every request made inside a
 gateway call; when a Retry-After would overrun it, the 429 is handed back untouched and the
 gateway raises ``AzureError(code="TooManyRequests", retry_after=N)`` instead.

@@ -1,7 +1,7 @@
 """Plain frozen dataclasses the gateway hands to the rest of the project.
 
 SDK models are mutable mappings whose enums print as ``VirtualMachineSizeTypes.STANDARD_B2_S``
-(azure-facts §1.3, §9.3), and they change shape between SDK generations. The app, its templates
+and they change shape between SDK generations. The app, its templates
 and its task payloads therefore only ever see these small value objects, filled from ARM's raw
 JSON strings.
 """

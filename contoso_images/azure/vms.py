@@ -143,7 +143,8 @@ def run_command_result_from_raw(raw: Mapping[str, Any] | None) -> tuple[Instance
 def iter_vms_with_power_state(subscription_id: str) -> Iterator[VirtualMachine]:
     """Every VM of the subscription with its power state, page by page.
 
-    One paged ``list_all(statusOnly=true)`` (the string ``"true"``, azure-facts §9.4): ARM's way
+    One paged ``list_all(statusOnly=true)`` (the string ``"true"``: a bool serializes as
+    ``True``, which ARM ignores): ARM's way
     to get all power states of a subscription; never one instance-view call per VM.
     """
     with translated():  # no shared retry budget: it could not be reset from another context

@@ -17,11 +17,11 @@ def is_partial(request: HttpRequest, target: str) -> bool:
 
     Boosted requests want whole pages, so they never count as partial.
     """
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and htmx.target == target
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.boosted and htmx.target == target
 
 
 def current_page(request: HttpRequest) -> str:
     """The page the user is on: the browser's URL for htmx requests, else this request's."""
-    htmx = getattr(request, "htmx", None)
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
     return (htmx.current_url_abs_path if htmx else None) or request.get_full_path()

@@ -10,6 +10,7 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLogi
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -20,7 +21,7 @@ class HtmxRedirectMiddleware:
     """Turn redirects answering htmx requests into HX-Redirect.
 
     Otherwise the XHR follows a 302 (for example to the sign-in page after the session
-    expired) and htmx swaps a whole login page into a table row (STACK.md, pitfall 15).
+    expired) and htmx swaps a whole login page into a table row.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -28,18 +29,15 @@ class HtmxRedirectMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            getattr(request, "htmx", False)
-            and not request.htmx.boosted
-            and response.status_code in (301, 302, 303, 307, 308)
-        ):
-            return HttpResponseClientRedirect(self._location(request, response["Location"]))
+        htmx: HtmxDetails | None = getattr(request, "htmx", None)
+        if htmx and not htmx.boosted and response.status_code in (301, 302, 303, 307, 308):
+            return HttpResponseClientRedirect(self._location(htmx, response["Location"]))
         return response
 
     @staticmethod
-    def _location(request: HttpRequest, location: str) -> str:
+    def _location(htmx: HtmxDetails, location: str) -> str:
         """After signing in, return to the page the user was on, not to the fragment URL."""
-        page = request.htmx.current_url_abs_path
+        page = htmx.current_url_abs_path
         login_path = resolve_url(settings.LOGIN_URL)
         if not page or not location.startswith(login_path):
             return location

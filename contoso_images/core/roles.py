@@ -1,4 +1,4 @@
-"""The three roles of DESIGN.md, as Django groups and the permissions each one holds.
+"""The three roles (operators, reviewers, auditors), as groups with their permissions.
 
 Groups are kept in step with this table by data migrations (each app that adds a permission
 adds a migration calling `sync_role_groups`), so a fresh database and an upgraded one end

@@ -63,7 +63,7 @@ def stop_cluster(process: subprocess.Popen) -> None:
     try:
         process.wait(CLUSTER_STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
-        # A hung stop (STACK.md §1.3, exp. 6): the cluster has its own session, so this
-        # kills its workers and nothing else.
+        # A stop can hang (a django-q2 cluster whose idle worker died): the cluster has its
+        # own session, so this kills its workers and nothing else.
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

@@ -107,7 +107,7 @@ class OperationSpec:
     #: ``precheck(subject, parameters)`` returns why the action is refused now, or "".
     precheck: Callable[[Any, dict[str, Any]], str] = lambda subject, parameters: ""
     #: Called once the operation has ended, either way (refresh caches from Azure).
-    finished: Callable[[Operation], None] | None = None
+    finished: Callable[[StepContext], None] | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -62,7 +62,7 @@ def qcluster(transactional_db, emulator, real_broker, tmp_path) -> Iterator[subp
         OPERATION_LEASE_SECONDS=str(LEASE_SECONDS),
         Q_WORKERS="2",
         # One worker keeps the operation until it ends, so the test kills a busy worker and
-        # never an idle one (which can freeze a django-q2 cluster, STACK.md pitfall 6).
+        # never an idle one (which can freeze a django-q2 cluster).
         OPERATION_WAIT_SLICE_SECONDS="600",
     )
     with log_path.open("wb") as log:

@@ -39,7 +39,7 @@ SYNCED_FIELDS = (
 )
 BATCH = 500
 #: Facts that never legitimately become blank. Whether Azure's statusOnly listing always
-#: carries them is undocumented (azure-facts §1.5), so a blank in the listing keeps the cache.
+#: carries them is undocumented, so a blank in the listing keeps the cache.
 NEVER_BLANKED = ("size", "os_type", "image_reference", "image_label", "hyper_v_generation")
 
 
