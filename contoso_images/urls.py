@@ -17,5 +17,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("vmops.urls")),
     path("catalog/", include("catalog.urls")),
+    path("audit/", include("contoso_images.audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -168,14 +168,6 @@ def vm_operation(*, vm: VirtualMachine, pk: int) -> Operation | None:
     return operation_selectors.operations_for(vm.azure_id).filter(pk=pk).first()
 
 
-def operation_log(*, user: Any) -> QuerySet[Operation]:
-    """Every operation ever asked for, newest first: the audit trail of lifecycle actions."""
-    if not user.has_perm("audit.view_audit"):
-        return Operation.objects.none()
-    return operation_selectors.operation_log()
-
-
-def vm_ids_by_target(operations: list[Operation]) -> dict[str, int]:
-    """The VM page id of each operation's target that is a known VM (one query)."""
-    keys = {op.target_key for op in operations}
-    return dict(VirtualMachine.objects.filter(azure_id__in=keys).values_list("azure_id", "pk"))
+def vm_by_resource_id(*, user: Any, resource_id: str) -> VirtualMachine | None:
+    """The VM with this ARM id (ids are case-insensitive), if the user may see it."""
+    return vm_queryset(user=user).filter(azure_id=resource_id.strip().lower()).first()

@@ -12,8 +12,8 @@ urlpatterns = [
     path("vms/refresh/", views.vm_refresh, name="vm_refresh"),
     path("vms/sync-status/", views.vm_sync_status, name="vm_sync_status"),
     path("vms/deallocate-stopped/", views.vm_bulk_deallocate, name="vm_bulk_deallocate"),
+    path("vms/resource/", views.vm_by_resource, name="vm_by_resource"),
     path("vms/<int:pk>/", views.vm_detail, name="vm_detail"),
     path("vms/<int:pk>/row/", views.vm_row, name="vm_row"),
     path("vms/<int:pk>/actions/<str:kind>/", views.vm_action, name="vm_action"),
-    path("audit/", views.audit_index, name="audit_index"),
 ]

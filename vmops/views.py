@@ -355,16 +355,12 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "vmops/vm_detail.html", context)
 
 
-# --- Audit ----------------------------------------------------------------------------------
-
-
 @require_GET
-@permission_required("audit.view_audit", raise_exception=True)
-def audit_index(request: HttpRequest) -> HttpResponse:
-    """The operations log: who asked for what, on which VM, when, and how it ended."""
-    page = Paginator(selectors.operation_log(user=request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    vm_ids = selectors.vm_ids_by_target(list(page))
-    rows = [(op, vm_ids.get(op.target_key)) for op in page]
-    return render(request, "vmops/audit_index.html", {"page": page, "rows": rows})
+@permission_required("vmops.view_virtualmachine", raise_exception=True)
+def vm_by_resource(request: HttpRequest) -> HttpResponse:
+    """The page of the VM with this ARM resource id (records elsewhere link here)."""
+    resource_id = request.GET.get("id", "")
+    vm = selectors.vm_by_resource_id(user=request.user, resource_id=resource_id)
+    if vm is None:
+        raise Http404("No VM with this resource id is in the inventory.")
+    return redirect("vmops:vm_detail", pk=vm.pk)

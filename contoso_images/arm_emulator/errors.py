@@ -1,8 +1,10 @@
-"""ARM error envelopes and the exact messages Azure uses (azure-facts.md §3).
+"""ARM error envelopes and the exact messages Azure uses.
 
-Handlers raise :class:`ArmError`; the router turns it into a JSON response. Business
-errors never carry ``Retry-After``: azure-core retries any 4xx that has one (§9.7).
-Messages marked "unverified" in azure-facts.md are plausible inventions; callers should
+Handlers raise :class:`ArmError`; the router turns it into a JSON response:
+``{"error": {"code", "message", "target"?, "details"?}}``. Business errors never carry
+``Retry-After``: azure-core retries any 4xx response that has one, so the caller would
+never see the error. Where each message comes from (a recording, a public thread, the
+documentation, or nowhere) is listed in docs/emulator-fidelity.md; callers should
 branch on ``code``, never on the message text.
 """
 
@@ -12,7 +14,7 @@ import json
 from typing import Any
 
 # Operation names used in OperationNotAllowed messages. 'Start VM', 'generalize' and
-# 'Create Image' are sourced; the others follow the same pattern (unverified).
+# 'Create Image' are sourced; the others follow the same pattern (docs/emulator-fidelity.md).
 OP_NAMES: dict[str, str] = {
     "start": "Start VM",
     "power_off": "Power off VM",
@@ -95,12 +97,15 @@ def invalid_body(reason: str) -> ArmError:
 # --- 404 --------------------------------------------------------------------------------
 
 
-def resource_not_found(resource_type: str, name: str, rg: str) -> ArmError:
+def resource_not_found(resource_path: str, rg: str) -> ArmError:
+    """ARM's 404: ``resource_path`` is provider-relative with the names in place,
+    ``Microsoft.Compute/galleries/{gallery}/images/{image}`` (Azure/azure-cli#25148)."""
     return ArmError(
         404,
         "ResourceNotFound",
-        f"The Resource '{resource_type}/{name}' under resource group '{rg}' was not found. "
+        f"The Resource '{resource_path}' under resource group '{rg}' was not found. "
         + ARM_NOT_FOUND_HINT,
+        headers={"x-ms-failure-cause": "gateway"},
     )
 
 
@@ -197,15 +202,19 @@ def vm_not_generalized_for_image(vm: str) -> ArmError:
 
 
 def vm_already_running(op: str, vm: str) -> ArmError:
-    """Unverified: Azure documents no message for starting a running VM."""
+    """Invented: Azure documents no message for starting a running VM."""
     return _not_allowed(f"Operation '{op}' is not allowed on VM '{vm}' since the VM is running.")
 
 
 def vm_not_running(op: str, vm: str) -> ArmError:
-    """Unverified wording, modelled on the other OperationNotAllowed messages."""
+    """Invented wording, modelled on the other OperationNotAllowed messages."""
     return _not_allowed(
         f"Operation '{op}' is not allowed on VM '{vm}' since the VM is not running."
     )
+
+
+def capture_not_generalized() -> ArmError:
+    return _not_allowed("Capture operation cannot be completed because the VM is not generalized.")
 
 
 def capture_managed_disks() -> ArmError:
@@ -230,7 +239,8 @@ def operation_preempted() -> dict[str, str]:
 
 
 def throttled(retry_after: int, *, start: str, end: str) -> ArmError:
-    """The Compute RP throttling response of azure-facts §3.4."""
+    """The Compute RP throttling response (the troubleshooting-throttling-errors example:
+    429, code OperationNotAllowed, a TooManyRequests detail, ``Retry-After``)."""
     detail = json.dumps(
         {
             "operationGroup": "HighCostGet30Min",
@@ -278,7 +288,66 @@ def concurrent_conflict() -> ArmError:
     )
 
 
-def nested_resources_exist() -> ArmError:
+def nested_resources_exist(child_paths: list[str]) -> ArmError:
+    """409 on DELETE of a gallery or image definition that still has children.
+
+    Today's wording, with provider-relative ids comma-separated inside one pair of quotes
+    (jenkins-infra/azure#1544, gardenlinux/gardenlinux#2036). How many ids Azure lists at
+    most is not known; five were seen, so five are listed."""
+    shown = ", ".join(child_paths[:5])
     return ArmError(
-        409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."
+        409,
+        "CannotDeleteResource",
+        "Cannot delete resource while nested resources exist. Some existing nested resource "
+        f"IDs include: '{shown}'. Please delete all nested resources before deleting this "
+        "resource.",
+    )
+
+
+# --- Compute Gallery: sources and updates -------------------------------------------------
+
+_VERSION_SOURCE = "galleryImageVersion.properties.storageProfile.source"
+
+
+def vm_id_in_source_id(source_id: str) -> ArmError:
+    """A VM id in ``source.id`` once ``source.virtualMachineId`` exists (api-version
+    2023-07-03 on): the exact answer quoted in Azure/azure-cli#28700."""
+    return invalid_parameter(
+        f"The gallery image version source id: '{source_id}' must be specified in "
+        f"'{_VERSION_SOURCE}.virtualMachineId'.",
+        target=_VERSION_SOURCE,
+    )
+
+
+def source_state_mismatch(source_id: str, what: str, source_value: str, parent: str) -> ArmError:
+    """The source differs from its image definition: ``what`` is "OS state" (exact text
+    and code from Azure/azure-cli#24972), "OS type" or "Hypervisor generation" (texts from
+    the Compute Gallery troubleshooting page, code by analogy)."""
+    return ArmError(
+        400,
+        "BadRequest",
+        f"The resource with id '{source_id}' has a different {what} ['{source_value}'] than "
+        f"the parent gallery image {what} ['{parent}'].",
+    )
+
+
+def specialized_parent_for_generalized_source(source_id: str) -> ArmError:
+    """A generalized source under a Specialized definition (troubleshooting page text;
+    the code is not documented)."""
+    return ArmError(
+        400,
+        "BadRequest",
+        f"Cannot create Gallery Image Version from: {source_id} since the OS State in the "
+        "parent gallery image ('Specialized') is not 'Generalized'.",
+    )
+
+
+def property_change_not_allowed(prop: str) -> ArmError:
+    """An update that changes a property fixed at creation (troubleshooting page text:
+    "Changing property 'galleryImage.properties.<property>' is not allowed.")."""
+    return ArmError(
+        400,
+        "PropertyChangeNotAllowed",
+        f"Changing property '{prop}' is not allowed.",
+        target=prop,
     )

@@ -46,14 +46,33 @@ def require_rg(conn: sqlite3.Connection, sub: str, rg: str) -> str:
     return found[0]
 
 
+# The collection segments of each kind's path, outermost first.
+_SEGMENTS = {
+    KIND_VM: ("virtualMachines",),
+    KIND_IMAGE: ("images",),
+    KIND_GALLERY: ("galleries",),
+    KIND_GALLERY_IMAGE: ("galleries", "images"),
+    KIND_GALLERY_VERSION: ("galleries", "images", "versions"),
+}
+
+
+def resource_path(kind: str, name: str, parent: str = "") -> str:
+    """The provider-relative path ARM names in its 404s and 409s, each name after its
+    collection: ``Microsoft.Compute/galleries/g/images/d/versions/1.0.0``."""
+    names = [*(parent.split("/") if parent else []), name]
+    pairs = "/".join(f"{c}/{n}" for c, n in zip(_SEGMENTS[kind], names, strict=True))
+    return f"Microsoft.Compute/{pairs}"
+
+
 def require(
     conn: sqlite3.Connection, kind: str, sub: str, rg: str, name: str, parent: str = ""
 ) -> Resource:
+    """The resource, or 404: ResourceGroupNotFound, else ResourceNotFound naming the
+    resource asked for (also when its parent is missing, as ARM answers a GET)."""
     require_rg(conn, sub, rg)
     res = get_resource(conn, kind, sub, rg, name, parent)
     if res is None:
-        full = f"{parent}/{name}" if parent else name
-        raise errors.resource_not_found(TYPE_NAMES[kind], full, rg)
+        raise errors.resource_not_found(resource_path(kind, name, parent), rg)
     return res
 
 

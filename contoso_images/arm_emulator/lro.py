@@ -8,15 +8,19 @@ file can settle, so the web process sees what a worker started.
 
 An operation started while a failure was queued for its request path
 (``Emulator.queue_operation_failure``) is accepted like any other, then settles with
-status ``Failed``/``Canceled`` and ARM's error object (§3.2, §4.1): its *rollback* runs
-instead of its effect, so the resource is left as if the operation had not happened.
-An operation that a more recent one replaces (a VM delete, or a power-off during a start)
-is *preempted*: it ends ``Canceled``/``OperationPreempted`` at once and neither its effect
-nor its rollback runs (§3.3).
+status ``Failed``/``Canceled`` and ARM's error object in the operation-status body: its
+*rollback* runs instead of its effect. An operation that a more recent one replaces (a VM
+delete, or a power-off during a start) is *preempted*: it ends
+``Canceled``/``OperationPreempted`` at once and neither its effect nor its rollback runs.
 
-URLs follow azure-facts.md §4.1: ``Azure-AsyncOperation`` →
-``.../providers/Microsoft.Compute/locations/{loc}/operations/{id}?p=…&api-version=…``,
-``Location`` → the same with ``monitor=true``. ``Retry-After`` is always ≥ 1 (§9.6).
+URLs are the ones recorded from real Compute: ``Azure-AsyncOperation`` →
+``.../providers/Microsoft.Compute/locations/{loc}/operations/{id}?p=…&api-version=…`` and
+``Location`` → the same with ``monitor=true``; Compute Gallery operations live under
+``capsOperations`` instead, without ``p``. The poll echoes the api-version of the request
+that started the operation. The status body is ``{startTime, [endTime], status,
+[properties.output], name}``; ``properties.output`` carries what a run command or a capture
+produced. ``Retry-After`` is always ≥ 1: azure-core reads 0 as "no header" and falls back
+to its 30-second default.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from .state import Resource, save_resource
 from .wire import ARM_HOST, ArmRequest, Ctx, Response, json_response, new_id
 
 COMPUTE_API_VERSION = "2026-04-01"
+# Where the status of an operation is polled: Compute (CRP) or Compute Gallery.
+CRP, CAPS = "operations", "capsOperations"
 
 
 @dataclass
@@ -208,24 +214,36 @@ def preempt(conn: sqlite3.Connection, op_id: str, now: float) -> None:
     )
 
 
-def headers(op: Operation, api_version: str) -> dict[str, str]:
-    """The 202/201 headers that make ARMPolling poll this operation."""
+def headers(op: Operation, api_version: str, *, poll: str = CRP) -> dict[str, str]:
+    """The 202/201/200 headers that make ARMPolling poll this operation."""
     base = (
         f"{ARM_HOST}/subscriptions/{op.sub}/providers/Microsoft.Compute/locations/"
-        f"{quote(op.location)}/operations/{op.id}?p={new_id()}"
+        f"{quote(op.location)}/{poll}/{op.id}"
     )
     v = quote(api_version or COMPUTE_API_VERSION)
+    if poll == CRP:
+        base += f"?p={new_id()}&"
+    else:
+        base += "?"
     return {
-        "Azure-AsyncOperation": f"{base}&api-version={v}",
-        "Location": f"{base}&monitor=true&api-version={v}",
+        "Azure-AsyncOperation": f"{base}api-version={v}",
+        "Location": f"{base}monitor=true&api-version={v}",
         "Retry-After": "1",
         "x-ms-request-id": op.id,
     }
 
 
-def accepted(op: Operation, api_version: str) -> Response:
+def async_only(op: Operation, api_version: str, *, poll: str = CRP) -> dict[str, str]:
+    """The headers of a PUT or PATCH: Azure-AsyncOperation and no Location, since the
+    client's final GET is the resource URL itself."""
+    head = headers(op, api_version, poll=poll)
+    head.pop("Location")
+    return head
+
+
+def accepted(op: Operation, api_version: str, *, poll: str = CRP) -> Response:
     """202 Accepted with an empty body (POST actions, DELETE)."""
-    return Response(202, headers(op, api_version), b"")
+    return Response(202, headers(op, api_version, poll=poll), b"")
 
 
 def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: str) -> Response:
@@ -241,21 +259,21 @@ def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: st
                 b"",
             )
         if op.error:
-            # The HTTP status of a failed operation's monitor URL is unverified (§4.1 only
-            # covers the Azure-AsyncOperation body, which is what ARMPolling reads).
+            # The HTTP status of a failed operation's monitor URL is not known (no
+            # recording shows one); ARMPolling reads the Azure-AsyncOperation body.
             raise ArmError(500, op.error["code"], op.error["message"])
         if op.result is not None:
             return json_response(200, op.result)
         return Response(200, {}, b"")
-    body: dict[str, Any] = {
-        "startTime": clock.iso(op.started),
-        "status": op.status if op.settled else "InProgress",
-        "name": op.id,
-    }
+    body: dict[str, Any] = {"startTime": clock.iso(op.started)}
     if op.settled:
         body["endTime"] = clock.iso(op.due)
+    body["status"] = op.status if op.settled else "InProgress"
+    if op.result is not None:
+        body["properties"] = {"output": op.result}
     if op.error:
         body["error"] = op.error
+    body["name"] = op.id
     head = {} if op.settled else {"Retry-After": "1"}
     return json_response(200, body, head)
 

@@ -41,8 +41,10 @@ def render(res: Resource) -> dict[str, Any]:
 # --- reads ----------------------------------------------------------------------------
 
 
-def get(ctx: Ctx, kind: str, sub: str, rg: str, name: str, parent: str = "") -> Response:
-    return json_response(200, render(require(ctx.store.conn(), kind, sub, rg, name, parent)))
+def get(
+    ctx: Ctx, kind: str, sub: str, rg: str, name: str, parent: str = "", show: Render = render
+) -> Response:
+    return json_response(200, show(require(ctx.store.conn(), kind, sub, rg, name, parent)))
 
 
 def list_in_subscription(
@@ -98,26 +100,59 @@ def created(
     duration: float,
     parent: str = "",
     emu: dict[str, Any] | None = None,
+    poll: str = lro.CRP,
+    settle: str = "resource_ready",
+    show: Render = render,
 ) -> Response:
     """Store a new resource in ``Creating`` and answer 201 + Azure-AsyncOperation.
 
-    The operation settles it to ``Succeeded`` (``resource_ready``); there is no Location
-    header because the SDK's final GET for a PUT is the resource URL itself (§4.2)."""
+    The operation (``settle``, by default ``resource_ready``) makes it ``Succeeded``.
+    There is no Location header, as in every recorded PUT: the client's final GET for a
+    PUT is the resource URL itself."""
     insert_resource(conn, kind, sub, rg, name, body, emu or {"op": None}, parent)
     res = require(conn, kind, sub, rg, name, parent)
+    op = lro.start(conn, ctx, req, res, kind=settle, op_key=f"{kind}_create", duration=duration)
+    return json_response(201, show(res), lro.async_only(op, req.api_version or "", poll=poll))
+
+
+def begin_update(
+    conn: sqlite3.Connection,
+    ctx: Ctx,
+    req: ArmRequest,
+    res: Resource,
+    *,
+    duration: float,
+    poll: str = lro.CRP,
+    params: dict[str, Any] | None = None,
+    show: Render = render,
+) -> Response:
+    """A PUT or PATCH on an existing resource, whose changes the caller has applied to
+    ``res.body``: 200 + Azure-AsyncOperation with ``provisioningState: Updating`` and the
+    new values already in the body, then ``Succeeded`` once the update settles (recorded
+    for gallery and image-version updates). Refused with 409 Conflict while another
+    operation is pending on the resource."""
+    if res.emu.get("op"):
+        raise errors.concurrent_conflict()
+    res.body.setdefault("properties", {})["provisioningState"] = "Updating"
     op = lro.start(
-        conn, ctx, req, res, kind="resource_ready", op_key=f"{kind}_create", duration=duration
+        conn,
+        ctx,
+        req,
+        res,
+        kind="resource_updated",
+        op_key=f"{res.kind}_update",
+        duration=duration,
+        params=params,
     )
-    head = lro.headers(op, req.api_version or "")
-    head.pop("Location")
-    return json_response(201, body, head)
+    return json_response(200, show(res), lro.async_only(op, req.api_version or "", poll=poll))
 
 
-def updated(conn: sqlite3.Connection, res: Resource, payload: dict[str, Any]) -> Response:
-    """A PUT on an existing resource: ARM replaces its tags and answers 200 at once."""
-    res.body["tags"] = validate.tags(payload)
-    save_resource(conn, res)
-    return json_response(200, render(res))
+def tags_of(payload: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"tags": ...}`` to merge into a body: Azure echoes ``tags`` only when the request
+    sent them (a gallery created without tags has no ``tags`` key at all)."""
+    if "tags" in payload:
+        return {"tags": validate.tags(payload)}
+    return {} if current is None or "tags" not in current else {"tags": current["tags"]}
 
 
 def begin_delete(
@@ -147,6 +182,7 @@ def delete(
     *,
     guard: Guard | None = None,
     preempt: bool = False,
+    poll: str = lro.CRP,
 ) -> Response:
     """DELETE → 202 + Azure-AsyncOperation; deleting what does not exist answers 204, as
     ARM does (a missing resource group is still 404).
@@ -168,7 +204,7 @@ def delete(
                 raise errors.concurrent_conflict()
             lro.preempt(conn, pending["id"], ctx.now)
         op = begin_delete(conn, ctx, req, res)
-    return lro.accepted(op, req.api_version or "")
+    return lro.accepted(op, req.api_version or "", poll=poll)
 
 
 # --- settlement -----------------------------------------------------------------------
@@ -212,4 +248,16 @@ def _settle_ready(conn: sqlite3.Connection, op: lro.Operation, when: float) -> N
 @lro.rollback("resource_ready")
 def _creation_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
     """A failed creation leaves the resource behind in ``Failed``, as ARM does."""
+    release(conn, op, provisioning_state="Failed")
+
+
+@lro.effect("resource_updated")
+def _settle_update(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    release(conn, op, provisioning_state="Succeeded")
+
+
+@lro.rollback("resource_updated")
+def _update_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    """A failed update keeps the values it wrote (the 200 already showed them) and leaves
+    the resource ``Failed`` (docs/emulator-fidelity.md: not observed)."""
     release(conn, op, provisioning_state="Failed")

@@ -18,7 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.has_perm("catalog.view_catalog"):
         return redirect("catalog:catalog_index")
     if user.has_perm("audit.view_audit"):
-        return redirect("vmops:audit_index")
+        return redirect("audit:audit_index")
     return render(request, "no_role.html", status=403)
 
 

@@ -34,7 +34,7 @@ from contoso_images.operations.models import (
     OperationStep,
     StepStatus,
 )
-from contoso_images.operations.registry import OperationSpec, Step, StepContext
+from contoso_images.operations.registry import OperationEvent, OperationSpec, Step, StepContext
 
 logger = logging.getLogger(__name__)
 
@@ -214,6 +214,21 @@ def _step_ended(operation: Operation, index: int, status: str, message: str) -> 
             OperationStep.objects.filter(operation_id=operation.pk, position=index).update(
                 status=status, finished_at=timezone.now(), message=message[:300]
             )
+            event = "step_skipped" if status == StepStatus.SKIPPED else "step_succeeded"
+            _notify(event, operation, reason=message)
+
+
+def _notify(name: str, operation: Operation, *, reason: str = "") -> None:
+    registry.notify(
+        OperationEvent(
+            name=name,
+            kind=operation.kind,
+            target=operation.target,
+            operation=operation,
+            step=operation.step,
+            reason=reason,
+        )
+    )
 
 
 def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
@@ -299,12 +314,16 @@ def _mine(operation: Operation) -> QuerySet[Operation]:
 
 
 def _succeed(ctx: StepContext, *, note: str = "") -> None:
-    ended = _mine(ctx.operation).update(
-        status=OperationStatus.SUCCEEDED,
-        finished_at=timezone.now(),
-        progress_message=note or "Completed.",
-        lease_until=None,
-    )
+    with transaction.atomic():
+        ended = _mine(ctx.operation).update(
+            status=OperationStatus.SUCCEEDED,
+            finished_at=timezone.now(),
+            progress_message=note or "Completed.",
+            lease_until=None,
+        )
+        if ended:
+            ctx.operation.refresh_from_db()
+            _notify("succeeded", ctx.operation, reason=note)
     ctx.cache["ended"] = bool(ended)
 
 
@@ -343,6 +362,9 @@ def _fail(
                 request_id=fields.get("request_id", ""),
                 correlation_id=fields.get("correlation_id", ""),
             )
+        if ended:
+            operation.refresh_from_db()
+            _notify("failed", operation, reason=fields["error_summary"])
     ctx.cache["ended"] = bool(ended)
 
 

@@ -72,6 +72,8 @@ class Operation(models.Model):
     error_summary = models.TextField(blank=True)
     request_id = models.CharField(max_length=100, blank=True)
     correlation_id = models.CharField(max_length=100, blank=True)
+    #: When the person who asked for it saw how it ended (a failure stays unread until then).
+    outcome_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -85,6 +87,7 @@ class Operation(models.Model):
         indexes = [
             models.Index(fields=["status", "lease_until"]),
             models.Index(fields=["target_key", "-requested_at"]),
+            models.Index(fields=["requested_by", "-requested_at"]),
         ]
 
     def __str__(self) -> str:
@@ -95,6 +98,16 @@ class Operation(models.Model):
         """What the action is called on buttons and in records (``Deallocate``)."""
         spec = registry.find(self.kind)
         return spec.label if spec else self.kind
+
+    @property
+    def target(self) -> registry.Target:
+        return registry.Target(
+            id=self.target_id,
+            type=self.target_type,
+            name=self.target_name,
+            resource_group=self.target_resource_group,
+            subscription_id=self.target_subscription_id,
+        )
 
     @property
     def is_unfinished(self) -> bool:

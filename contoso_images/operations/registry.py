@@ -116,7 +116,29 @@ class OperationSpec:
         raise KeyError(f"{self.kind} has no step {name!r}")
 
 
+@dataclass(frozen=True)
+class OperationEvent:
+    """Something that happened to an operation, for the apps that keep a record of it.
+
+    ``name`` is one of ``requested``, ``refused`` (no operation was created: ``reason`` says
+    why), ``step_succeeded``, ``step_skipped``, ``succeeded`` and ``failed``. Listeners run
+    inside the transaction that records the change, so a record that cannot be written
+    undoes the change rather than leave it unrecorded.
+    """
+
+    name: str
+    kind: str
+    target: Target
+    user: Any = None
+    operation: Operation | None = None
+    step: str = ""
+    reason: str = ""
+
+
+Listener = Callable[[OperationEvent], None]
+
 _specs: dict[str, OperationSpec] = {}
+_listeners: list[Listener] = []
 
 
 def register(spec: OperationSpec) -> OperationSpec:
@@ -143,3 +165,14 @@ def find(kind: str) -> OperationSpec | None:
 
 def kinds() -> list[str]:
     return sorted(_specs)
+
+
+def listen(listener: Listener) -> None:
+    """Call ``listener`` with every :class:`OperationEvent` (apps connect in ``ready``)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def notify(event: OperationEvent) -> None:
+    for listener in list(_listeners):
+        listener(event)

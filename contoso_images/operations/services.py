@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -15,7 +16,8 @@ from contoso_images.operations.models import (
     Operation,
     OperationStep,
 )
-from contoso_images.operations.registry import Target
+from contoso_images.operations.registry import OperationEvent, Target
+from contoso_images.operations.selectors import unfinished_by_target
 
 
 def operation_request(
@@ -34,13 +36,16 @@ def operation_request(
     """
     spec = registry.get(kind)
     if user is not None and not user.has_perm(spec.permission):
-        raise PermissionDenied(f"Your role does not allow {spec.label.lower()}.")
+        reason = f"Your role does not allow {spec.label.lower()}."
+        _refused(kind, target, user, reason)
+        raise PermissionDenied(reason)
     unfinished = unfinished_operation(target_key=target.key)
     if unfinished is not None:
         return unfinished, False
     parameters = dict(parameters or {})
     reason = spec.precheck(subject, parameters)
     if reason:
+        _refused(kind, target, user, reason)
         raise ActionRefused(reason)
     now = timezone.now()
     try:
@@ -62,6 +67,11 @@ def operation_request(
                 OperationStep(operation=operation, position=i, name=step.name, label=step.label)
                 for i, step in enumerate(spec.steps)
             )
+            registry.notify(
+                OperationEvent(
+                    name="requested", kind=kind, target=target, user=user, operation=operation
+                )
+            )
     except IntegrityError:
         unfinished = unfinished_operation(target_key=target.key)
         if unfinished is None:
@@ -73,3 +83,125 @@ def operation_request(
 
 def unfinished_operation(*, target_key: str) -> Operation | None:
     return Operation.objects.filter(target_key=target_key, status__in=UNFINISHED_STATUSES).first()
+
+
+def _refused(kind: str, target: Target, user: Any, reason: str) -> None:
+    registry.notify(
+        OperationEvent(name="refused", kind=kind, target=target, user=user, reason=reason)
+    )
+
+
+@dataclass(frozen=True)
+class RequestItem:
+    """One target of a request for many: what to act on, and what the pre-check judges."""
+
+    target: Target
+    subject: Any
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManyResult:
+    created: list[Operation]
+    #: Targets that already had an operation under way: it is kept, nothing new is made.
+    already: list[Operation]
+    #: Targets the pre-check refused, with the reason.
+    refused: list[tuple[Target, str]]
+
+
+def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) -> ManyResult:
+    """Ask for the same operation on many targets in one transaction (a multi-select).
+
+    A thousand VMs cost a handful of queries: busy targets are found in one, the operations
+    and their steps are inserted in bulk, and each is queued after commit. Each one then runs
+    on the engine like any other, taking turns on the workers between polls.
+    """
+    spec = registry.get(kind)
+    if user is not None and not user.has_perm(spec.permission):
+        reason = f"Your role does not allow {spec.label.lower()}."
+        for item in items:
+            _refused(kind, item.target, user, reason)
+        raise PermissionDenied(reason)
+    busy = unfinished_by_target(item.target.key for item in items)
+    already: list[Operation] = []
+    refused: list[tuple[Target, str]] = []
+    wanted: list[RequestItem] = []
+    seen: set[str] = set()
+    for item in items:
+        key = item.target.key
+        if key in seen:
+            continue
+        seen.add(key)
+        if key in busy:
+            already.append(busy[key])
+            continue
+        reason = spec.precheck(item.subject, dict(item.parameters))
+        if reason:
+            refused.append((item.target, reason))
+            _refused(kind, item.target, user, reason)
+            continue
+        wanted.append(item)
+    try:
+        created = _create_many(spec, kind, wanted, user)
+    except IntegrityError:
+        # Another request got to one of these targets first: ask one by one instead.
+        created = []
+        for item in wanted:
+            operation, was_created = operation_request(
+                kind=kind,
+                target=item.target,
+                subject=item.subject,
+                user=user,
+                parameters=item.parameters,
+            )
+            (created if was_created else already).append(operation)
+        return ManyResult(created=created, already=already, refused=refused)
+    ids = [operation.pk for operation in created]
+    transaction.on_commit(lambda: _enqueue_all(ids))
+    return ManyResult(created=created, already=already, refused=refused)
+
+
+def _enqueue_all(ids: list[int]) -> None:
+    for pk in ids:
+        engine.enqueue(pk)
+
+
+def _create_many(
+    spec: registry.OperationSpec, kind: str, items: list[RequestItem], user: Any
+) -> list[Operation]:
+    if not items:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        created = Operation.objects.bulk_create(
+            Operation(
+                kind=kind,
+                requested_by=user,
+                requested_at=now,
+                last_enqueued_at=now,
+                target_id=item.target.id,
+                target_key=item.target.key,
+                target_type=item.target.type,
+                target_name=item.target.name,
+                target_resource_group=item.target.resource_group,
+                target_subscription_id=item.target.subscription_id,
+                parameters=dict(item.parameters),
+            )
+            for item in items
+        )
+        OperationStep.objects.bulk_create(
+            OperationStep(operation=operation, position=i, name=step.name, label=step.label)
+            for operation in created
+            for i, step in enumerate(spec.steps)
+        )
+        for operation in created:
+            registry.notify(
+                OperationEvent(
+                    name="requested",
+                    kind=kind,
+                    target=operation.target,
+                    user=user,
+                    operation=operation,
+                )
+            )
+    return created

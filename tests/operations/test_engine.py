@@ -1,0 +1,171 @@
+"""The engine on a kind with two steps: order, skips, resumption, events, many at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from contoso_images import azure
+from contoso_images.core.errors import ActionRefused
+from contoso_images.operations import engine, registry
+from contoso_images.operations.models import Operation
+from contoso_images.operations.registry import (
+    Observation,
+    OperationEvent,
+    OperationSpec,
+    Step,
+    StepContext,
+)
+from contoso_images.operations.services import (
+    RequestItem,
+    operation_request,
+    operation_request_many,
+)
+from tests.helpers import arm_posts, vm_in_state
+
+pytestmark = pytest.mark.django_db
+
+KIND = "test.prepare_and_deallocate"
+
+
+class Prepare(Step):
+    """A synchronous step: it answers at once, no token."""
+
+    name, label = "prepare", "Prepare"
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    def observe(self, ctx: StepContext) -> Observation:
+        if ctx.parameters.get("prepared"):
+            return Observation(done=True, note="Already prepared.")
+        return Observation()
+
+    def begin(self, ctx: StepContext) -> str | None:
+        self.calls.append("prepare")
+        return None
+
+
+class Deallocate(Step):
+    """A long-running step through the gateway and the emulator."""
+
+    name, label, result_kind = "deallocate", "Deallocate", "vm_deallocate"
+
+    def begin(self, ctx: StepContext) -> str | None:
+        target = ctx.operation.target
+        return azure.vm_begin_deallocate(target.subscription_id, target.resource_group, target.name)
+
+
+@pytest.fixture
+def calls():
+    return []
+
+
+@pytest.fixture
+def events():
+    seen: list[OperationEvent] = []
+    registry.listen(seen.append)
+    yield seen
+    registry._listeners.remove(seen.append)
+
+
+@pytest.fixture
+def spec(calls):
+    spec = registry.register(
+        OperationSpec(
+            kind=KIND,
+            label="Prepare and deallocate",
+            permission="vmops.operate_virtualmachine",
+            target_type="Microsoft.Compute/virtualMachines",
+            steps=(Prepare(calls), Deallocate()),
+            precheck=lambda vm, parameters: "Not this one." if vm.name == "refused" else "",
+        )
+    )
+    yield spec
+    registry._specs.pop(KIND)
+
+
+@pytest.fixture(autouse=True)
+def _no_enqueue(monkeypatch):
+    monkeypatch.setattr("contoso_images.operations.engine.enqueue", lambda pk: None)
+
+
+def _request(vm, user, **parameters):
+    return operation_request(
+        kind=KIND, target=vm.target, subject=vm, user=user, parameters=parameters
+    )
+
+
+def test_steps_run_in_order_and_each_is_recorded(spec, calls, events, inventory, operator_user):
+    vm = vm_in_state(inventory, "running")
+    operation, _ = _request(vm, operator_user)
+    done = engine.run(operation_id=operation.pk)
+    assert done.status == "succeeded"
+    assert calls == ["prepare"]
+    steps = list(done.steps.values_list("name", "status"))
+    assert steps == [("prepare", "succeeded"), ("deallocate", "succeeded")]
+    assert all(step.started_at and step.finished_at for step in done.steps.all())
+    assert [e.name for e in events] == [
+        "requested",
+        "step_succeeded",
+        "step_succeeded",
+        "succeeded",
+    ]
+    assert events[0].user == operator_user and events[-1].operation.pk == operation.pk
+
+
+def test_a_step_azure_already_shows_done_is_skipped(spec, calls, inventory, operator_user):
+    vm = vm_in_state(inventory, "running")
+    operation, _ = _request(vm, operator_user, prepared=True)
+    done = engine.run(operation_id=operation.pk)
+    assert calls == []
+    prepare = done.steps.get(name="prepare")
+    assert (prepare.status, prepare.message) == ("skipped", "Already prepared.")
+
+
+def test_a_paused_operation_resumes_at_its_step_without_repeating_the_first(
+    spec, calls, inventory, operator_user, emulator
+):
+    emulator.set_durations(deallocate=60)
+    vm = vm_in_state(inventory, "running")
+    operation, _ = _request(vm, operator_user)
+    first = engine.run(operation_id=operation.pk, budget_seconds=0)
+    assert (first.status, first.step) == ("running", "deallocate")
+    assert first.continuation_token
+    Operation.objects.filter(pk=operation.pk).update(lease_until=None)
+    emulator.advance(61)
+    done = engine.run(operation_id=operation.pk)
+    assert done.status == "succeeded"
+    assert calls == ["prepare"]
+    assert len(arm_posts(emulator, "deallocate")) == 1
+
+
+def test_a_refusal_is_an_event_and_writes_nothing(spec, events, operator_user, inventory):
+    vm = vm_in_state(inventory, "running")
+    vm.name = "refused"
+    with pytest.raises(ActionRefused, match="Not this one."):
+        _request(vm, operator_user)
+    assert not Operation.objects.exists()
+    assert [(e.name, e.reason) for e in events] == [("refused", "Not this one.")]
+
+
+def test_many_targets_in_one_request_in_a_fixed_number_of_queries(spec, inventory, operator_user):
+    vms = sorted(inventory.values(), key=lambda vm: vm.name)
+    busy, refused, *free = vms[:6]
+    _request(busy, operator_user)
+    refused.name = "refused"
+    items = [RequestItem(vm.target, vm) for vm in (busy, refused, *free)]
+    with CaptureQueriesContext(connection) as queries:
+        result = operation_request_many(kind=KIND, items=items, user=operator_user)
+    assert len(result.created) == len(free)
+    assert [op.target_key for op in result.already] == [busy.azure_id]
+    assert [(target.name, reason) for target, reason in result.refused] == [
+        ("refused", "Not this one.")
+    ]
+    assert Operation.objects.filter(kind=KIND).count() == 1 + len(free)
+    few = len(queries)
+    more = [RequestItem(vm.target, vm) for vm in vms[6:]]
+    with CaptureQueriesContext(connection) as queries:
+        operation_request_many(kind=KIND, items=more, user=operator_user)
+    assert len(queries) <= few + 1
