@@ -1,13 +1,21 @@
 """The Azure CLI and PowerShell commands equivalent to each dashboard action on a VM.
 
 Shown on the VM page so an administrator can check, script or repeat what the dashboard does.
-Names come from Azure, so they are quoted for the shell they are pasted into.
+Names come from Azure, so they are quoted for the shell they are pasted into, by that shell's
+own rules: POSIX sh for ``az`` (the CLI's documented shell is bash) and PowerShell's for the
+Az module.
 """
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+
+#: Characters PowerShell reads as a single quote: the ASCII one, and the left, right, low-9
+#: and high-reversed-9 single quotation marks (U+2018 to U+201B). Inside a single-quoted
+#: string any of them ends the string unless it is doubled, so a name holding U+2019 would
+#: otherwise close the quote and run what follows (``rg’;Start-Process calc;’``).
+POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 
 
 @dataclass(frozen=True)
@@ -17,19 +25,32 @@ class EquivalentCommand:
     powershell: str
 
 
-def _ps(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def powershell_quote(value: str) -> str:
+    """A PowerShell single-quoted (verbatim) string holding exactly ``value``.
+
+    Only quote characters are special in a verbatim string; each is escaped by doubling it,
+    which is what PowerShell's tokenizer expects for every one of the five.
+    """
+    escaped = "".join(c + c if c in POWERSHELL_SINGLE_QUOTES else c for c in value)
+    return f"'{escaped}'"
+
+
+def sh_quote(value: str) -> str:
+    """A POSIX shell word holding exactly ``value`` (bash, zsh, Cloud Shell)."""
+    return shlex.quote(value)
 
 
 def vm_equivalent_commands(
     *, subscription_id: str, resource_group: str, name: str
 ) -> list[EquivalentCommand]:
     az_target = (
-        f"--subscription {shlex.quote(subscription_id)} "
-        f"--resource-group {shlex.quote(resource_group)} --name {shlex.quote(name)}"
+        f"--subscription {sh_quote(subscription_id)} "
+        f"--resource-group {sh_quote(resource_group)} --name {sh_quote(name)}"
     )
-    ps_target = f"-ResourceGroupName {_ps(resource_group)} -Name {_ps(name)}"
-    ps_context = f"Set-AzContext -Subscription {_ps(subscription_id)}; "
+    ps_target = (
+        f"-ResourceGroupName {powershell_quote(resource_group)} -Name {powershell_quote(name)}"
+    )
+    ps_context = f"Set-AzContext -Subscription {powershell_quote(subscription_id)}; "
     return [
         EquivalentCommand(
             "Show power state",
