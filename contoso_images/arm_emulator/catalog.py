@@ -1,133 +1,13 @@
-"""Static reference data: regions, VM sizes and the Marketplace (azure-facts.md §7).
+"""Static reference data: VM sizes and the Marketplace (regions are in ``regions.py``).
 
-Served identically in every region the emulator knows. Versions are format-realistic,
-not verified current (see azure-facts §7.1).
+Served identically in every physical region. Publishers, offers and SKUs are real (most
+are az CLI image aliases); version numbers have the real format but are not claimed to
+be current (docs/emulator-fidelity.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-# name -> (displayName, geography, geographyGroup, latitude, longitude, physicalLocation, pair)
-REGIONS: dict[str, tuple[str, str, str, str, str, str, str]] = {
-    "eastus": ("East US", "United States", "US", "37.3719", "-79.8164", "Virginia", "westus"),
-    "eastus2": ("East US 2", "United States", "US", "36.6681", "-78.3889", "Virginia", "centralus"),
-    "centralus": ("Central US", "United States", "US", "41.5908", "-93.6208", "Iowa", "eastus2"),
-    "westus2": (
-        "West US 2",
-        "United States",
-        "US",
-        "47.233",
-        "-119.852",
-        "Washington",
-        "westcentralus",
-    ),
-    "westus3": (
-        "West US 3",
-        "United States",
-        "US",
-        "33.448376",
-        "-112.074036",
-        "Phoenix",
-        "eastus",
-    ),
-    "northeurope": (
-        "North Europe",
-        "Europe",
-        "Europe",
-        "53.3478",
-        "-6.2597",
-        "Ireland",
-        "westeurope",
-    ),
-    "westeurope": (
-        "West Europe",
-        "Europe",
-        "Europe",
-        "52.3667",
-        "4.9",
-        "Netherlands",
-        "northeurope",
-    ),
-    "uksouth": ("UK South", "United Kingdom", "Europe", "50.941", "-0.799", "London", "ukwest"),
-    "francecentral": (
-        "France Central",
-        "France",
-        "Europe",
-        "46.3772",
-        "2.373",
-        "Paris",
-        "francesouth",
-    ),
-    "germanywestcentral": (
-        "Germany West Central",
-        "Germany",
-        "Europe",
-        "50.110924",
-        "8.682127",
-        "Frankfurt",
-        "germanynorth",
-    ),
-    "swedencentral": (
-        "Sweden Central",
-        "Sweden",
-        "Europe",
-        "60.67488",
-        "17.14127",
-        "Gävle",
-        "swedensouth",
-    ),
-    "southeastasia": (
-        "Southeast Asia",
-        "Asia Pacific",
-        "Asia Pacific",
-        "1.283",
-        "103.833",
-        "Singapore",
-        "eastasia",
-    ),
-    "japaneast": (
-        "Japan East",
-        "Japan",
-        "Asia Pacific",
-        "35.68",
-        "139.77",
-        "Tokyo, Saitama",
-        "japanwest",
-    ),
-    "australiaeast": (
-        "Australia East",
-        "Australia",
-        "Asia Pacific",
-        "-33.86",
-        "151.2094",
-        "New South Wales",
-        "australiasoutheast",
-    ),
-    "canadacentral": (
-        "Canada Central",
-        "Canada",
-        "Canada",
-        "43.653",
-        "-79.383",
-        "Toronto",
-        "canadaeast",
-    ),
-}
-
-_BY_DISPLAY = {v[0].replace(" ", "").lower(): k for k, v in REGIONS.items()}
-
-
-def normalize_region(name: str) -> str:
-    """``"West Europe"`` / ``"westeurope"`` → ``"westeurope"`` (unknown names lower-cased)."""
-    key = name.replace(" ", "").lower()
-    return _BY_DISPLAY.get(key, key)
-
-
-def region_display(name: str) -> str:
-    entry = REGIONS.get(normalize_region(name))
-    return entry[0] if entry else name
-
 
 # name -> (vCPU, memory GiB, max data disks, temp disk GiB)
 VM_SIZES: dict[str, tuple[int, float, int, int]] = {
@@ -171,6 +51,11 @@ class MarketplaceSku:
     os_type: str
     generation: str
     plan: bool = False
+    os_disk_gb: int = 0  # 0: 127 for Windows, 30 for Linux
+
+    @property
+    def disk_gb(self) -> int:
+        return self.os_disk_gb or (127 if self.os_type == "Windows" else 30)
 
 
 def _older(version: str, step: int) -> str:
@@ -310,7 +195,7 @@ MARKETPLACE: tuple[MarketplaceSku, ...] = (
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """Sort marketplace versions as integer tuples, never as strings (§7.1)."""
+    """Sort marketplace versions as integer tuples, never as strings (``10.x`` > ``9.x``)."""
     return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
 
 

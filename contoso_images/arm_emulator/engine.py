@@ -34,7 +34,9 @@ DEFAULT_DURATIONS: dict[str, float] = {
     "run_command": 10.0,
     "image_create": 8.0,
     "gallery_create": 3.0,
+    "gallery_update": 2.0,
     "gallery_image_version_create": 15.0,
+    "gallery_image_version_update": 10.0,
     "delete": 5.0,
 }
 DEFAULT_PAGE_SIZE = 100

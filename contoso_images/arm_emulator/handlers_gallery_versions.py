@@ -1,15 +1,29 @@
-"""Gallery image versions: create from a VM or managed image, replication progress, get,
-list, delete.
+"""Gallery image versions: create from a VM or a managed image, update (PUT on an
+existing version, or PATCH), get with replication status, list, delete.
 
-Versions replicate to their target regions over the ``gallery_image_version_create``
-duration; ``$expand=ReplicationStatus`` reports per-region progress computed from the
-clock (regions finish one after another, the source region first)."""
+Shapes and rules follow the recorded traffic (docs/emulator-fidelity.md):
+
+- the 201 of a creation has no ``osDiskImage``/``dataDiskImages`` yet: they appear when
+  the version is ready (``osDiskImage.source`` is an empty object);
+- ``publishedDate`` is the operation's start time, written ``…+00:00``;
+- ``safetyProfile`` is answered from api-version 2022-01-03 on, ``validationsProfile``
+  from 2024-03-03 on (except in the 200 of an update);
+- a VM in ``storageProfile.source.id`` is refused from api-version 2023-07-03 on, where
+  ``source.virtualMachineId`` exists (Azure/azure-cli#28700), and accepted before;
+- a source whose OS state, OS type or generation differs from its definition's is
+  refused with 400 BadRequest (Azure/azure-cli#24972);
+- an update answers 200 ``Updating`` with the change applied and a ``capsOperations``
+  Azure-AsyncOperation header, replicates new regions over the
+  ``gallery_image_version_update`` duration, then ``Succeeded``. The source, the storage
+  account type and the data disks cannot change.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from . import catalog, clock, errors, lro, resources, validate
+from . import clock, errors, gallery_publishing, lro, regions, resources, validate, versions
 from .handlers_galleries import require_gallery, require_live_parent, resource_id
 from .lookup import (
     KIND_GALLERY_IMAGE,
@@ -19,11 +33,14 @@ from .lookup import (
     parse_id,
     require,
 )
-from .state import Resource, get_resource
+from .state import Resource, get_resource, get_resource_by_seq, save_resource
 from .wire import ArmRequest, Ctx, Response, json_response
 
+_SOURCE = "galleryImageVersion.properties.storageProfile.source"
 
-def _require_definition(conn: Any, sub: str, rg: str, gallery: str, image: str) -> Resource:
+
+def _definition_for_put(conn: Any, sub: str, rg: str, gallery: str, image: str) -> Resource:
+    """The parent definition of a version being written: ParentResourceNotFound."""
     require_gallery(conn, sub, rg, gallery)
     res = get_resource(conn, KIND_GALLERY_IMAGE, sub, rg, image, gallery)
     if res is None:
@@ -31,24 +48,126 @@ def _require_definition(conn: Any, sub: str, rg: str, gallery: str, image: str) 
     return res
 
 
-def _source(conn: Any, sub: str, source: dict[str, Any]) -> tuple[Resource, str]:
-    """The source VM or managed image, and its kind (404/400 when unusable)."""
-    source_id = source.get("id") or source.get("virtualMachineId")
+# --- rendering -----------------------------------------------------------------------------
+
+
+def renderer(req: ArmRequest, now: float, *, update_response: bool = False) -> resources.Render:
+    """The version body as the request's api-version shows it."""
+    api = req.api_version
+    expand = req.query.get("$expand", "").lower() == "replicationstatus"
+    safety = versions.at_least(api, versions.GALLERY_SAFETY_PROFILE)
+    validations = not update_response and versions.at_least(
+        api, versions.GALLERY_VALIDATIONS_PROFILE
+    )
+
+    def show(res: Resource) -> dict[str, Any]:
+        body = resources.render(res)
+        props = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
+        if not safety:
+            props.pop("safetyProfile", None)
+        if validations:
+            props["validationsProfile"] = {"validationOperationStatus": "NotExecuted"}
+        if expand:
+            props["replicationStatus"] = gallery_publishing.replication_status(
+                gallery_publishing.plan_of(res.emu), now
+            )
+        props["provisioningState"] = body["properties"]["provisioningState"]
+        return {**body, "properties": props}
+
+    return show
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+def _source(
+    conn: Any, sub: str, source: dict[str, Any], api: str | None
+) -> tuple[Resource, str, str]:
+    """The source VM or managed image, its kind and its id as the request gave it."""
+    vm_field = versions.at_least(api, versions.GALLERY_VM_SOURCE_FIELD)
+    source_id = source.get("id")
+    if not source_id and vm_field:
+        source_id = source.get("virtualMachineId")
+        if isinstance(source_id, str) and source_id:
+            parsed = parse_id(source_id)
+            if parsed is None or parsed[2] != KIND_VM:
+                raise errors.invalid_parameter(
+                    f"The source virtual machine id '{source_id}' is invalid.",
+                    target=f"{_SOURCE}.virtualMachineId",
+                )
     if not isinstance(source_id, str) or not source_id:
         raise errors.invalid_parameter(
-            "The 'storageProfile.source.id' or 'storageProfile.source.virtualMachineId' "
-            "property is required.",
-            target="storageProfile.source",
+            "The gallery image version source is required: set 'storageProfile.source.id'"
+            + (" or 'storageProfile.source.virtualMachineId'." if vm_field else "."),
+            target=_SOURCE,
         )
     parsed = parse_id(source_id)
     if parsed is None or parsed[0].lower() != sub.lower():
         raise errors.invalid_parameter(
             f"The source id '{source_id}' is not a virtual machine or managed image of this "
-            "subscription.",
-            target="storageProfile.source",
+            "subscription (the emulator supports no other source).",
+            target=_SOURCE,
         )
     psub, prg, kind, name = parsed
-    return require(conn, kind, psub, prg, name), kind
+    if kind == KIND_VM and source.get("id") and vm_field:
+        raise errors.vm_id_in_source_id(source_id)
+    return require(conn, kind, psub, prg, name), kind, source_id
+
+
+def _check_source(src: Resource, kind: str, source_id: str, definition: Resource) -> None:
+    dprops = definition.body["properties"]
+    if kind == KIND_VM:
+        os_type = src.body["properties"]["storageProfile"]["osDisk"]["osType"]
+        generation = src.emu.get("generation", "V1")
+        state = "Generalized" if src.emu.get("os_generalized") else "Specialized"
+        if src.emu.get("op") or src.emu.get("deleting"):
+            raise errors.vm_busy("Create Image Version", src.body["name"])
+    else:
+        iprops = src.body["properties"]
+        os_type = iprops["storageProfile"]["osDisk"]["osType"]
+        generation = iprops.get("hyperVGeneration", "V1")
+        state = "Generalized"
+        if iprops.get("provisioningState") != "Succeeded":
+            raise errors.concurrent_conflict()
+    if os_type.lower() != dprops["osType"].lower():
+        raise errors.source_state_mismatch(source_id, "OS type", os_type, dprops["osType"])
+    if generation != dprops.get("hyperVGeneration", "V1"):
+        raise errors.source_state_mismatch(
+            source_id, "Hypervisor generation", generation, dprops.get("hyperVGeneration", "V1")
+        )
+    if dprops["osState"] == "Generalized" and state != "Generalized":
+        raise errors.source_state_mismatch(source_id, "OS state", state, "Generalized")
+    if dprops["osState"] == "Specialized" and state == "Generalized":
+        raise errors.specialized_parent_for_generalized_source(source_id)
+
+
+def disk_images(src: Resource) -> dict[str, Any]:
+    """``osDiskImage`` and ``dataDiskImages`` of a version made from ``src`` (shown once
+    the version is ready; no ``dataDiskImages`` key when the source has no data disk)."""
+    storage = src.body["properties"]["storageProfile"]
+    os_disk = storage["osDisk"]
+    sizes = src.emu.get("disk_sizes") or {}
+    out: dict[str, Any] = {
+        "osDiskImage": {
+            "sizeInGB": int(os_disk.get("diskSizeGB") or sizes.get("os") or 30),
+            "hostCaching": os_disk.get("caching") or "ReadWrite",
+            "source": {},
+        }
+    }
+    data = [
+        {
+            "lun": d["lun"],
+            "sizeInGB": int(d.get("diskSizeGB") or sizes.get(str(d["lun"])) or 0),
+            "hostCaching": d.get("caching") or "None",
+        }
+        for d in storage.get("dataDisks") or []
+    ]
+    if data:
+        out["dataDiskImages"] = data
+    return out
+
+
+# --- create / update -----------------------------------------------------------------------
 
 
 def version_put(
@@ -56,77 +175,57 @@ def version_put(
 ) -> Response:
     validate.version_name(version)
     payload, location, props = validate.put_body(req)
-    profile = validate.obj(props, "publishingProfile")
-    source = validate.obj(validate.obj(props, "storageProfile"), "source")
     parent = f"{gallery}/{image}"
     with lro.writing(ctx) as conn:
-        definition = _require_definition(conn, sub, rg, gallery, image)
+        definition = _definition_for_put(conn, sub, rg, gallery, image)
         existing = get_resource(conn, KIND_GALLERY_VERSION, sub, rg, version, parent)
         if existing is not None:
-            if existing.emu.get("op"):
-                raise errors.concurrent_conflict()
-            return resources.updated(conn, existing, payload)
+            return _update(ctx, req, conn, existing, payload, props)
         require_live_parent(definition)
-        src, src_kind = _source(conn, sub, source)
-        _check_source(src, src_kind, definition)
-        src_region = catalog.normalize_region(src.body["location"])
-        regions = _target_regions(profile, location, src_region)
+        storage = validate.obj(props, "storageProfile")
+        source = validate.obj(storage, "source")
+        src, src_kind, source_id = _source(conn, sub, source, req.api_version)
+        _check_source(src, src_kind, source_id, definition)
+        src_region = regions.normalize(src.body["location"])
+        published = clock.iso(ctx.now)
+        profile = gallery_publishing.new_profile(
+            validate.obj(props, "publishingProfile"), location, src_region, published
+        )
+        eol = validate.obj(props, "publishingProfile").get("endOfLifeDate")
+        if eol:
+            profile["endOfLifeDate"] = validate.end_of_life(
+                eol, "galleryImageVersion.properties.publishingProfile.endOfLifeDate", ctx.now
+            )
         def_body = definition.body
-        rg_name = def_body["id"].split("/")[4]
-        replica_count = int(profile.get("replicaCount") or 1)
-        storage_type = profile.get("storageAccountType") or "Standard_LRS"
-        os_disk = src.body["properties"]["storageProfile"]["osDisk"]
-        body = {
-            "id": resource_id(
-                sub, rg_name, "galleries", gallery, "images", def_body["name"], "versions", version
-            ),
+        body: dict[str, Any] = {
             "name": version,
+            "id": resource_id(
+                sub,
+                def_body["id"].split("/")[4],
+                "galleries",
+                gallery,
+                "images",
+                def_body["name"],
+                "versions",
+                version,
+            ),
             "type": TYPE_NAMES[KIND_GALLERY_VERSION],
             "location": location,
-            "tags": validate.tags(payload),
+            **resources.tags_of(payload),
             "properties": {
-                "publishingProfile": {
-                    "targetRegions": [
-                        {
-                            "name": catalog.region_display(r["name"]),
-                            "regionalReplicaCount": int(
-                                r.get("regionalReplicaCount") or replica_count
-                            ),
-                            "storageAccountType": r.get("storageAccountType") or storage_type,
-                            "excludeFromLatest": bool(r.get("excludeFromLatest", False)),
-                        }
-                        for r in regions
-                    ],
-                    "replicaCount": replica_count,
-                    "excludeFromLatest": bool(profile.get("excludeFromLatest", False)),
-                    "publishedDate": _iso_z(ctx.now),
-                    "storageAccountType": storage_type,
-                    "replicationMode": profile.get("replicationMode") or "Full",
-                },
-                "storageProfile": {
-                    "source": dict(source),
-                    "osDiskImage": {
-                        "sizeInGB": int(os_disk.get("diskSizeGB") or 30),
-                        "hostCaching": "ReadWrite",
-                    },
-                    "dataDiskImages": [],
-                },
-                "safetyProfile": {
-                    "allowDeletionOfReplicatedLocations": False,
-                    "reportedForPolicyViolation": False,
-                    "blockDeletionBeforeEndOfLife": False,
-                },
+                "publishingProfile": profile,
+                "storageProfile": {"source": dict(source)},
+                "safetyProfile": _safety({}, validate.obj(props, "safetyProfile")),
                 "provisioningState": "Creating",
             },
         }
-        if profile.get("endOfLifeDate"):
-            body["properties"]["publishingProfile"]["endOfLifeDate"] = profile["endOfLifeDate"]
         duration = ctx.durations["gallery_image_version_create"]
+        names = [r["name"] for r in profile["targetRegions"]]
         emu = {
             "op": None,
-            "started": ctx.now,
-            "duration": duration,
-            "regions": [catalog.region_display(r["name"]) for r in regions],
+            "replication": gallery_publishing.schedule(names, src_region, ctx.now, duration),
+            "source_region": src_region,
+            "disk_images": disk_images(src),
         }
         return resources.created(
             ctx,
@@ -140,126 +239,127 @@ def version_put(
             body=body,
             duration=duration,
             emu=emu,
+            poll=lro.CAPS,
+            settle="gallery_version_ready",
+            show=renderer(req, ctx.now),
         )
 
 
-def _iso_z(ts: float) -> str:
-    return clock.to_datetime(ts).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+def _safety(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """``reportedForPolicyViolation`` and ``allowDeletionOfReplicatedLocations`` always;
+    ``blockDeletionBeforeEndOfLife`` once it was sent (recorded)."""
+    out = {
+        "reportedForPolicyViolation": False,
+        "allowDeletionOfReplicatedLocations": bool(
+            current.get("allowDeletionOfReplicatedLocations", False)
+        ),
+    }
+    if "blockDeletionBeforeEndOfLife" in current:
+        out["blockDeletionBeforeEndOfLife"] = current["blockDeletionBeforeEndOfLife"]
+    for key in ("allowDeletionOfReplicatedLocations", "blockDeletionBeforeEndOfLife"):
+        if change.get(key) is not None:
+            out[key] = bool(change[key])
+    return out
 
 
-def _check_source(src: Resource, kind: str, definition: Resource) -> None:
-    dprops = definition.body["properties"]
-    if kind == KIND_VM:
-        os_type = src.body["properties"]["storageProfile"]["osDisk"]["osType"]
-        generation = src.emu.get("generation", "V1")
-        generalized = bool(src.emu.get("os_generalized"))
-        if src.emu.get("op") or src.emu.get("deleting"):
-            raise errors.vm_busy("Create Image Version", src.body["name"])
-    else:
-        iprops = src.body["properties"]
-        os_type = iprops["storageProfile"]["osDisk"]["osType"]
-        generation = iprops.get("hyperVGeneration", "V1")
-        generalized = True
-        if iprops.get("provisioningState") != "Succeeded":
-            raise errors.concurrent_conflict()
-    if os_type != dprops["osType"]:
+def version_patch(
+    ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str, version: str
+) -> Response:
+    """``gallery_image_versions.begin_update``: the SDK accepts only 200 here."""
+    payload = req.json()
+    props = validate.obj(payload, "properties")
+    with lro.writing(ctx) as conn:
+        existing = require(conn, KIND_GALLERY_VERSION, sub, rg, version, f"{gallery}/{image}")
+        return _update(ctx, req, conn, existing, payload, props)
+
+
+def _update(
+    ctx: Ctx,
+    req: ArmRequest,
+    conn: sqlite3.Connection,
+    res: Resource,
+    payload: dict[str, Any],
+    props: dict[str, Any],
+) -> Response:
+    """Apply an update (PUT or PATCH alike: the recorded CLI PUT leaves out the source
+    and Azure keeps it) and answer 200 ``Updating``."""
+    if res.emu.get("op") or res.emu.get("deleting"):
+        raise errors.concurrent_conflict()
+    current = res.body["properties"]
+    storage = validate.obj(props, "storageProfile")
+    _check_storage_unchanged(current["storageProfile"], storage, res)
+    change = validate.obj(props, "publishingProfile")
+    safety = _safety(current.get("safetyProfile") or {}, validate.obj(props, "safetyProfile"))
+    src_region = res.emu.get("source_region") or regions.normalize(res.body["location"])
+    profile = gallery_publishing.updated_profile(
+        current["publishingProfile"],
+        change,
+        source_region=src_region,
+        allow_removal=safety["allowDeletionOfReplicatedLocations"],
+    )
+    if change.get("endOfLifeDate"):
+        profile["endOfLifeDate"] = validate.end_of_life(
+            change["endOfLifeDate"],
+            "galleryImageVersion.properties.publishingProfile.endOfLifeDate",
+            ctx.now,
+        )
+    duration = ctx.durations["gallery_image_version_update"]
+    res.emu["replication"] = gallery_publishing.reschedule(
+        gallery_publishing.plan_of(res.emu),
+        current["publishingProfile"]["targetRegions"],
+        profile["targetRegions"],
+        ctx.now,
+        duration,
+    )
+    current["publishingProfile"] = profile
+    current["safetyProfile"] = safety
+    if "tags" in payload:
+        res.body["tags"] = validate.tags(payload)
+    return resources.begin_update(
+        conn,
+        ctx,
+        req,
+        res,
+        duration=duration,
+        poll=lro.CAPS,
+        show=renderer(req, ctx.now, update_response=True),
+    )
+
+
+def _check_storage_unchanged(
+    current: dict[str, Any], change: dict[str, Any], res: Resource
+) -> None:
+    """The source and the data disks are fixed at creation (troubleshooting page texts)."""
+    wanted = validate.obj(change, "source")
+    had = current.get("source") or {}
+    for key in ("id", "virtualMachineId"):
+        if wanted.get(key) and str(wanted[key]).lower() != str(had.get(key, "")).lower():
+            raise errors.property_change_not_allowed(f"{_SOURCE}.{key}")
+    luns = {d.get("lun") for d in change.get("dataDiskImages") or [] if isinstance(d, dict)}
+    pending = (res.emu.get("disk_images") or {}).get("dataDiskImages") or []
+    known = {d["lun"] for d in current.get("dataDiskImages") or pending}
+    if luns - known:
         raise errors.invalid_parameter(
-            f"The OS type '{os_type}' of the source does not match the OS type "
-            f"'{dprops['osType']}' of the gallery image '{definition.body['name']}'.",
-            target="storageProfile.source",
-        )
-    if generation != dprops.get("hyperVGeneration", "V1"):
-        raise errors.invalid_parameter(
-            f"The Hyper-V generation '{generation}' of the source does not match the "
-            f"generation '{dprops.get('hyperVGeneration', 'V1')}' of the gallery image "
-            f"'{definition.body['name']}'.",
-            target="storageProfile.source",
-        )
-    if dprops["osState"] == "Generalized" and not generalized:
-        raise errors.invalid_parameter(
-            f"The source virtual machine '{src.body['name']}' is not generalized, but the "
-            f"gallery image '{definition.body['name']}' has osState 'Generalized'. "
-            "Generalize the virtual machine or use a specialized image definition.",
-            target="storageProfile.source",
+            "Adding new Data Disks or changing the LUN of a Data Disk in an existing Image is "
+            "not allowed.",
+            target="galleryImageVersion.properties.storageProfile.dataDiskImages",
         )
 
 
-def _target_regions(
-    profile: dict[str, Any], location: str, src_region: str
-) -> list[dict[str, Any]]:
-    regions = profile.get("targetRegions")
-    if regions is None:
-        regions = [{"name": location}]
-    if not isinstance(regions, list) or not all(
-        isinstance(r, dict) and isinstance(r.get("name"), str) for r in regions
-    ):
-        raise errors.invalid_parameter(
-            "'publishingProfile.targetRegions' must be a list of objects with a 'name'.",
-            target="publishingProfile.targetRegions",
-        )
-    names = [catalog.normalize_region(r["name"]) for r in regions]
-    unknown = [r["name"] for r, n in zip(regions, names, strict=True) if n not in catalog.REGIONS]
-    if unknown:
-        raise errors.invalid_parameter(
-            f"The target region '{unknown[0]}' is not a valid Azure region.",
-            target="publishingProfile.targetRegions",
-        )
-    if src_region not in names:
-        raise errors.invalid_parameter(
-            "The replication regions must include the region the source is located: "
-            f"'{catalog.region_display(src_region)}' is missing from targetRegions.",
-            target="publishingProfile.targetRegions",
-        )
-    # Replicate the source region first, then the others in the order given.
-    ordered = sorted(zip(names, regions, strict=True), key=lambda p: p[0] != src_region)
-    return [r for _, r in ordered]
-
-
-def replication_status(res: Resource, now: float) -> dict[str, Any]:
-    """Per-region progress: region i of n completes at started + duration·(i+1)/n."""
-    started = float(res.emu.get("started") or 0)
-    duration = float(res.emu.get("duration") or 0)
-    regions = res.emu.get("regions") or []
-    summary = []
-    for i, region in enumerate(regions):
-        span = duration * (i + 1) / max(1, len(regions))
-        done = span <= 0 or now - started >= span
-        progress = 100 if done else max(0, min(99, int(100 * (now - started) / span)))
-        summary.append(
-            {
-                "region": region,
-                "state": "Completed" if done else "Replicating",
-                "details": "",
-                "progress": progress,
-            }
-        )
-    complete = all(s["state"] == "Completed" for s in summary)
-    return {"aggregatedState": "Completed" if complete else "InProgress", "summary": summary}
-
-
-def _render_version(res: Resource, now: float, expand: str) -> dict[str, Any]:
-    body = resources.render(res)
-    if expand.lower() == "replicationstatus":
-        body["properties"] = {
-            **body["properties"],
-            "replicationStatus": replication_status(res, now),
-        }
-    return body
+# --- reads and delete ----------------------------------------------------------------------
 
 
 def version_get(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str, version: str
 ) -> Response:
-    conn = ctx.store.conn()
-    _require_definition(conn, sub, rg, gallery, image)
-    res = require(conn, KIND_GALLERY_VERSION, sub, rg, version, f"{gallery}/{image}")
-    return json_response(200, _render_version(res, ctx.now, req.query.get("$expand", "")))
+    res = require(ctx.store.conn(), KIND_GALLERY_VERSION, sub, rg, version, f"{gallery}/{image}")
+    return json_response(200, renderer(req, ctx.now)(res))
 
 
 def version_list(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str
 ) -> Response:
-    _require_definition(ctx.store.conn(), sub, rg, gallery, image)
+    require(ctx.store.conn(), KIND_GALLERY_IMAGE, sub, rg, image, gallery)
     return resources.list_in_group(
         ctx,
         req,
@@ -267,7 +367,7 @@ def version_list(
         sub,
         rg,
         parent=f"{gallery}/{image}",
-        show=lambda r: _render_version(r, ctx.now, ""),
+        show=renderer(req, ctx.now),
     )
 
 
@@ -275,9 +375,37 @@ def version_delete(
     ctx: Ctx, req: ArmRequest, sub: str, rg: str, gallery: str, image: str, version: str
 ) -> Response:
     def definition_exists(conn: Any) -> None:
-        _require_definition(conn, sub, rg, gallery, image)
+        _definition_for_put(conn, sub, rg, gallery, image)
 
     parent = f"{gallery}/{image}"
     return resources.delete(
-        ctx, req, KIND_GALLERY_VERSION, sub, rg, version, parent, guard=definition_exists
+        ctx,
+        req,
+        KIND_GALLERY_VERSION,
+        sub,
+        rg,
+        version,
+        parent,
+        guard=definition_exists,
+        poll=lro.CAPS,
     )
+
+
+# --- settlement ----------------------------------------------------------------------------
+
+
+@lro.effect("gallery_version_ready")
+def _settle_ready(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    """The version is built: its disk images appear and it is ``Succeeded``."""
+    res = get_resource_by_seq(conn, op.resource_seq or 0)
+    if res is None:
+        return
+    images = res.emu.pop("disk_images", None) or {}
+    res.body["properties"]["storageProfile"].update(images)
+    save_resource(conn, res)
+    resources.release(conn, op, provisioning_state="Succeeded")
+
+
+@lro.rollback("gallery_version_ready")
+def _creation_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    resources.release(conn, op, provisioning_state="Failed")

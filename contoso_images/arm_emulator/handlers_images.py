@@ -1,13 +1,56 @@
 """Managed images (``Microsoft.Compute/images``): PUT from a generalized VM, GET, lists,
-DELETE. PUT answers 201 ``Creating`` + Azure-AsyncOperation; the final GET shows
-``Succeeded`` once the ``image_create`` duration has passed."""
+DELETE.
+
+A creation answers 201 ``Creating`` + Azure-AsyncOperation, as recorded: disks of a
+managed-disk VM are listed without ``diskSizeGB`` until the image is ready; a VM with
+blob (VHD) disks gives ``blobUri`` disks that carry their size at once. The VM must be
+generalized; it may be stopped and still allocated (test_vm_generalize: power off,
+generalize, image create → 201). ``zoneResilient`` is echoed only when sent.
+"""
 
 from __future__ import annotations
 
-from . import catalog, errors, lro, resources, validate
+import sqlite3
+from typing import Any
+
+from . import errors, lro, regions, resources, validate
 from .lookup import KIND_IMAGE, KIND_VM, TYPE_NAMES, parse_id, require, require_rg
-from .state import get_resource
+from .state import Resource, get_resource, get_resource_by_seq, save_resource
 from .wire import ArmRequest, Ctx, Response
+
+DEFAULT_MANAGED_TYPE = "Premium_LRS"
+BLOB_TYPE = "Standard_LRS"
+
+
+def _image_disk(disk: dict[str, Any], *, lun: int | None, os_type: str | None) -> dict[str, Any]:
+    """One disk of an image made from the VM disk ``disk``."""
+    out: dict[str, Any] = {}
+    if lun is not None:
+        out["lun"] = lun
+    if os_type is not None:
+        out["osType"] = os_type
+        out["osState"] = "Generalized"
+    if "vhd" in disk:
+        out["diskSizeGB"] = disk.get("diskSizeGB") or 30
+        out["blobUri"] = disk["vhd"]["uri"]
+        out["caching"] = disk.get("caching") or "None"
+        out["storageAccountType"] = BLOB_TYPE
+    else:
+        managed = disk.get("managedDisk") or {}
+        out["managedDisk"] = {"id": managed.get("id", "")}
+        out["caching"] = disk.get("caching") or "None"
+        out["storageAccountType"] = managed.get("storageAccountType") or DEFAULT_MANAGED_TYPE
+    return out
+
+
+def _pending_sizes(vm: Resource) -> dict[str, int]:
+    """Disk sizes (by ``os`` or LUN) that a managed-disk image shows once it is ready."""
+    storage = vm.body["properties"]["storageProfile"]
+    known = vm.emu.get("disk_sizes") or {}
+    sizes = {"os": int(storage["osDisk"].get("diskSizeGB") or known.get("os") or 30)}
+    for disk in storage.get("dataDisks") or []:
+        sizes[str(disk["lun"])] = int(disk.get("diskSizeGB") or known.get(str(disk["lun"])) or 0)
+    return sizes
 
 
 def create(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response:
@@ -24,9 +67,7 @@ def create(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response
         rg_name = require_rg(conn, sub, rg)
         existing = get_resource(conn, KIND_IMAGE, sub, rg, image)
         if existing is not None:
-            if existing.emu.get("op"):
-                raise errors.concurrent_conflict()
-            return resources.updated(conn, existing, payload)
+            return _update(ctx, req, conn, existing, payload, source)
         parsed = parse_id(source)
         if parsed is None or parsed[2] != KIND_VM or parsed[0].lower() != sub.lower():
             raise errors.invalid_parameter(
@@ -47,13 +88,23 @@ def create(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response
                 f"'{generation}' of the source virtual machine '{vm_name}'.",
                 target="hyperVGeneration",
             )
-        if catalog.normalize_region(vm.body["location"]) != location:
+        if regions.normalize(vm.body["location"]) != location:
             raise errors.invalid_parameter(
                 f"The image must be created in the location of its source virtual machine "
                 f"('{vm.body['location']}').",
                 target="location",
             )
-        os_disk = vm.body["properties"]["storageProfile"]["osDisk"]
+        storage = vm.body["properties"]["storageProfile"]
+        os_disk = storage["osDisk"]
+        image_storage: dict[str, Any] = {
+            "osDisk": _image_disk(os_disk, lun=None, os_type=os_disk["osType"]),
+            "dataDisks": [
+                _image_disk(d, lun=d["lun"], os_type=None) for d in storage.get("dataDisks") or []
+            ],
+        }
+        asked_storage = validate.obj(props, "storageProfile")
+        if "zoneResilient" in asked_storage:
+            image_storage["zoneResilient"] = bool(asked_storage["zoneResilient"])
         rid = (
             f"/subscriptions/{sub}/resourceGroups/{rg_name}/providers/"
             f"{TYPE_NAMES[KIND_IMAGE]}/{image}"
@@ -63,25 +114,15 @@ def create(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response
             "id": rid,
             "type": TYPE_NAMES[KIND_IMAGE],
             "location": location,
-            "tags": validate.tags(payload),
+            **resources.tags_of(payload),
             "properties": {
                 "sourceVirtualMachine": {"id": vm.body["id"]},
-                "storageProfile": {
-                    "osDisk": {
-                        "osType": os_disk["osType"],
-                        "osState": "Generalized",
-                        "managedDisk": {"id": os_disk["managedDisk"]["id"]},
-                        "caching": "ReadWrite",
-                        "storageAccountType": "Premium_LRS",
-                        "diskSizeGB": os_disk.get("diskSizeGB", 30),
-                    },
-                    "dataDisks": [],
-                    "zoneResilient": False,
-                },
+                "storageProfile": image_storage,
                 "provisioningState": "Creating",
                 "hyperVGeneration": generation,
             },
         }
+        emu = {"op": None, "disk_sizes": _pending_sizes(vm)}
         return resources.created(
             ctx,
             req,
@@ -92,7 +133,27 @@ def create(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response
             name=image,
             body=body,
             duration=ctx.durations["image_create"],
+            emu=emu,
+            settle="image_ready",
         )
+
+
+def _update(
+    ctx: Ctx,
+    req: ArmRequest,
+    conn: sqlite3.Connection,
+    res: Resource,
+    payload: dict[str, Any],
+    source: str,
+) -> Response:
+    """A PUT on an existing image: the same source updates its tags (200 ``Updating``);
+    another source is refused. Neither answer is observed (docs/emulator-fidelity.md)."""
+    had = res.body["properties"].get("sourceVirtualMachine", {}).get("id", "")
+    if source.lower() != had.lower():
+        raise errors.property_change_not_allowed("properties.sourceVirtualMachine.id")
+    if "tags" in payload:
+        res.body["tags"] = validate.tags(payload)
+    return resources.begin_update(conn, ctx, req, res, duration=ctx.durations["image_create"])
 
 
 def get(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response:
@@ -109,3 +170,38 @@ def list_all(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
 
 def delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response:
     return resources.delete(ctx, req, KIND_IMAGE, sub, rg, image)
+
+
+@lro.effect("image_ready")
+def _settle_ready(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    """The image is built: its managed disks now show their size (recorded)."""
+    res = get_resource_by_seq(conn, op.resource_seq or 0)
+    if res is None:
+        return
+    sizes = res.emu.pop("disk_sizes", None) or {}
+    storage = res.body["properties"]["storageProfile"]
+    storage["osDisk"] = _with_size(storage["osDisk"], sizes.get("os"))
+    storage["dataDisks"] = [
+        _with_size(d, sizes.get(str(d.get("lun")))) for d in storage.get("dataDisks") or []
+    ]
+    save_resource(conn, res)
+    resources.release(conn, op, provisioning_state="Succeeded")
+
+
+def _with_size(disk: dict[str, Any], size: int | None) -> dict[str, Any]:
+    """``diskSizeGB`` goes where the recorded ready image has it: after ``osState`` on the
+    OS disk, after ``lun`` on a data disk."""
+    if "diskSizeGB" in disk or not size:
+        return disk
+    out: dict[str, Any] = {}
+    for key, value in disk.items():
+        out[key] = value
+        if key in ("osState", "lun"):
+            out["diskSizeGB"] = size
+    return out
+
+
+@lro.rollback("image_ready")
+def _creation_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    """A failed creation leaves the image behind in ``Failed``, as ARM does."""
+    resources.release(conn, op, provisioning_state="Failed")

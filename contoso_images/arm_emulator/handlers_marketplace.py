@@ -1,22 +1,70 @@
-"""Marketplace images and VM sizes per location (azure-facts §1.2, §1.5, §7).
+"""Marketplace images and VM sizes per location.
 
-Publisher/offer/sku/version lists are **bare JSON arrays** with capitalised id segments,
-exactly as Compute answers them; VM sizes are a ``{"value": [...]}`` page."""
+Publisher/offer/sku/version lists are **bare JSON arrays** with capitalised id segments
+(``/Subscriptions/…/Providers/…/Locations/…``), exactly as Compute answers them; VM sizes
+are a ``{"value": [...]}`` page. Every physical public region serves the same catalog;
+a logical or unknown region is refused with NoRegisteredProviderFound. A version's body
+has the recorded fields (``replicaType``, ``osDiskImage.sizeInGb`` and ``sizeInBytes``,
+``features`` only when the image has some). Images added with
+``Emulator.add_marketplace_image`` (to replay a recording) join the static catalog.
+"""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from typing import Any
 
-from . import catalog, errors
+from . import catalog, errors, regions
 from .catalog import MARKETPLACE, MarketplaceSku
 from .lookup import require_sub
+from .state import Store
 from .wire import ArmRequest, Ctx, Response, json_response
+
+EXTRA_KEY = "marketplace_extra"
+GIB = 1024**3
+
+
+def add_image(store: Store, sku: MarketplaceSku) -> None:
+    """Add ``sku`` (or more versions of it) to the catalog of this state file."""
+    extra = [e for e in store.meta_get(EXTRA_KEY, []) or [] if not _same(e, sku)]
+    extra.append(
+        {
+            "publisher": sku.publisher,
+            "offer": sku.offer,
+            "sku": sku.sku,
+            "versions": list(sku.versions),
+            "os_type": sku.os_type,
+            "generation": sku.generation,
+            "plan": sku.plan,
+            "os_disk_gb": sku.os_disk_gb,
+        }
+    )
+    store.meta_set(EXTRA_KEY, extra)
+
+
+def _same(entry: dict[str, Any], sku: MarketplaceSku) -> bool:
+    return (entry["publisher"].lower(), entry["offer"].lower(), entry["sku"].lower()) == (
+        sku.publisher.lower(),
+        sku.offer.lower(),
+        sku.sku.lower(),
+    )
+
+
+def _catalog(conn: sqlite3.Connection) -> tuple[MarketplaceSku, ...]:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (EXTRA_KEY,)).fetchone()
+    if row is None:
+        return MARKETPLACE
+    extra = tuple(
+        MarketplaceSku(**{**e, "versions": tuple(e["versions"])}) for e in json.loads(row[0])
+    )
+    return MARKETPLACE + extra
 
 
 def _location(ctx: Ctx, sub: str, location: str) -> str:
     require_sub(ctx.store.conn(), sub)
-    loc = catalog.normalize_region(location)
-    if loc not in catalog.REGIONS:
+    loc = regions.normalize(location)
+    if not regions.is_physical(loc):
         raise errors.ArmError(
             400,
             "NoRegisteredProviderFound",
@@ -34,10 +82,12 @@ def _entry(name: str, loc: str, rid: str) -> dict[str, Any]:
     return {"location": loc, "name": name, "id": rid}
 
 
-def _skus(publisher: str, offer: str | None = None, sku: str | None = None) -> list[MarketplaceSku]:
+def _skus(
+    ctx: Ctx, publisher: str, offer: str | None = None, sku: str | None = None
+) -> list[MarketplaceSku]:
     found = [
         s
-        for s in MARKETPLACE
+        for s in _catalog(ctx.store.conn())
         if s.publisher.lower() == publisher.lower()
         and (offer is None or s.offer.lower() == offer.lower())
         and (sku is None or s.sku.lower() == sku.lower())
@@ -49,13 +99,13 @@ def _skus(publisher: str, offer: str | None = None, sku: str | None = None) -> l
 
 def publishers(ctx: Ctx, req: ArmRequest, sub: str, location: str) -> Response:
     loc = _location(ctx, sub, location)
-    names = dict.fromkeys(s.publisher for s in MARKETPLACE)
+    names = dict.fromkeys(s.publisher for s in _catalog(ctx.store.conn()))
     return json_response(200, [_entry(p, loc, f"{_base(sub, loc)}/Publishers/{p}") for p in names])
 
 
 def offers(ctx: Ctx, req: ArmRequest, sub: str, location: str, publisher: str) -> Response:
     loc = _location(ctx, sub, location)
-    found = _skus(publisher)
+    found = _skus(ctx, publisher)
     pub = found[0].publisher
     names = dict.fromkeys(s.offer for s in found)
     return json_response(
@@ -71,7 +121,7 @@ def skus(
     ctx: Ctx, req: ArmRequest, sub: str, location: str, publisher: str, offer: str
 ) -> Response:
     loc = _location(ctx, sub, location)
-    found = _skus(publisher, offer)
+    found = _skus(ctx, publisher, offer)
     pub, offer_name = found[0].publisher, found[0].offer
     base = f"{_base(sub, loc)}/Publishers/{pub}/ArtifactTypes/VMImage/Offers/{offer_name}"
     return json_response(200, [_entry(s.sku, loc, f"{base}/Skus/{s.sku}") for s in found])
@@ -85,25 +135,29 @@ def _version_id(sub: str, loc: str, s: MarketplaceSku, version: str) -> str:
 
 
 def _properties(s: MarketplaceSku) -> dict[str, Any]:
+    """The recorded key set (CentOS 7.5, Ubuntu 18.04: ``sizeInGb`` is present for some
+    images and not others; it is always sent here)."""
     props: dict[str, Any] = {}
     if s.plan:
         props["plan"] = {"publisher": s.publisher, "name": s.sku, "product": s.offer}
     props.update(
         {
-            "osDiskImage": {"operatingSystem": s.os_type},
-            "dataDiskImages": [],
-            "automaticOSUpgradeProperties": {"automaticOSUpgradeSupported": False},
             "hyperVGeneration": s.generation,
-            "disallowed": {"vmDiskType": "None"},
-            "features": (
-                [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]
-                if s.generation == "V2"
-                else []
-            ),
             "architecture": "x64",
+            "replicaType": "Unmanaged",
+            "disallowed": {"vmDiskType": "None"},
+            "automaticOSUpgradeProperties": {"automaticOSUpgradeSupported": False},
             "imageDeprecationStatus": {"imageState": "Active"},
         }
     )
+    if s.generation == "V2":
+        props["features"] = [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]
+    props["osDiskImage"] = {
+        "operatingSystem": s.os_type,
+        "sizeInGb": s.disk_gb,
+        "sizeInBytes": s.disk_gb * GIB,
+    }
+    props["dataDiskImages"] = []
     return props
 
 
@@ -112,7 +166,7 @@ def versions(
 ) -> Response:
     """``$orderby=name desc`` / ``$top`` / ``$expand=Properties`` as the SDK sends them."""
     loc = _location(ctx, sub, location)
-    s = _skus(publisher, offer, sku)[0]
+    s = _skus(ctx, publisher, offer, sku)[0]
     names = sorted(s.versions, key=catalog.version_key)
     if "desc" in req.query.get("$orderby", "").lower():
         names.reverse()
@@ -140,7 +194,7 @@ def version_get(
     version: str,
 ) -> Response:
     loc = _location(ctx, sub, location)
-    s = _skus(publisher, offer, sku)[0]
+    s = _skus(ctx, publisher, offer, sku)[0]
     wanted = version
     if version.lower() == "latest":
         wanted = max(s.versions, key=catalog.version_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog
+from . import regions
 from .lookup import require_sub
 from .state import subscription_row, subscription_rows
 from .wire import ArmRequest, Ctx, Response, json_response
@@ -48,32 +48,38 @@ def get_subscription(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
     return json_response(200, _subscription(*row))
 
 
-def list_locations(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
-    sub_id = require_sub(ctx.store.conn(), sub)
-    value = []
-    for name, (display, geo, group, lat, lon, phys, pair) in catalog.REGIONS.items():
-        value.append(
+def _location(sub_id: str, region: regions.Region) -> dict[str, Any]:
+    """One entry of ``az account list-locations`` (api-version 2019-11-01 shape, as
+    recorded); metadata not known for a region is left out."""
+    metadata: dict[str, Any] = {"regionType": "Physical" if region.physical else "Logical"}
+    if region.category:
+        metadata["regionCategory"] = region.category
+    if region.geography_group:
+        metadata["geographyGroup"] = region.geography_group
+    if region.longitude:
+        metadata["longitude"] = region.longitude
+        metadata["latitude"] = region.latitude
+    if region.physical_location:
+        metadata["physicalLocation"] = region.physical_location
+    if region.paired_region:
+        metadata["pairedRegion"] = [
             {
-                "id": f"/subscriptions/{sub_id}/locations/{name}",
-                "name": name,
-                "type": "Region",
-                "displayName": display,
-                "regionalDisplayName": f"({group}) {display}",
-                "metadata": {
-                    "regionType": "Physical",
-                    "regionCategory": "Recommended",
-                    "geography": geo,
-                    "geographyGroup": group,
-                    "longitude": lon,
-                    "latitude": lat,
-                    "physicalLocation": phys,
-                    "pairedRegion": [
-                        {
-                            "name": pair,
-                            "id": f"/subscriptions/{sub_id}/locations/{pair}",
-                        }
-                    ],
-                },
+                "name": region.paired_region,
+                "id": f"/subscriptions/{sub_id}/locations/{region.paired_region}",
             }
-        )
-    return json_response(200, {"value": value})
+        ]
+    return {
+        "id": f"/subscriptions/{sub_id}/locations/{region.name}",
+        "name": region.name,
+        "type": "Region",
+        "displayName": region.display_name,
+        "regionalDisplayName": region.regional_display_name,
+        "metadata": metadata,
+    }
+
+
+def list_locations(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
+    """Every public region, physical and logical (the regions only Microsoft-internal
+    subscriptions see are left out)."""
+    sub_id = require_sub(ctx.store.conn(), sub)
+    return json_response(200, {"value": [_location(sub_id, r) for r in regions.REGIONS.values()]})

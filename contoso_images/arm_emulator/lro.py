@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import clock, faults
-from .catalog import normalize_region
+from . import clock, faults, regions
 from .errors import ArmError, operation_not_found, operation_preempted
 from .state import Resource, save_resource
 from .wire import ARM_HOST, ArmRequest, Ctx, Response, json_response, new_id
@@ -133,7 +132,7 @@ def start(
     op = Operation(
         new_id(),
         res.sub.lower(),
-        normalize_region(res.body["location"]),
+        regions.normalize(res.body["location"]),
         kind,
         res.seq,
         ctx.now,

@@ -1,7 +1,8 @@
 """Dispatch: (method, path regex) → handler, after the api-version check.
 
 Paths are matched case-insensitively (ARM paths are), path parameters are URL-decoded
-before they reach a handler.
+before they reach a handler. Each route accepts the api-versions its resource provider
+registers (``versions.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import unquote
 from . import (
     errors,
     lro,
+    versions,
 )
 from . import (
     handlers_galleries as gal,
@@ -34,34 +36,6 @@ from . import (
     handlers_vms as vms,
 )
 from .wire import ArmRequest, Ctx, Response
-
-COMPUTE_VERSIONS = [
-    "2026-04-01",
-    "2025-04-01",
-    "2024-11-01",
-    "2024-07-01",
-    "2024-03-01",
-    "2023-09-01",
-    "2023-07-01",
-    "2023-03-01",
-    "2022-11-01",
-    "2022-08-01",
-    "2022-03-01",
-    "2021-11-01",
-    "2021-07-01",
-]
-GALLERY_VERSIONS = [
-    "2026-03-03",
-    "2025-03-03",
-    "2024-03-03",
-    "2023-07-03",
-    "2022-08-03",
-    "2022-03-03",
-    "2022-01-03",
-    "2021-10-01",
-    "2021-07-01",
-]
-SUBSCRIPTION_VERSIONS = ["2022-12-01", "2021-01-01", "2020-01-01", "2019-11-01", "2016-06-01"]
 
 Handler = Callable[..., Response]
 
@@ -97,7 +71,7 @@ def _r(method: str, pattern: str, handler: Handler, versions: list[str]) -> Rout
     return Route(method, re.compile(pattern + "$", re.IGNORECASE), handler, versions)
 
 
-C, G, S = COMPUTE_VERSIONS, GALLERY_VERSIONS, SUBSCRIPTION_VERSIONS
+C, G, S, M = versions.COMPUTE, versions.GALLERY, versions.SUBSCRIPTIONS, versions.MARKETPLACE
 ROUTES: list[Route] = [
     _r("GET", r"^/subscriptions", subs.list_subscriptions, S),
     _r("GET", _SUB, subs.get_subscription, S),
@@ -123,23 +97,27 @@ ROUTES: list[Route] = [
     _r("GET", _SUB + _PROV + "/galleries", gal.gallery_list, G),
     _r("GET", _RG + _PROV + "/galleries", gal.gallery_list_rg, G),
     _r("PUT", _GAL, gal.gallery_put, G),
+    _r("PATCH", _GAL, gal.gallery_patch, G),
     _r("GET", _GAL, gal.gallery_get, G),
     _r("DELETE", _GAL, gal.gallery_delete, G),
     _r("GET", _GAL + "/images", gal.definition_list, G),
     _r("PUT", _DEF, gal.definition_put, G),
+    _r("PATCH", _DEF, gal.definition_patch, G),
     _r("GET", _DEF, gal.definition_get, G),
     _r("DELETE", _DEF, gal.definition_delete, G),
     _r("GET", _DEF + "/versions", ver.version_list, G),
     _r("PUT", _VERSION, ver.version_put, G),
+    _r("PATCH", _VERSION, ver.version_patch, G),
     _r("GET", _VERSION, ver.version_get, G),
     _r("DELETE", _VERSION, ver.version_delete, G),
     # async operations, marketplace, sizes
-    _r("GET", _item(_LOC + "/operations", "op_id"), lro.status_handler, C + G),
-    _r("GET", _LOC + "/publishers", mkt.publishers, C),
-    _r("GET", _OFFERS, mkt.offers, C),
-    _r("GET", _OFFER + "/skus", mkt.skus, C),
-    _r("GET", _SKU + "/versions", mkt.versions, C),
-    _r("GET", _item(_SKU + "/versions", "version"), mkt.version_get, C),
+    _r("GET", _item(_LOC + "/operations", "op_id"), lro.status_handler, M),
+    _r("GET", _item(_LOC + "/capsOperations", "op_id"), lro.status_handler, M),
+    _r("GET", _LOC + "/publishers", mkt.publishers, M),
+    _r("GET", _OFFERS, mkt.offers, M),
+    _r("GET", _OFFER + "/skus", mkt.skus, M),
+    _r("GET", _SKU + "/versions", mkt.versions, M),
+    _r("GET", _item(_SKU + "/versions", "version"), mkt.version_get, M),
     _r("GET", _LOC + "/vmSizes", mkt.vm_sizes, C),
 ]
 

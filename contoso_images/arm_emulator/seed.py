@@ -1,4 +1,4 @@
-"""The "Contoso pilot" scenario (azure-facts §7): what a first run of the dashboard shows.
+"""The "Contoso pilot" scenario: what a first run of the dashboard shows.
 
 Two subscriptions, a handful of resource groups, VMs in every power state (including
 transitional ones and three left only *Stopped* — still billed), one VM already
@@ -13,9 +13,8 @@ import json
 import sqlite3
 from typing import Any
 
-from . import vm_model
-from .catalog import region_display
-from .clock import to_datetime
+from . import gallery_publishing, vm_model
+from .clock import iso
 from .handlers_galleries import definition_body, gallery_body
 from .lookup import (
     KIND_GALLERY,
@@ -25,6 +24,7 @@ from .lookup import (
     KIND_VM,
     TYPE_NAMES,
 )
+from .regions import display as region_display
 from .state import RESOURCE_TABLES, insert_many
 from .wire import new_id
 
@@ -311,16 +311,15 @@ def _managed_image(
                 "osDisk": {
                     "osType": os_type,
                     "osState": "Generalized",
+                    "diskSizeGB": 127 if os_type == "Windows" else 30,
                     "managedDisk": {
                         "id": f"/subscriptions/{sub}/resourceGroups/{rg.upper()}/providers/"
                         f"Microsoft.Compute/disks/{source_vm}_OsDisk_1"
                     },
                     "caching": "ReadWrite",
                     "storageAccountType": "Premium_LRS",
-                    "diskSizeGB": 127 if os_type == "Windows" else 30,
                 },
                 "dataDisks": [],
-                "zoneResilient": False,
             },
             "provisioningState": "Succeeded",
             "hyperVGeneration": gen,
@@ -337,46 +336,44 @@ def _version(
     source: dict[str, str],
     regions: list[str],
     published: float,
+    disk_gb: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     shown = [region_display(r) for r in regions]
     body = {
+        "name": version,
         "id": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/"
         f"{gallery}/images/{image}/versions/{version}",
-        "name": version,
         "type": TYPE_NAMES[KIND_GALLERY_VERSION],
         "location": regions[0],
         "tags": {"owner": "platform"},
         "properties": {
             "publishingProfile": {
                 "targetRegions": [
-                    {
-                        "name": r,
-                        "regionalReplicaCount": 1,
-                        "storageAccountType": "Standard_LRS",
-                        "excludeFromLatest": False,
-                    }
+                    {"name": r, "regionalReplicaCount": 1, "storageAccountType": "Standard_LRS"}
                     for r in shown
                 ],
                 "replicaCount": 1,
                 "excludeFromLatest": False,
-                "publishedDate": to_datetime(published).strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
+                "publishedDate": iso(published),
                 "storageAccountType": "Standard_LRS",
-                "replicationMode": "Full",
             },
             "storageProfile": {
                 "source": source,
-                "osDiskImage": {"sizeInGB": 127, "hostCaching": "ReadWrite"},
-                "dataDiskImages": [],
+                "osDiskImage": {"sizeInGB": disk_gb, "hostCaching": "ReadWrite", "source": {}},
             },
             "safetyProfile": {
-                "allowDeletionOfReplicatedLocations": False,
                 "reportedForPolicyViolation": False,
-                "blockDeletionBeforeEndOfLife": False,
+                "allowDeletionOfReplicatedLocations": False,
             },
             "provisioningState": "Succeeded",
         },
     }
-    return body, {"op": None, "started": published, "duration": 15.0, "regions": shown}
+    emu = {
+        "op": None,
+        "source_region": regions[0],
+        "replication": gallery_publishing.schedule(shown, regions[0], published, 15.0),
+    }
+    return body, emu
 
 
 def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, int]:
@@ -418,7 +415,7 @@ def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, 
                 gallery,
                 "westeurope",
                 "Contoso golden images",
-                {"owner": "platform"},
+                {"tags": {"owner": "platform"}},
                 "Succeeded",
             ),
             {"op": None},
@@ -436,13 +433,13 @@ def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, 
             gallery,
             name,
             "westeurope",
-            {"owner": "platform"},
+            {"tags": {"owner": "platform"}},
             identifier={"publisher": pub, "offer": offer, "sku": sku},
             os_type=os_type,
             os_state="Generalized",
             generation=gen,
             architecture="x64",
-            description=f"{offer} {sku}",
+            extra={"description": f"{offer} {sku}"},
             state="Succeeded",
         )
         rows.append((KIND_GALLERY_IMAGE, PROD, gallery_rg, gallery, name, body, {"op": None}))
@@ -485,8 +482,10 @@ def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, 
         ),
     ]
     for i, (definition, version, source, regions) in enumerate(versions):
+        published = now - 86400 * (20 - i)
+        disk_gb = 30 if definition.startswith("ubuntu") else 127
         body, emu = _version(
-            PROD, gallery_rg, gallery, definition, version, source, regions, now - 86400 * (20 - i)
+            PROD, gallery_rg, gallery, definition, version, source, regions, published, disk_gb
         )
         rows.append(
             (KIND_GALLERY_VERSION, PROD, gallery_rg, f"{gallery}/{definition}", version, body, emu)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import normalize_region
-from .errors import invalid_parameter
+from . import regions
+from .errors import ArmError, invalid_parameter
 from .wire import ArmRequest
 
 _IMAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
@@ -60,7 +61,37 @@ def put_body(req: ArmRequest) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """What every PUT starts from: the JSON body, its location (normalized) and its
     ``properties`` object — or 400 when one of them is malformed."""
     payload = req.json()
-    return payload, normalize_region(location(payload)), obj(payload, "properties")
+    return payload, regions.normalize(location(payload)), obj(payload, "properties")
+
+
+def compute_location(name: str, resource_type: str) -> None:
+    """Compute resources live in physical regions only; a logical one (``europe``) or an
+    unknown name is refused with ARM's LocationNotAvailableForResourceType (wording
+    modelled on ARM's, docs/emulator-fidelity.md)."""
+    if not regions.is_physical(name):
+        raise ArmError(
+            400,
+            "LocationNotAvailableForResourceType",
+            f"The provided location '{name}' is not available for resource type '{resource_type}'.",
+        )
+
+
+def end_of_life(value: Any, target: str, now: float) -> str:
+    """An ``endOfLifeDate`` as Azure echoes it (``2026-12-31T12:59:59+00:00`` for
+    ``2026-12-31T12:59:59.000Z``, recorded), refusing a date that is not in the future
+    ("EndOfLifeDate must be set to a future date.", Compute Gallery troubleshooting page)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise invalid_parameter(
+            f"The value '{value}' of '{target}' is not a valid date.", target=target
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC).replace(microsecond=0)
+    if moment.timestamp() <= now:
+        raise invalid_parameter("EndOfLifeDate must be set to a future date.", target=target)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def location(payload: dict[str, Any]) -> str:

@@ -82,6 +82,8 @@ SUBSCRIPTIONS = ["2022-12-01", "2021-01-01", "2020-01-01", "2019-11-01", "2016-0
 # GalleryImageVersionStorageProfile.source.virtualMachineId appeared here; from this
 # version on a VM id in source.id is refused (Azure/azure-cli#28488, #28700).
 GALLERY_VM_SOURCE_FIELD = "2023-07-03"
+# An image definition's architecture (added by the service, even when not sent).
+GALLERY_ARCHITECTURE = "2021-10-01"
 # safetyProfile (allowDeletionOfReplicatedLocations, reportedForPolicyViolation).
 GALLERY_SAFETY_PROFILE = "2022-01-03"
 # validationsProfile {"validationOperationStatus": "NotExecuted"} on image versions.

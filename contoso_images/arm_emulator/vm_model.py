@@ -6,15 +6,29 @@ marked it generalized (``os_generalized``, set only by POST generalize) or the g
 sysprep/waagent (``guest_generalized``), whether ``deallocate?hibernate=true`` left it
 hibernated (``hibernated``), and the pending operation if any. The instance
 view is derived from that state at read time, so a pending "start" shows
-``PowerState/starting`` + provisioning ``Updating`` until it settles (azure-facts §2).
+``PowerState/starting`` + provisioning ``Updating`` until it settles.
+
+What a read shows follows the recorded traffic (docs/emulator-fidelity.md, "VMs"):
+
+- a VM that holds its allocation (running, or stopped but allocated) keeps
+  ``computerName``, ``osName``, ``osVersion`` and ``vmAgent`` in its instance view; a
+  deallocated one shows only its disks, its generation and its statuses;
+- a deallocated VM's managed disks have no ``diskSizeGB`` and no
+  ``managedDisk.storageAccountType`` in the VM body (blob disks keep their size);
+- ``ProvisioningState/*`` carries the time of the last change: when an operation is
+  accepted, and when it settles (recorded: the settle time);
+- some fields depend on the api-version (``versions.py``): Linux
+  ``enableVMAgentPlatformUpdates``, ``patchSettings.assessmentMode``, the ``Standard``
+  ``securityProfile``.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Any
 
-from . import clock
+from . import clock, versions
 from .state import Resource
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
@@ -35,9 +49,10 @@ POWER_DISPLAY = {
     "deallocated": "VM deallocated",
     "unknown": "VM status unknown",
 }
-AGENT_VERSION = "2.7.41491.1102"
+AGENT_VERSION = "2.9.1.1"
+AGENT_MESSAGE = "Guest Agent is running"
 # Shown next to PowerState/deallocated for a hibernated VM. The code and displayStatus are
-# unverified (azure-facts §2.1: "exact code HibernationState/Hibernated is unverified").
+# not observed (docs/emulator-fidelity.md).
 HIBERNATED_CODE = "HibernationState/Hibernated"
 HIBERNATED_DISPLAY = "VM hibernated"
 
@@ -183,44 +198,58 @@ def _status(code: str, display: str, time: float | None = None) -> dict[str, Any
     return item
 
 
+def holds_allocation(emu: dict[str, Any]) -> bool:
+    """Whether the VM is on a host: its steady state is not deallocated (a pending start
+    from deallocated is not there yet; a pending deallocation still is)."""
+    return emu.get("power") != "deallocated"
+
+
+def _disks(props: dict[str, Any]) -> list[dict[str, Any]]:
+    storage = props["storageProfile"]
+    return [storage["osDisk"], *(storage.get("dataDisks") or [])]
+
+
 def instance_view(res: Resource) -> dict[str, Any]:
-    """The VM instance view (shape of arm-examples VirtualMachine_Get_InstanceView.json)."""
+    """The VM instance view, in the recorded key order."""
     emu = res.emu
-    body = res.body
-    props = body["properties"]
+    props = res.body["properties"]
     power = current_power(emu)
     prov = provisioning_state(emu)
     since = float(emu.get("state_time") or 0)
-    statuses = [_status(f"ProvisioningState/{prov.lower()}", _prov_display(prov), since)]
+    statuses = []
     if emu.get("os_generalized"):
         statuses.append(_status("OSState/generalized", "VM generalized"))
+    statuses.append(_status(f"ProvisioningState/{prov.lower()}", _prov_display(prov), since))
     statuses.append(_status(f"PowerState/{power}", POWER_DISPLAY.get(power, power)))
     if power == "deallocated" and emu.get("hibernated"):
         statuses.append(_status(HIBERNATED_CODE, HIBERNATED_DISPLAY))
-    view: dict[str, Any] = {"platformUpdateDomain": 0, "platformFaultDomain": 0}
-    if power == "running":
-        view["computerName"] = props["osProfile"]["computerName"]
+    view: dict[str, Any] = {}
+    if holds_allocation(emu):
+        view["computerName"] = emu.get("computer_name") or props["osProfile"]["computerName"]
         view["osName"] = emu.get("os_name", "")
         view["osVersion"] = emu.get("os_version", "")
         view["vmAgent"] = {
-            "vmAgentVersion": AGENT_VERSION,
+            "vmAgentVersion": emu.get("agent_version") or AGENT_VERSION,
             "statuses": [
                 {
-                    **_status("ProvisioningState/succeeded", "Ready", since),
-                    "message": "GuestAgent is running and accepting new configurations.",
+                    **_status("ProvisioningState/succeeded", "Ready"),
+                    "message": AGENT_MESSAGE,
+                    "time": clock.iso(float(emu.get("agent_time") or since)),
                 }
             ],
             "extensionHandlers": [],
         }
-    os_disk = props["storageProfile"]["osDisk"]
+    disk_time = float(emu.get("disk_time") or since)
     view["disks"] = [
         {
-            "name": os_disk["name"],
-            "statuses": [_status("ProvisioningState/succeeded", "Provisioning succeeded", since)],
+            "name": disk["name"],
+            "statuses": [
+                _status("ProvisioningState/succeeded", "Provisioning succeeded", disk_time)
+            ],
         }
+        for disk in _disks(props)
     ]
     view["hyperVGeneration"] = emu.get("generation", "V1")
-    view["isVMInStandbyPool"] = False
     view["statuses"] = statuses
     return view
 
@@ -229,12 +258,41 @@ def _prov_display(state: str) -> str:
     return "Provisioning succeeded" if state == "Succeeded" else state
 
 
-def render(res: Resource, *, with_instance_view: bool) -> dict[str, Any]:
-    """The VM resource body; ``properties.instanceView`` only when asked for."""
-    body = dict(res.body)
-    props = dict(body["properties"])
+def render(res: Resource, *, with_instance_view: bool, api: str | None = None) -> dict[str, Any]:
+    """The VM resource body as ``api`` shows it; ``properties.instanceView`` only when
+    asked for."""
+    body = copy.deepcopy(res.body)
+    props = body["properties"]
     props["provisioningState"] = provisioning_state(res.emu)
+    if not holds_allocation(res.emu):
+        for disk in _disks(props):
+            managed = disk.get("managedDisk")
+            if managed is not None:
+                disk.pop("diskSizeGB", None)
+                managed.pop("storageAccountType", None)
+    _api_view(props, api)
     if with_instance_view:
-        props["instanceView"] = instance_view(res)
-    body["properties"] = props
+        view = instance_view(res)
+        props["instanceView"] = view
+        if "timeCreated" in props:  # the recorded order puts instanceView before it
+            props["timeCreated"] = props.pop("timeCreated")
     return body
+
+
+def _api_view(props: dict[str, Any], api: str | None) -> None:
+    """Add or drop the fields that exist only for some api-versions."""
+    os_profile = props.get("osProfile") or {}
+    linux = os_profile.get("linuxConfiguration")
+    for config in (linux, os_profile.get("windowsConfiguration")):
+        patch = (config or {}).get("patchSettings")
+        if patch is not None and not versions.at_least(api, versions.VM_ASSESSMENT_MODE):
+            patch.pop("assessmentMode", None)
+    if linux is not None:
+        if versions.between(api, versions.VM_AGENT_PLATFORM_UPDATES):
+            linux.setdefault("enableVMAgentPlatformUpdates", False)
+        else:
+            linux.pop("enableVMAgentPlatformUpdates", None)
+    if "securityProfile" not in props and versions.at_least(
+        api, versions.VM_STANDARD_SECURITY_TYPE
+    ):
+        props["securityProfile"] = {"securityType": "Standard"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -91,7 +92,9 @@ def test_image_generation_mismatch_and_bad_name(client):
 def test_gallery_definition_lists_and_create(client):
     assert [g.name for g in client.galleries.list()] == [GAL]
     gallery = client.galleries.get(GAL_RG, GAL)
-    assert gallery.identifier.unique_name.endswith("-GAL_CONTOSO")
+    unique = gallery.identifier.unique_name
+    # <subscription>-<NAME>_<suffix>, as recorded (test_gallery_e2e: "...-GALLERY_MDZEM5ICZAWX")
+    assert re.fullmatch(rf"{gallery.id.split('/')[2]}-GAL_CONTOSO_[A-Z0-9]{{6}}", unique)
     defs = {d.name: d for d in client.gallery_images.list_by_gallery(GAL_RG, GAL)}
     assert set(defs) == {"win2022-base", "ubuntu2204-base", "legacy-app"}
     assert defs["win2022-base"].hyper_v_generation == "V2"
@@ -171,18 +174,27 @@ def test_version_rejects_bad_name_and_generation_mismatch(client):
     assert exc.value.error.code == "InvalidParameter"
     with pytest.raises(HttpResponseError) as exc:
         _begin_version(client, "legacy-app", "9.0.0", {"virtualMachineId": vm.id}, ["westeurope"])
-    assert exc.value.error.code == "InvalidParameter"
-    assert "generation" in exc.value.error.message
+    assert (exc.value.status_code, exc.value.error.code) == (400, "BadRequest")
+    assert exc.value.error.message == (
+        f"The resource with id '{vm.id}' has a different Hypervisor generation ['V2'] than the "
+        "parent gallery image Hypervisor generation ['V1']."
+    )
 
 
 def test_parent_resource_not_found(client):
+    """Creating under a missing gallery is ARM's ParentResourceNotFound; reading under one
+    is ResourceNotFound naming what was asked for (test_missing_definition_is_resource_not_
+    found)."""
     with pytest.raises(ResourceNotFoundError) as exc:
-        list(client.gallery_images.list_by_gallery(GAL_RG, "gal_missing"))
+        client.gallery_images.begin_create_or_update(GAL_RG, "gal_missing", "d1", _definition())
     assert exc.value.error.code == "ParentResourceNotFound"
     assert exc.value.error.message == (
         "Can not perform requested operation on nested resource. "
         "Parent resource 'gal_missing' not found."
     )
+    with pytest.raises(ResourceNotFoundError) as exc:
+        list(client.gallery_images.list_by_gallery(GAL_RG, "gal_missing"))
+    assert exc.value.error.code == "ResourceNotFound"
     with pytest.raises(ResourceNotFoundError) as exc:
         client.gallery_image_versions.get(GAL_RG, GAL, "win2022-base", "7.7.7")
     assert exc.value.error.code == "ResourceNotFound"
@@ -236,7 +248,7 @@ def test_a_definition_put_racing_a_gallery_delete_cannot_be_orphaned(emu, sub, m
             refused.append(exc)
 
     racer = threading.Thread(target=racing_put)
-    checked = handlers_galleries._has_children
+    checked = handlers_galleries._children
 
     def check_then_race(*args):
         found = checked(*args)
@@ -245,7 +257,7 @@ def test_a_definition_put_racing_a_gallery_delete_cannot_be_orphaned(emu, sub, m
             racer.join(timeout=0.5)  # an unblocked PUT would have stored its child by now
         return found
 
-    monkeypatch.setattr(handlers_galleries, "_has_children", check_then_race)
+    monkeypatch.setattr(handlers_galleries, "_children", check_then_race)
     client.galleries.begin_delete(PROD_RG, "gal_race", polling=False)
     racer.join(timeout=30)
     assert not racer.is_alive()
