@@ -65,7 +65,8 @@ class PowerStep(Step):
         vm = _vm(ctx)
         if not ctx.watching:
             ctx.report("Checking the VM's current state in Azure.")
-        vm_read_live(vm=vm)  # a VM deleted in Azure is marked gone, and the error raised
+        detail = vm_read_live(vm=vm)  # a VM deleted in Azure is marked gone, and raises
+        ctx.cache["detail"] = detail
         ctx.cache["vm_fresh"] = True
         state = vm.power_state
         if ctx.watching:
@@ -86,11 +87,23 @@ class PowerStep(Step):
                 note=f"Azure already reported the VM as {vm.get_power_state_display().lower()}; "
                 "nothing was sent.",
             )
-        if state == self.transition and ctx.is_takeover:
-            # An earlier attempt was accepted but died before storing its token: watch the VM
-            # instead of sending the action a second time.
+        if state == self.transition and (ctx.sent is not None or ctx.is_takeover):
+            # A request that may have left is under way: watch it, never send a second one.
             return Observation(in_flight=True)
+        if (
+            self.action == PowerAction.RESTART
+            and ctx.sent is not None
+            and state == PowerState.RUNNING
+            and _changed_since(detail, ctx.sent.get("baseline") or {})
+        ):
+            # A restart leaves no state behind, but Azure's provisioning status was stamped
+            # anew after the request left: it arrived, and is over.
+            return Observation(done=True)
         return Observation()
+
+    def baseline(self, ctx: StepContext) -> dict[str, Any]:
+        detail = ctx.cache.get("detail")
+        return {"provisioning_time": _provisioning_time(detail) if detail else ""}
 
     def begin(self, ctx: StepContext) -> str | None:
         vm = _vm(ctx)
@@ -103,6 +116,20 @@ class PowerStep(Step):
         vm.state_changed_at = vm.reported_at = now
         vm.save(update_fields=["power_state", "state_changed_at", "reported_at"])
         ctx.cache["vm_fresh"] = False
+
+
+def _provisioning_time(detail: azure.VirtualMachineDetail) -> str:
+    """When Azure last stamped the VM's provisioning status (each operation restamps it)."""
+    for status in detail.statuses:
+        if status.code.lower().startswith("provisioningstate/") and status.time:
+            return status.time.isoformat()
+    return ""
+
+
+def _changed_since(detail: azure.VirtualMachineDetail, baseline: dict[str, Any]) -> bool:
+    before = baseline.get("provisioning_time") or ""
+    now = _provisioning_time(detail)
+    return bool(before and now and now != before)
 
 
 def power_precheck(action: PowerAction) -> Callable[[Any, dict[str, Any]], str]:

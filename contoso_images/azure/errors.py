@@ -93,6 +93,16 @@ class AzureError(Exception):
         return self.status_code == 404 or self.code in _NOT_FOUND_CODES
 
     @property
+    def is_transient(self) -> bool:
+        """Worth trying again later: throttling, a server error, or no answer at all.
+
+        Such an error says nothing about the outcome of a request that was sent: Azure may
+        have carried it out and only the answer was lost."""
+        if self.is_throttled or self.code == CONNECTION_FAILED:
+            return True
+        return self.status_code is not None and self.status_code >= 500
+
+    @property
     def is_conflict(self) -> bool:
         return not self.is_throttled and (self.status_code == 409 or self.code in _CONFLICT_CODES)
 

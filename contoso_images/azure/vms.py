@@ -192,8 +192,11 @@ def vm_begin_deallocate(subscription_id: str, resource_group: str, name: str) ->
 
 @gateway_call
 def vm_begin_restart(subscription_id: str, resource_group: str, name: str) -> str:
+    """Restart, sent once: azure-core would resend a POST whose answer was a 500/503/504, and
+    a second restart is a second outage. The caller finds out from the VM whether a lost
+    answer's request was accepted."""
     ops = compute_client(subscription_id).virtual_machines
-    return lro.begin(ops.begin_restart, resource_group, name)
+    return lro.begin(ops.begin_restart, resource_group, name, retry_total=0)
 
 
 @gateway_call
@@ -212,7 +215,8 @@ def vm_begin_run_command(
     else:
         raise ValueError(f"os_type must be 'Windows' or 'Linux', not {os_type!r}")
     ops = compute_client(subscription_id).virtual_machines
-    return lro.begin(ops.begin_run_command, resource_group, name, body)
+    # Sent once, like a restart: the script must not run twice because an answer was lost.
+    return lro.begin(ops.begin_run_command, resource_group, name, body, retry_total=0)
 
 
 @gateway_call

@@ -54,6 +54,10 @@ class StepContext:
     operation: Operation
     #: True once the engine watches an earlier attempt's request instead of sending one.
     watching: bool = False
+    #: Set when a request for this step may already have left (a worker died after sending,
+    #: or Azure's answer was lost): ``{"at": ISO time, "baseline": what baseline() read}``.
+    #: observe() uses it to tell an accepted request from one that never arrived.
+    sent: dict[str, Any] | None = None
     #: Per-attempt scratch space (a step may keep the row it read here).
     cache: dict[str, Any] = field(default_factory=dict)
     #: Shows a progress sentence on the operation (the engine wires it to the row it holds).
@@ -80,6 +84,11 @@ class Step:
     def observe(self, ctx: StepContext) -> Observation:
         """Read Azure and say whether the step is done, under way or still to send."""
         return Observation()
+
+    def baseline(self, ctx: StepContext) -> dict[str, Any]:
+        """What Azure showed just before the request left (kept with the "sent" marker), so
+        that after a crash observe() can see whether the request changed anything."""
+        return {}
 
     def begin(self, ctx: StepContext) -> str | None:
         """Send the request; return the continuation token, or None when Azure answered

@@ -31,6 +31,7 @@ def operation_request(
     """Create the operation and queue it after commit; a repeated click gets the same one.
 
     Returns (operation, created). ``subject`` is what the spec's pre-check judges (a VM row).
+    Asking for another kind while one is under way on the target raises ActionRefused.
     The conditional unique constraint, not the check here, is what guarantees one unfinished
     operation per target when two requests race.
     """
@@ -41,7 +42,7 @@ def operation_request(
         raise PermissionDenied(reason)
     unfinished = unfinished_operation(target_key=target.key)
     if unfinished is not None:
-        return unfinished, False
+        return _same_or_refused(unfinished, kind, target, user), False
     parameters = dict(parameters or {})
     reason = spec.precheck(subject, parameters)
     if reason:
@@ -76,9 +77,23 @@ def operation_request(
         unfinished = unfinished_operation(target_key=target.key)
         if unfinished is None:
             raise
-        return unfinished, False
+        return _same_or_refused(unfinished, kind, target, user), False
     transaction.on_commit(lambda: engine.enqueue(operation.pk))
     return operation, True
+
+
+def _same_or_refused(unfinished: Operation, kind: str, target: Target, user: Any) -> Operation:
+    """A repeated click gets the operation under way; another action on a busy target is
+    refused, with the reason, and the refusal is recorded (it is never dropped in silence)."""
+    if unfinished.kind == kind:
+        return unfinished
+    asked = registry.get(kind).label
+    reason = (
+        f"{unfinished.label} of {target.name} is already in progress; "
+        f"{asked} was not sent. Try again when it has finished."
+    )
+    _refused(kind, target, user, reason)
+    raise ActionRefused(reason)
 
 
 def unfinished_operation(*, target_key: str) -> Operation | None:

@@ -58,10 +58,33 @@ def test_repeated_click_returns_the_same_operation(inventory, operator_user):
     vm = vm_in_state(inventory, "stopped")
     first, created = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
     again, created_again = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
-    other, created_other = vm_action_request(vm=vm, kind="start", user=operator_user)
-    assert created and not created_again and not created_other
-    assert first.pk == again.pk == other.pk
+    assert created and not created_again
+    assert first.pk == again.pk
     assert operations_of(vm).count() == 1
+
+
+def test_another_action_while_one_runs_is_refused_with_the_reason(inventory, operator_user):
+    """Two tabs: Restart in one, Deallocate in the other. The second is not dropped in silence."""
+    from contoso_images.operations import registry
+
+    events = []
+    registry.listen(events.append)
+    try:
+        vm = vm_in_state(inventory, "running")
+        vm_action_request(vm=vm, kind="restart", user=operator_user)
+        with pytest.raises(ActionRefused) as refused:
+            vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+    finally:
+        registry._listeners.remove(events.append)
+    assert str(refused.value) == (
+        f"Restart of {vm.name} is already in progress; Deallocate was not sent. "
+        "Try again when it has finished."
+    )
+    assert operations_of(vm).count() == 1
+    assert [(e.name, e.kind) for e in events] == [
+        ("requested", "vm.restart"),
+        ("refused", "vm.deallocate"),
+    ]
 
 
 def test_invalid_action_is_refused_with_a_reason_and_writes_nothing(inventory, operator_user):
