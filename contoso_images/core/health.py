@@ -9,8 +9,14 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-#: A cluster that has not beaten for this long is reported dead (schedules fire up to ~30 s late).
-HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
+#: django-q2 fires schedules in whole minutes, checked every ~30 s.
+MIN_HEARTBEAT_SECONDS = 60
+
+
+def heartbeat_stale_after() -> timedelta:
+    """Two heartbeat periods: a stalled cluster is reported within that, a busy one is not."""
+    period = max(MIN_HEARTBEAT_SECONDS, int(getattr(settings, "HEARTBEAT_SECONDS", 60)))
+    return timedelta(seconds=2 * period)
 
 
 def health_report() -> dict[str, Any]:
@@ -42,7 +48,7 @@ def _cluster() -> dict[str, Any]:
     if beat is None:
         return {"ok": False, "broker": broker, "detail": "No task cluster has run yet."}
     age = timezone.now() - beat
-    ok = age <= HEARTBEAT_STALE_AFTER
+    ok = age <= heartbeat_stale_after()
     return {
         "ok": ok,
         "broker": broker,

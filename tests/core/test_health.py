@@ -59,3 +59,36 @@ def test_heartbeat_schedule_exists():
     schedule = Schedule.objects.get(name="heartbeat")
     assert schedule.func == "contoso_images.core.tasks.heartbeat"
     assert schedule.minutes == 1
+
+
+def test_a_stall_is_reported_within_two_heartbeat_periods(client, settings):
+    settings.HEARTBEAT_SECONDS = 60
+    Heartbeat.objects.create(name="cluster", beat_at=timezone.now() - timedelta(seconds=110))
+    assert client.get("/health/").json()["ok"] is True
+    Heartbeat.objects.filter(name="cluster").update(beat_at=timezone.now() - timedelta(seconds=125))
+    assert client.get("/health/").json()["ok"] is False
+
+
+def test_refusals_log_one_line_and_health_probes_none(rf):
+    import logging
+    import sys
+
+    from contoso_images.core.logging import QuietRequests
+
+    quiet = QuietRequests()
+    try:
+        raise PermissionError("nope")
+    except PermissionError:
+        exc_info = sys.exc_info()
+    refused = logging.LogRecord("django.request", logging.WARNING, "", 0, "Forbidden", (), exc_info)
+    refused.status_code = 403
+    refused.request = rf.get("/vms/")
+    assert quiet.filter(refused) and refused.exc_info is None
+    probe = logging.LogRecord("django.request", logging.ERROR, "", 0, "Unavailable", (), None)
+    probe.status_code = 503
+    probe.request = rf.get("/health/")
+    assert not quiet.filter(probe)
+    other = logging.LogRecord("django.request", logging.ERROR, "", 0, "Server error", (), None)
+    other.status_code = 500
+    other.request = rf.get("/vms/")
+    assert quiet.filter(other)
