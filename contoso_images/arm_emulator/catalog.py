@@ -52,10 +52,29 @@ class MarketplaceSku:
     generation: str
     plan: bool = False
     os_disk_gb: int = 0  # 0: 127 for Windows, 30 for Linux
+    # (name, value) pairs; None: the Gen2 set below for V2 images, none for V1 ones.
+    features: tuple[tuple[str, str], ...] | None = None
 
     @property
     def disk_gb(self) -> int:
         return self.os_disk_gb or (127 if self.os_type == "Windows" else 30)
+
+    @property
+    def feature_list(self) -> list[dict[str, str]]:
+        pairs = self.features
+        if pairs is None:
+            pairs = GEN2_FEATURES if self.generation == "V2" else ()
+        return [{"name": name, "value": value} for name, value in pairs]
+
+
+# What Windows Server 2022 Azure Edition (Gen2) lists in the az vm image show output of
+# the Trusted Launch FAQ; images differ (CentOS 7.5 lists none, Ubuntu 18.04 three).
+GEN2_FEATURES = (
+    ("SecurityType", "TrustedLaunchAndConfidentialVmSupported"),
+    ("IsAcceleratedNetworkSupported", "True"),
+    ("DiskControllerTypes", "SCSI, NVMe"),
+    ("IsHibernateSupported", "True"),
+)
 
 
 def _older(version: str, step: int) -> str:

@@ -17,10 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import clock, faults, lro, routes
+from . import clock, faults, handlers_marketplace, lro, recorded, routes
+from .catalog import MarketplaceSku
 from .errors import ArmError
-from .seed import seed
-from .state import RESOURCE_TABLES, Store, subscription_rows
+from .lookup import KIND_VM
+from .seed import TENANT_ID, seed
+from .state import RESOURCE_TABLES, Store, get_resource, insert_resource, subscription_rows
 from .wire import ArmRequest, Ctx, Response, error_response, new_id
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,67 @@ class Emulator:
         Returns the number of resources of each kind."""
         with self.store.write() as conn:
             return seed(conn, self.now(), extra_vms)
+
+    def add_subscription(
+        self, subscription_id: str, display_name: str = "", tenant_id: str = TENANT_ID
+    ) -> None:
+        """Add a subscription (kept if it exists), e.g. the one a recording used."""
+        with self.store.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO subscriptions (id, display_name, tenant_id) "
+                "VALUES (?, ?, ?)",
+                (subscription_id.lower(), display_name or subscription_id, tenant_id),
+            )
+
+    def add_resource_group(self, subscription_id: str, name: str, location: str) -> None:
+        """Add a resource group (kept if it exists) to a known subscription."""
+        with self.store.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO resource_groups (sub, name_lc, name, location) "
+                "VALUES (?, ?, ?, ?)",
+                (subscription_id.lower(), name.lower(), name, location),
+            )
+
+    def seed_vm(self, body: dict[str, Any]) -> None:
+        """Add (or replace) a VM from a body real Azure returned for ``GET …?$expand=
+        instanceView`` (docs: ``recorded.py``); its subscription and resource group must
+        exist."""
+        sub, rg, name, vm_body, emu = recorded.vm_from_recorded(body, self.now())
+        with self.store.write() as conn:
+            existing = get_resource(conn, KIND_VM, sub, rg, name)
+            if existing is not None:
+                conn.execute("DELETE FROM resources WHERE seq = ?", (existing.seq,))
+            insert_resource(conn, KIND_VM, sub, rg, name, vm_body, emu)
+
+    def add_marketplace_image(
+        self,
+        publisher: str,
+        offer: str,
+        sku: str,
+        version: str,
+        *,
+        os_type: str,
+        generation: str = "V1",
+        plan: bool = False,
+        os_disk_gb: int = 0,
+        features: dict[str, str] | None = None,
+    ) -> None:
+        """Serve one more Marketplace image version in every region (this state file).
+        ``features`` are the image's name/value features (none by default)."""
+        handlers_marketplace.add_image(
+            self.store,
+            MarketplaceSku(
+                publisher,
+                offer,
+                sku,
+                (version,),
+                os_type,
+                generation,
+                plan,
+                os_disk_gb,
+                tuple((features or {}).items()),
+            ),
+        )
 
     def is_empty(self) -> bool:
         return not subscription_rows(self.store.conn())

@@ -38,6 +38,7 @@ def add_image(store: Store, sku: MarketplaceSku) -> None:
             "generation": sku.generation,
             "plan": sku.plan,
             "os_disk_gb": sku.os_disk_gb,
+            "features": None if sku.features is None else [list(f) for f in sku.features],
         }
     )
     store.meta_set(EXTRA_KEY, extra)
@@ -56,7 +57,16 @@ def _catalog(conn: sqlite3.Connection) -> tuple[MarketplaceSku, ...]:
     if row is None:
         return MARKETPLACE
     extra = tuple(
-        MarketplaceSku(**{**e, "versions": tuple(e["versions"])}) for e in json.loads(row[0])
+        MarketplaceSku(
+            **{
+                **e,
+                "versions": tuple(e["versions"]),
+                "features": None
+                if e.get("features") is None
+                else tuple((n, v) for n, v in e["features"]),
+            }
+        )
+        for e in json.loads(row[0])
     )
     return MARKETPLACE + extra
 
@@ -150,8 +160,8 @@ def _properties(s: MarketplaceSku) -> dict[str, Any]:
             "imageDeprecationStatus": {"imageState": "Active"},
         }
     )
-    if s.generation == "V2":
-        props["features"] = [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]
+    if s.feature_list:
+        props["features"] = s.feature_list
     props["osDiskImage"] = {
         "operatingSystem": s.os_type,
         "sizeInGb": s.disk_gb,
