@@ -11,11 +11,14 @@ from __future__ import annotations
 from contoso_images.azure.clients import clear_client_cache, compute_client, subscription_client
 from contoso_images.azure.errors import AzureError
 from contoso_images.azure.galleries import (
+    accepted_operation_id,
     galleries,
     gallery_begin_create,
     gallery_image_definition_begin_create,
+    gallery_image_definition_get,
     gallery_image_definitions,
     gallery_image_version_begin_create,
+    gallery_image_version_begin_update,
     gallery_image_version_get,
     gallery_image_versions,
 )
@@ -27,6 +30,7 @@ from contoso_images.azure.images import (
 )
 from contoso_images.azure.marketplace import (
     marketplace_image,
+    marketplace_latest_version,
     marketplace_offers,
     marketplace_publishers,
     marketplace_skus,
@@ -40,6 +44,7 @@ from contoso_images.azure.types import (
     Gallery,
     GalleryImageDefinition,
     GalleryImageVersion,
+    ImageDeprecation,
     ImageReference,
     InstanceStatus,
     ManagedImage,
@@ -71,6 +76,7 @@ __all__ = [
     "Gallery",
     "GalleryImageDefinition",
     "GalleryImageVersion",
+    "ImageDeprecation",
     "ImageReference",
     "InstanceStatus",
     "ManagedImage",
@@ -83,13 +89,16 @@ __all__ = [
     "VirtualMachine",
     "VirtualMachineDetail",
     "VmSize",
+    "accepted_operation_id",
     "clear_client_cache",
     "compute_client",
     "galleries",
     "gallery_begin_create",
     "gallery_image_definition_begin_create",
+    "gallery_image_definition_get",
     "gallery_image_definitions",
     "gallery_image_version_begin_create",
+    "gallery_image_version_begin_update",
     "gallery_image_version_get",
     "gallery_image_versions",
     "image_begin_create_from_vm",
@@ -97,6 +106,7 @@ __all__ = [
     "managed_image_get",
     "managed_images",
     "marketplace_image",
+    "marketplace_latest_version",
     "marketplace_offers",
     "marketplace_publishers",
     "marketplace_skus",

@@ -8,13 +8,23 @@ from typing import Any
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
 from contoso_images.azure.errors import gateway_call
-from contoso_images.azure.raw import as_raw, obj, resource_fields, tags, text
+from contoso_images.azure.raw import as_raw, integer, moment, obj, resource_fields, tags, text
 from contoso_images.azure.types import ManagedImage
+
+
+def _disk_source(os_disk: Mapping[str, Any]) -> str:
+    """The snapshot, managed disk or blob the OS disk was made from (in that order)."""
+    return (
+        text(obj(os_disk, "snapshot"), "id")
+        or text(obj(os_disk, "managedDisk"), "id")
+        or text(os_disk, "blobUri")
+    )
 
 
 def image_from_raw(raw: Mapping[str, Any]) -> ManagedImage:
     props = obj(raw, "properties")
-    os_disk = obj(props, "storageProfile", "osDisk")
+    storage = obj(props, "storageProfile")
+    os_disk = obj(storage, "osDisk")
     return ManagedImage(
         **resource_fields(raw),
         source_vm_id=text(obj(props, "sourceVirtualMachine"), "id"),
@@ -23,6 +33,11 @@ def image_from_raw(raw: Mapping[str, Any]) -> ManagedImage:
         hyper_v_generation=text(props, "hyperVGeneration"),
         provisioning_state=text(props, "provisioningState"),
         tags=tags(raw),
+        source_disk_id=_disk_source(os_disk),
+        os_disk_size_gb=integer(os_disk, "diskSizeGB"),
+        storage_account_type=text(os_disk, "storageAccountType"),
+        zone_resilient=bool(storage.get("zoneResilient") or False),
+        time_created=moment(obj(raw, "systemData").get("createdAt")),
     )
 
 

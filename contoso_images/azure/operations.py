@@ -36,6 +36,7 @@ RESULT_READERS: dict[str, Callable[[Any], object | None]] = {
     "gallery_create": gallery_from_raw,
     "gallery_image_definition_create": definition_from_raw,
     "gallery_image_version_create": version_from_raw,
+    "gallery_image_version_update": version_from_raw,
 }
 
 

@@ -123,6 +123,18 @@ class ManagedImage:
     hyper_v_generation: str
     provisioning_state: str
     tags: dict[str, str] = field(default_factory=dict)
+    #: Where its OS disk came from when no VM is named: a snapshot, managed disk or blob.
+    source_disk_id: str = ""
+    os_disk_size_gb: int | None = None
+    storage_account_type: str = ""
+    zone_resilient: bool = False
+    #: ARM's ``systemData.createdAt`` when Azure sends it (managed images have no other).
+    time_created: datetime | None = None
+
+    @property
+    def source_id(self) -> str:
+        """The VM it was captured from, else the snapshot or disk of its OS disk."""
+        return self.source_vm_id or self.source_disk_id
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,14 @@ class GalleryImageDefinition:
     architecture: str
     provisioning_state: str
     description: str
+    end_of_life_date: datetime | None = None
+    #: ``SecurityType`` among its features (``TrustedLaunchSupported``...), "" when none.
+    security_type: str = ""
+    #: Every feature as ``(name, value)`` pairs, in Azure's order.
+    features: tuple[tuple[str, str], ...] = ()
+    #: ``{"name", "product", "publisher"}`` when VMs from it need a Marketplace plan.
+    purchase_plan: dict[str, str] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,6 +188,8 @@ class TargetRegion:
     name: str
     regional_replica_count: int = 1
     storage_account_type: str = "Standard_LRS"
+    #: This region alone hides the version from "latest" (sent only when True).
+    exclude_from_latest: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +209,26 @@ class GalleryImageVersion:
     published_date: datetime | None
     end_of_life_date: datetime | None
     exclude_from_latest: bool
+    #: The profile's default replicas per region and storage type.
+    replica_count: int | None = None
+    storage_account_type: str = ""
+    #: A snapshot or disk named as the OS disk's source (``osDiskImage.source.id``).
+    source_disk_id: str = ""
+    os_disk_size_gb: int | None = None
+    #: True when the listing or read carried ``replicationStatus`` (``$expand``).
+    replication_read: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageDeprecation:
+    """A Marketplace image's ``imageDeprecationStatus``: deprecated images cannot be deployed
+    after ``scheduled_time``; ``alternative_type`` is ``Offer`` or ``Plan``."""
+
+    state: str  # Active | ScheduledForDeprecation | Deprecated
+    scheduled_time: datetime | None = None
+    alternative_type: str = ""
+    alternative_value: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,6 +243,16 @@ class MarketplaceImage:
     architecture: str
     plan: dict[str, str] | None
     image_state: str
+    deprecation: ImageDeprecation | None = None
+    #: ``SecurityType`` among its features, "" when none.
+    security_type: str = ""
+    features: tuple[tuple[str, str], ...] = ()
+    os_disk_size_gb: int | None = None
+    id: str = ""
+
+    @property
+    def urn(self) -> str:
+        return f"{self.publisher}:{self.offer}:{self.sku}:{self.version}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,39 @@
+"""The business rules of the catalog: sync from Azure, review decisions, the Marketplace."""
+
+from __future__ import annotations
+
+from catalog.services.marketplace import (
+    marketplace_entry_add,
+    marketplace_entry_refresh,
+    marketplace_image_detail,
+    marketplace_level,
+    marketplace_subscription,
+)
+from catalog.services.review import effect_succeeded, on_operation_event, review_decide
+from catalog.services.sync import (
+    CatalogSyncResult,
+    catalog_sync,
+    catalog_sync_all,
+    catalog_sync_request,
+    image_read_live,
+    recompute_latest,
+    record_captured_image,
+)
+
+__all__ = [
+    "CatalogSyncResult",
+    "catalog_sync",
+    "catalog_sync_all",
+    "catalog_sync_request",
+    "effect_succeeded",
+    "image_read_live",
+    "marketplace_entry_add",
+    "marketplace_entry_refresh",
+    "marketplace_image_detail",
+    "marketplace_level",
+    "marketplace_subscription",
+    "on_operation_event",
+    "recompute_latest",
+    "record_captured_image",
+    "review_decide",
+]

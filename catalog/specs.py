@@ -1,0 +1,181 @@
+"""The kinds of operation the catalog runs on the shared engine: a review's Azure effect.
+
+One :class:`OperationSpec` per decision kind (approve, reject, deprecate), each with one
+:class:`PublishingStep` that PATCHes the gallery version's publishing profile with only what
+changes. The step reads the version first: a version that Azure already shows as wanted
+needs nothing sent, and a worker taking over an accepted update watches it instead of
+sending it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from catalog.choices import EFFECT_KINDS, REVIEW_PERMISSION, Decision
+from catalog.models import GALLERY_VERSION_TYPE, CatalogImage
+from catalog.services.sync import apply_version_read, image_read_live
+from contoso_images import azure
+from contoso_images.operations.models import Operation
+from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext
+
+
+def _image(ctx: StepContext) -> CatalogImage:
+    if "image" not in ctx.cache:
+        ctx.cache["image"] = CatalogImage.objects.select_related("subscription", "definition").get(
+            resource_key=ctx.operation.target_key
+        )
+    image: CatalogImage = ctx.cache["image"]
+    return image
+
+
+def _wanted_eol(ctx: StepContext) -> datetime | None:
+    value = ctx.parameters.get("end_of_life_date")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _same_moment(a: datetime | None, b: datetime | None) -> bool:
+    """Azure echoes end-of-life dates to the second (``…T12:59:59+00:00``)."""
+    if a is None or b is None:
+        return a is b
+    return abs((a - b).total_seconds()) < 1
+
+
+def _described(exclude: bool, eol: datetime | None) -> str:
+    words = "excluded from latest" if exclude else "included in latest"
+    if eol is not None:
+        words += f", end of life {eol:%Y-%m-%d}"
+    return words
+
+
+class PublishingStep(Step):
+    """Set a version's exclude-from-latest (and end of life) and wait until Azure has."""
+
+    name = "update_publishing"
+    result_kind = "gallery_image_version_update"
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def _read(self, ctx: StepContext) -> azure.GalleryImageVersion:
+        image = _image(ctx)
+        definition = image.definition
+        assert definition is not None and image.subscription is not None
+        return azure.gallery_image_version_get(
+            image.subscription.subscription_id,
+            image.resource_group,
+            definition.gallery_name,
+            definition.name,
+            image.name,
+        )
+
+    def observe(self, ctx: StepContext) -> Observation:
+        if not ctx.watching:
+            ctx.report("Reading the image version in Azure.")
+        try:
+            version = self._read(ctx)
+        except azure.AzureError as exc:
+            if exc.is_not_found:
+                return Observation(
+                    unexpected="The image version no longer exists in Azure; nothing was changed."
+                )
+            raise
+        exclude = bool(ctx.parameters.get("exclude_from_latest"))
+        eol = _wanted_eol(ctx)
+        shows = version.exclude_from_latest == exclude and (
+            eol is None or _same_moment(version.end_of_life_date, eol)
+        )
+        updating = version.provisioning_state.lower() == "updating"
+        if ctx.watching:
+            if updating:
+                return Observation(in_flight=True)
+            if shows:
+                return Observation(done=True)
+            return Observation(
+                unexpected="Azure shows the version "
+                f"{_described(version.exclude_from_latest, version.end_of_life_date)} instead; "
+                "check it in Azure."
+            )
+        if shows and not updating:
+            return Observation(
+                done=True,
+                note=f"Azure already showed the version {_described(exclude, eol)}; "
+                "nothing was sent.",
+            )
+        if shows and updating and ctx.is_takeover:
+            # An earlier attempt was accepted but died before storing its token.
+            return Observation(in_flight=True)
+        return Observation()
+
+    def begin(self, ctx: StepContext) -> str | None:
+        image = _image(ctx)
+        definition = image.definition
+        assert definition is not None and image.subscription is not None
+        ctx.report("Sending the update to Azure.")
+        return azure.gallery_image_version_begin_update(
+            image.subscription.subscription_id,
+            image.resource_group,
+            definition.gallery_name,
+            definition.name,
+            image.name,
+            exclude_from_latest=bool(ctx.parameters.get("exclude_from_latest")),
+            end_of_life_date=_wanted_eol(ctx),
+        )
+
+    def accepted(self, ctx: StepContext) -> None:
+        """Keep ARM's operation id (its request id) with the operation, for the record."""
+        arm_id = azure.accepted_operation_id(ctx.operation.continuation_token)
+        if arm_id:
+            state = {**ctx.operation.state, "arm_operation_id": arm_id}
+            Operation.objects.filter(pk=ctx.operation.pk).update(state=state)
+            ctx.operation.state = state
+
+    def succeeded(self, ctx: StepContext, result: object | None) -> None:
+        """Azure's final version (read by the poller) refreshes the cached replication."""
+        image = _image(ctx)
+        if isinstance(result, azure.GalleryImageVersion) and image.definition is not None:
+            apply_version_read(definition=image.definition, version=result)
+            ctx.cache["fresh"] = True
+
+
+def effect_precheck(image: Any, parameters: dict[str, Any]) -> str:
+    if not isinstance(image, CatalogImage) or not image.is_gallery_version:
+        return "Only gallery image versions have a review effect in Azure."
+    if image.gone_at:
+        return f"{image.display_name} was deleted in Azure."
+    return ""
+
+
+def refresh_image(ctx: StepContext) -> None:
+    """Re-read the version after its effect ended, either way; a failed read only leaves the
+    cache older (a deleted version is marked gone by the read)."""
+    if ctx.cache.get("fresh"):
+        return
+    try:
+        image = _image(ctx)
+    except CatalogImage.DoesNotExist:
+        return
+    with contextlib.suppress(azure.AzureError):
+        image_read_live(image=image)
+
+
+def _spec(decision: Decision, label: str, step_label: str) -> OperationSpec:
+    return OperationSpec(
+        kind=EFFECT_KINDS[decision],
+        label=label,
+        permission=REVIEW_PERMISSION,
+        target_type=GALLERY_VERSION_TYPE,
+        precheck=effect_precheck,
+        steps=(PublishingStep(step_label),),
+        finished=refresh_image,
+    )
+
+
+APPROVE = _spec(Decision.APPROVE, "Approval", "Include the version in latest")
+REJECT = _spec(Decision.REJECT, "Rejection", "Exclude the version from latest")
+DEPRECATE = _spec(
+    Decision.DEPRECATE, "Deprecation", "Exclude the version from latest, set its end of life"
+)
+
+REVIEW_EFFECT_SPECS = (APPROVE, REJECT, DEPRECATE)
