@@ -96,3 +96,56 @@ def inventory(db, emulator):
 
     inventory_sync_all()
     return {vm.name: vm for vm in VirtualMachine.objects.select_related("subscription")}
+
+
+@pytest.fixture
+def real_broker(monkeypatch):
+    """Send tasks to the broker a real cluster reads, not inline (tests default to sync mode)."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    # A task left in Redis by an aborted run would otherwise reach this run's cluster.
+    get_broker().purge_queue()
+
+
+@pytest.fixture
+def start_qcluster(transactional_db, emulator, real_broker, tmp_path):
+    """Start real qclusters on the test database and the test's emulator (environment
+    variables as keyword arguments); every one is stopped at teardown, whatever happens."""
+    import subprocess
+    import sys
+    from datetime import timedelta
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from contoso_images.devtools.cluster import cluster_environment, stop_cluster, wait_for_log
+
+    # Only what the test does should happen: no scheduled sync or reconcile in the middle.
+    Schedule.objects.update(next_run=timezone.now() + timedelta(days=1))
+    started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(**env: str) -> subprocess.Popen:
+        log_path = tmp_path / f"qcluster-{len(started)}.log"
+        with log_path.open("wb") as log:
+            cluster = subprocess.Popen(
+                [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "qcluster"],
+                cwd=settings.BASE_DIR,
+                env=cluster_environment(DJANGO_DEBUG="true", **env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append((cluster, log_path))
+        wait_for_log(log_path, "running.", cluster, timeout=60)
+        return cluster
+
+    yield start
+    for cluster, log_path in started:
+        stop_cluster(cluster)
+        # Captured output is shown only when the test fails.
+        print(f"--- {log_path.name} (exit code {cluster.returncode}) ---")
+        print(log_path.read_text(errors="replace"))

@@ -67,7 +67,14 @@ class PowerStep(Step):
             ctx.report("Checking the VM's current state in Azure.")
         detail = vm_read_live(vm=vm)  # a VM deleted in Azure is marked gone, and raises
         ctx.cache["detail"] = detail
-        ctx.cache["vm_fresh"] = True
+        observation = self._judge(ctx, vm, detail)
+        # The cache row is as fresh as it gets only if nothing is left to happen to the VM.
+        ctx.cache["vm_fresh"] = observation.done
+        return observation
+
+    def _judge(
+        self, ctx: StepContext, vm: VirtualMachine, detail: azure.VirtualMachineDetail
+    ) -> Observation:
         state = vm.power_state
         if ctx.watching:
             if state == self.transition:

@@ -104,8 +104,8 @@ def run(*, operation_id: int, budget_seconds: float | None = None) -> Operation 
     operation = _claim(operation_id)
     if operation is None:
         return None
-    ctx = StepContext(operation, report=lambda message: _report(operation, message))
     spec = registry.find(operation.kind)
+    ctx = StepContext(operation, report=lambda message: _report(operation, message), spec=spec)
     if spec is None:
         _fail(
             ctx, None, summary=f"This dashboard does not know operations of kind {operation.kind}."
@@ -115,8 +115,6 @@ def run(*, operation_id: int, budget_seconds: float | None = None) -> Operation 
     else:
         budget = budget_seconds if budget_seconds is not None else settings.Q_TIMEOUT - 30
         _run_spec(ctx, spec, deadline=time.monotonic() + budget)
-    if spec is not None and ctx.cache.get("ended") and spec.finished is not None:
-        spec.finished(ctx)
     operation.refresh_from_db()
     return operation
 
@@ -498,7 +496,18 @@ def _mine(operation: Operation) -> QuerySet[Operation]:
     )
 
 
+def _finishing(ctx: StepContext) -> None:
+    """Let the spec refresh its caches before the end is recorded (once, by the holder)."""
+    spec = ctx.spec
+    if spec is None or spec.finished is None or ctx.cache.get("finishing"):
+        return
+    ctx.cache["finishing"] = True
+    if _mine(ctx.operation).exists():
+        spec.finished(ctx)
+
+
 def _succeed(ctx: StepContext, *, note: str = "") -> None:
+    _finishing(ctx)
     with transaction.atomic():
         ended = _mine(ctx.operation).update(
             status=OperationStatus.SUCCEEDED,
@@ -515,6 +524,7 @@ def _succeed(ctx: StepContext, *, note: str = "") -> None:
 def _fail(
     ctx: StepContext, error: Exception | None, *, summary: str = "", code: str = "Unknown"
 ) -> None:
+    _finishing(ctx)
     operation = ctx.operation
     now = timezone.now()
     fields: dict[str, Any] = {

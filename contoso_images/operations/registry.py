@@ -62,6 +62,8 @@ class StepContext:
     cache: dict[str, Any] = field(default_factory=dict)
     #: Shows a progress sentence on the operation (the engine wires it to the row it holds).
     report: Callable[[str], None] = lambda message: None
+    #: The operation's spec (set by the engine).
+    spec: OperationSpec | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -115,7 +117,8 @@ class OperationSpec:
     steps: tuple[Step, ...]
     #: ``precheck(subject, parameters)`` returns why the action is refused now, or "".
     precheck: Callable[[Any, dict[str, Any]], str] = lambda subject, parameters: ""
-    #: Called once the operation has ended, either way (refresh caches from Azure).
+    #: Called as the operation ends, either way, just before its end is recorded, so that
+    #: whoever sees it finished also sees the caches it refreshed from Azure.
     finished: Callable[[StepContext], None] | None = None
 
     def step(self, name: str) -> Step:

@@ -11,19 +11,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from contoso_images.devtools.cluster import cluster_environment, stop_cluster, wait_for_log
 from contoso_images.operations.engine import reconcile as operations_reconcile
 from contoso_images.operations.models import Operation
 from tests.helpers import vm_in_state
@@ -39,49 +33,14 @@ DEALLOCATE_SECONDS = 10
 
 
 @pytest.fixture
-def real_broker(monkeypatch):
-    """Send tasks to the broker the cluster reads, not inline (tests default to sync mode)."""
-    from django_q.brokers import get_broker
-    from django_q.conf import Conf
-
-    monkeypatch.setattr(Conf, "SYNC", False)
-    # A task left in Redis by an aborted run would otherwise reach this run's cluster.
-    get_broker().purge_queue()
-
-
-@pytest.fixture
-def qcluster(transactional_db, emulator, real_broker, tmp_path) -> Iterator[subprocess.Popen]:
-    """A qcluster on the test database and the test's emulator; stopped whatever happens."""
-    from django_q.models import Schedule
-
-    # Only what the test does should happen: no scheduled sync or reconcile in the middle.
-    Schedule.objects.update(next_run=timezone.now() + timedelta(days=1))
-    log_path = tmp_path / "qcluster.log"
-    env = cluster_environment(
-        DJANGO_DEBUG="true",
+def qcluster(start_qcluster):
+    return start_qcluster(
         OPERATION_LEASE_SECONDS=str(LEASE_SECONDS),
         Q_WORKERS="2",
         # One worker keeps the operation until it ends, so the test kills a busy worker and
         # never an idle one (which can freeze a django-q2 cluster).
         OPERATION_WAIT_SLICE_SECONDS="600",
     )
-    with log_path.open("wb") as log:
-        cluster = subprocess.Popen(
-            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "qcluster"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for_log(log_path, "running.", cluster, timeout=60)
-            yield cluster
-        finally:
-            stop_cluster(cluster)
-            # Captured output is shown only when the test fails.
-            print(f"--- qcluster log (exit code {cluster.returncode}) ---")
-            print(log_path.read_text(errors="replace"))
 
 
 def _wait_for(probe: Callable[[], Any], *, what: str, timeout: float = 60.0) -> Any:
