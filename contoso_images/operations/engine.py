@@ -160,7 +160,7 @@ def _settle_without_sending(ctx: StepContext, spec: OperationSpec) -> None:
     ctx.watching = False
     if observation.done and index == len(spec.steps) - 1:
         if operation.step != step.name:
-            _enter(operation, step, index)
+            _enter(ctx, step, index)
         _step_ended(operation, index, StepStatus.SUCCEEDED, "Azure shows it done.")
         _succeed(
             ctx, note="Azure shows it done, though the dashboard was interrupted while watching it."
@@ -215,7 +215,9 @@ def _drive(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None:
     while index < len(spec.steps):
         step = spec.steps[index]
         if operation.step != step.name:
-            _enter(operation, step, index)
+            if not _enter(ctx, step, index):
+                _cancel(ctx, spec, index)
+                return
         ctx.sent = _sent_marker(operation, step)
         if not operation.continuation_token:
             outcome = _send(ctx, step, index, deadline=deadline)
@@ -322,16 +324,55 @@ def _mark_sent(ctx: StepContext, step: Step) -> None:
     ctx.sent = marker
 
 
-def _enter(operation: Operation, step: Step, index: int) -> None:
-    """Start a step: the previous step's token is done with."""
+def _enter(ctx: StepContext, step: Step, index: int) -> bool:
+    """Start a step (the previous step's token is done with). False when the operation was
+    asked to stop and nothing irreversible has started: the caller cancels it then.
+
+    Entering an irreversible step and asking to cancel are both conditional UPDATEs on the
+    same row, so exactly one of them wins: a cancel is never half-honoured.
+    """
+    operation = ctx.operation
     now = timezone.now()
+    fields: dict[str, Any] = {"step": step.name, "continuation_token": ""}
+    mine = _mine(operation)
+    if not operation.irreversible_step:
+        mine = mine.filter(cancel_requested_at__isnull=True)
+        if step.is_irreversible(ctx):
+            fields["irreversible_step"] = step.name
     with transaction.atomic():
-        if _mine(operation).update(step=step.name, continuation_token=""):
+        entered = mine.update(**fields)
+        if entered:
             OperationStep.objects.filter(operation_id=operation.pk, position=index).update(
                 status=StepStatus.RUNNING, started_at=Coalesce("started_at", Value(now))
             )
+    if not entered:
+        operation.refresh_from_db()
+        return operation.cancel_requested_at is None
     operation.step = step.name
     operation.continuation_token = ""
+    operation.irreversible_step = fields.get("irreversible_step", operation.irreversible_step)
+    return True
+
+
+def _cancel(ctx: StepContext, spec: OperationSpec, index: int) -> None:
+    """End the operation as asked, at a step boundary, before anything irreversible."""
+    operation = ctx.operation
+    _finishing(ctx)
+    now = timezone.now()
+    with transaction.atomic():
+        ended = _mine(operation).update(
+            status=OperationStatus.CANCELED,
+            finished_at=now,
+            lease_until=None,
+            progress_message="Canceled before anything irreversible was done.",
+        )
+        if ended:
+            OperationStep.objects.filter(
+                operation_id=operation.pk, position__gte=index, finished_at__isnull=True
+            ).update(status=StepStatus.CANCELED, finished_at=now, message="Canceled.")
+            operation.refresh_from_db()
+            _notify("canceled", operation)
+    ctx.cache["ended"] = bool(ended)
 
 
 def _step_ended(operation: Operation, index: int, status: str, message: str) -> None:
@@ -447,6 +488,7 @@ def _watch(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
     """An earlier attempt's request is under way in Azure, without a token: watch what Azure
     shows until the step is done or turns out otherwise."""
     ctx.watching = True
+    slice_end = time.monotonic() + _wait_slice_seconds()
     try:
         while time.monotonic() < deadline:
             try:
@@ -467,7 +509,10 @@ def _watch(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
                     code="UnexpectedState",
                 )
                 return "failed"
-            _renew(ctx.operation)
+            _renew(ctx.operation, message=observation.note)
+            if time.monotonic() >= slice_end:
+                _hand_off(ctx.operation)
+                return "paused"
             time.sleep(_poll_step())
         _release(ctx.operation, retry_after=0, note="Still in progress in Azure.", planned=True)
         return "paused"
@@ -594,17 +639,17 @@ def _release(operation: Operation, *, retry_after: int, note: str, planned: bool
 def _crash_point(name: str, operation: Operation) -> None:
     """Die here if the test's crash plan says so (the crash-point tests; inert otherwise).
 
-    ``CONTOSO_CRASH_PLAN`` names a file of ``<operation id> <point>`` lines; the first worker
-    to reach a listed point kills itself with SIGKILL, once (a marker file records it), as
-    the OOM killer or a lost host would.
+    ``CONTOSO_CRASH_PLAN`` names a file of ``<operation id> <point> [<step>]`` lines; the
+    first worker to reach a listed point (in that step, when one is named) kills itself with
+    SIGKILL, once (a marker file records it), as the OOM killer or a lost host would.
     """
     plan = os.environ.get(CRASH_PLAN)
     if not plan:
         return
-    wanted = f"{operation.pk} {name}"
+    wanted = {f"{operation.pk} {name}", f"{operation.pk} {name} {operation.step}"}
     try:
         with open(plan) as lines:
-            if wanted not in (line.strip() for line in lines):
+            if not wanted.intersection(line.strip() for line in lines):
                 return
         fd = os.open(f"{plan}.{operation.pk}.{name}", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except (FileExistsError, FileNotFoundError):

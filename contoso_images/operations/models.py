@@ -12,6 +12,7 @@ class OperationStatus(models.TextChoices):
     RUNNING = "running", "In progress"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 UNFINISHED_STATUSES = (OperationStatus.QUEUED, OperationStatus.RUNNING)
@@ -74,6 +75,14 @@ class Operation(models.Model):
     correlation_id = models.CharField(max_length=100, blank=True)
     #: When the person who asked for it saw how it ended (a failure stays unread until then).
     outcome_seen_at = models.DateTimeField(null=True, blank=True)
+    #: Someone asked to stop it; the engine stops at the next step boundary, unless a step
+    #: that cannot be undone has started by then (``irreversible_step``).
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    #: The first step that cannot be undone, once it has started: no cancel after that.
+    irreversible_step = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -127,6 +136,7 @@ class StepStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Done"
     SKIPPED = "skipped", "Skipped"
     FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 class OperationStep(models.Model):

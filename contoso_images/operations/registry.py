@@ -82,6 +82,12 @@ class Step:
     label: str = ""
     #: How the gateway reads the finished operation's body (``operation_status`` kinds).
     result_kind: str = ""
+    #: Its effect cannot be undone (generalizing a VM): once it starts, no cancel.
+    irreversible: bool = False
+
+    def is_irreversible(self, ctx: StepContext) -> bool:
+        """Whether this step, with these parameters, cannot be undone."""
+        return self.irreversible
 
     def observe(self, ctx: StepContext) -> Observation:
         """Read Azure and say whether the step is done, under way or still to send."""
@@ -133,7 +139,8 @@ class OperationEvent:
     """Something that happened to an operation, for the apps that keep a record of it.
 
     ``name`` is one of ``requested``, ``refused`` (no operation was created: ``reason`` says
-    why), ``step_succeeded``, ``step_skipped``, ``succeeded`` and ``failed``. Listeners run
+    why), ``step_succeeded``, ``step_skipped``, ``succeeded``, ``failed``,
+    ``cancel_requested`` and ``canceled``. Listeners run
     inside the transaction that records the change, so a record that cannot be written
     undoes the change rather than leave it unrecorded.
     """

@@ -220,3 +220,45 @@ def _create_many(
                 )
             )
     return created
+
+
+def operation_cancel(*, operation: Operation, user: Any) -> Operation:
+    """Ask the engine to stop an operation at its next step boundary.
+
+    Refused once a step that cannot be undone has started (the engine marks that with the
+    same kind of conditional UPDATE, so a cancel either wins before it or is refused), and
+    once the operation has ended. Asking twice is harmless.
+    """
+    spec = registry.get(operation.kind)
+    if user is not None and not user.has_perm(spec.permission):
+        raise PermissionDenied(f"Your role does not allow canceling {spec.label.lower()}.")
+    asked = Operation.objects.filter(
+        pk=operation.pk,
+        status__in=UNFINISHED_STATUSES,
+        irreversible_step="",
+        cancel_requested_at__isnull=True,
+    ).update(cancel_requested_at=timezone.now(), cancel_requested_by=user)
+    operation.refresh_from_db()
+    if asked:
+        registry.notify(
+            OperationEvent(
+                name="cancel_requested",
+                kind=operation.kind,
+                target=operation.target,
+                user=user,
+                operation=operation,
+            )
+        )
+        return operation
+    if not operation.is_unfinished:
+        raise ActionRefused(f"{spec.label} of {operation.target_name} has already ended.")
+    if operation.irreversible_step:
+        started = next(
+            (step.label for step in spec.steps if step.name == operation.irreversible_step),
+            operation.irreversible_step,
+        )
+        raise ActionRefused(
+            f"'{started}' has started and cannot be undone, so {spec.label.lower()} of "
+            f"{operation.target_name} can no longer be canceled."
+        )
+    return operation  # asked before

@@ -169,3 +169,65 @@ def test_many_targets_in_one_request_in_a_fixed_number_of_queries(spec, inventor
     with CaptureQueriesContext(connection) as queries:
         operation_request_many(kind=KIND, items=more, user=operator_user)
     assert len(queries) <= few + 1
+
+
+class Irreversible(Step):
+    name, label, irreversible = "seal", "Seal", True
+
+    def begin(self, ctx: StepContext) -> str | None:
+        return None
+
+
+@pytest.fixture
+def sealing_spec(calls):
+    spec = registry.register(
+        OperationSpec(
+            kind="test.deallocate_then_seal",
+            label="Deallocate and seal",
+            permission="vmops.operate_virtualmachine",
+            target_type="Microsoft.Compute/virtualMachines",
+            steps=(Deallocate(), Irreversible()),
+        )
+    )
+    yield spec
+    registry._specs.pop(spec.kind)
+
+
+def test_a_cancel_stops_at_the_next_step_before_anything_irreversible(
+    sealing_spec, inventory, operator_user, emulator, events
+):
+    from contoso_images.operations.services import operation_cancel
+
+    emulator.set_durations(deallocate=60)
+    vm = vm_in_state(inventory, "running")
+    operation, _ = operation_request(
+        kind=sealing_spec.kind, target=vm.target, subject=vm, user=operator_user
+    )
+    engine.run(operation_id=operation.pk, budget_seconds=0)  # deallocating in Azure
+    operation_cancel(operation=operation, user=operator_user)
+    Operation.objects.filter(pk=operation.pk).update(lease_until=None)
+    emulator.advance(61)
+    done = engine.run(operation_id=operation.pk)
+    assert done.status == "canceled"
+    assert list(done.steps.values_list("name", "status")) == [
+        ("deallocate", "succeeded"),  # Azure's deallocation was not undone, only waited for
+        ("seal", "canceled"),
+    ]
+    assert [e.name for e in events][-2:] == ["step_succeeded", "canceled"]
+
+
+def test_no_cancel_once_an_irreversible_step_has_started(
+    sealing_spec, inventory, operator_user, emulator
+):
+    from contoso_images.operations.services import operation_cancel
+
+    vm = vm_in_state(inventory, "running")
+    operation, _ = operation_request(
+        kind=sealing_spec.kind, target=vm.target, subject=vm, user=operator_user
+    )
+    Operation.objects.filter(pk=operation.pk).update(irreversible_step="seal", status="running")
+    operation.refresh_from_db()
+    with pytest.raises(ActionRefused, match="'Seal' has started and cannot be undone"):
+        operation_cancel(operation=operation, user=operator_user)
+    done = engine.run(operation_id=operation.pk)
+    assert done.status == "succeeded"

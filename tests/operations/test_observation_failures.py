@@ -28,9 +28,7 @@ def _deallocate(inventory, user):
     return vm, operation
 
 
-def test_six_500s_on_the_status_url_do_not_fail_a_deallocation(
-    inventory, emulator, operator_user
-):
+def test_six_500s_on_the_status_url_do_not_fail_a_deallocation(inventory, emulator, operator_user):
     vm, operation = _deallocate(inventory, operator_user)
     emulator.queue_fault(method="GET", path_contains="/operations/", status=500, count=6)
     done = engine.run(operation_id=operation.pk)
@@ -40,9 +38,7 @@ def test_six_500s_on_the_status_url_do_not_fail_a_deallocation(
     assert len(arm_posts(emulator, "deallocate")) == 1
 
 
-def test_a_status_url_that_keeps_failing_is_settled_from_the_vm(
-    inventory, emulator, operator_user
-):
+def test_a_status_url_that_keeps_failing_is_settled_from_the_vm(inventory, emulator, operator_user):
     vm, operation = _deallocate(inventory, operator_user)
     emulator.queue_fault(method="GET", path_contains="/operations/", status=503, count=500)
     done = engine.run(operation_id=operation.pk)
