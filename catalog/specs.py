@@ -15,7 +15,7 @@ from typing import Any
 
 from catalog.choices import EFFECT_KINDS, REVIEW_PERMISSION, Decision
 from catalog.models import GALLERY_VERSION_TYPE, CatalogImage
-from catalog.services.sync import apply_version_read, image_read_live
+from catalog.services.images import apply_version_read, image_read_live
 from contoso_images import azure
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext

@@ -8,4 +8,14 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.catalog_index, name="catalog_index"),
+    path("overview/", views.catalog_overview, name="catalog_overview"),
+    path("refresh/", views.catalog_refresh, name="catalog_refresh"),
+    path("sync-status/", views.catalog_sync_status, name="catalog_sync_status"),
+    path("resource/", views.image_by_resource, name="image_by_resource"),
+    path("images/<int:pk>/", views.image_detail, name="image_detail"),
+    path("images/<int:pk>/row/", views.image_row, name="image_row"),
+    path("images/<int:pk>/review/", views.image_review, name="image_review"),
+    path("marketplace/", views.marketplace_index, name="marketplace_index"),
+    path("marketplace/image/", views.marketplace_image, name="marketplace_image"),
+    path("marketplace/add/", views.marketplace_add, name="marketplace_add"),
 ]

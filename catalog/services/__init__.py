@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog.services.images import image_read_live, record_captured_image
 from catalog.services.marketplace import (
     marketplace_entry_add,
     marketplace_entry_refresh,
@@ -15,9 +16,7 @@ from catalog.services.sync import (
     catalog_sync,
     catalog_sync_all,
     catalog_sync_request,
-    image_read_live,
     recompute_latest,
-    record_captured_image,
 )
 
 __all__ = [

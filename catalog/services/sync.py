@@ -30,8 +30,16 @@ from django.utils import timezone
 
 from catalog.choices import ImageKind
 from catalog.models import CatalogImage, CatalogSyncState, ImageDefinition
+from catalog.services.fields import (
+    DEFINITION_FIELDS,
+    IMAGE_FIELDS,
+    definition_fields,
+    managed_image_fields,
+    regions_signature,
+    replication_entries,
+    version_fields,
+)
 from contoso_images import azure
-from contoso_images.azure.ids import resource_names
 from contoso_images.core.models import Subscription
 from contoso_images.core.services import subscriptions_sync
 
@@ -41,52 +49,6 @@ BATCH = 500
 #: A click on "Refresh now" within this many seconds of the last one queues nothing more.
 SYNC_REQUEST_WINDOW_SECONDS = 30
 CUSTOM_KINDS = (ImageKind.MANAGED_IMAGE, ImageKind.GALLERY_VERSION)
-
-DEFINITION_FIELDS = (
-    "resource_id",
-    "resource_group",
-    "gallery_name",
-    "name",
-    "location",
-    "publisher",
-    "offer",
-    "sku",
-    "os_type",
-    "os_state",
-    "hyper_v_generation",
-    "architecture",
-    "security_type",
-    "features",
-    "purchase_plan",
-    "description",
-    "end_of_life_date",
-    "provisioning_state",
-)
-IMAGE_FIELDS = (
-    "definition_id",
-    "resource_id",
-    "name",
-    "resource_group",
-    "location",
-    "os_type",
-    "os_state",
-    "hyper_v_generation",
-    "architecture",
-    "security_type",
-    "provisioning_state",
-    "created_in_azure_at",
-    "source_id",
-    "replication",
-    "replication_state",
-    "replica_count",
-    "storage_account_type",
-    "os_disk_size_gb",
-    "exclude_from_latest",
-    "end_of_life_date",
-    "version_sort",
-    "tags",
-)
-
 
 # --- reading Azure -------------------------------------------------------------------------
 
@@ -102,23 +64,6 @@ class Listing:
     replication_reads: int = 0
 
 
-def version_sort_key(version: str) -> str:
-    """``1.10.0`` → ``0000000001.0000000010.0000000000``: sorts as integers in SQL."""
-    parts = []
-    for part in version.split("."):
-        parts.append(part.zfill(10) if part.isdigit() else "0" * 10)
-    return ".".join(parts)[:40]
-
-
-def region_key(name: str) -> str:
-    """``"West Europe"`` and ``"westeurope"`` are the same region (Azure echoes either)."""
-    return name.replace(" ", "").lower()
-
-
-def _regions_signature(regions: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
-    return sorted((region_key(r["region"]), int(r.get("replica_count") or 0)) for r in regions)
-
-
 def _needs_replication_read(version: azure.GalleryImageVersion, cached: Any) -> bool:
     """Read a version's replication only while it can still change: a new version, one Azure
     shows being created or updated, one not yet replicated everywhere, or one whose target
@@ -129,8 +74,8 @@ def _needs_replication_read(version: azure.GalleryImageVersion, cached: Any) -> 
         return True
     if version.provisioning_state != "Succeeded" or cached.provisioning_state != "Succeeded":
         return True
-    listed = _regions_signature(_replication_entries(version, []))
-    return listed != _regions_signature(cached.replication)
+    listed = regions_signature(replication_entries(version, []))
+    return listed != regions_signature(cached.replication)
 
 
 def _read_subscription(subscription_id: str) -> Listing:
@@ -184,128 +129,6 @@ def _with_replication(version: azure.GalleryImageVersion) -> azure.GalleryImageV
         if exc.is_not_found:
             return version  # deleted meanwhile; the next listing says so
         raise
-
-
-# --- turning Azure's answers into catalog fields ------------------------------------------
-
-
-def definition_fields(definition: azure.GalleryImageDefinition) -> dict[str, Any]:
-    return {
-        "resource_id": definition.id,
-        "resource_group": definition.resource_group,
-        "gallery_name": definition.gallery,
-        "name": definition.name,
-        "location": definition.location,
-        "publisher": definition.publisher,
-        "offer": definition.offer,
-        "sku": definition.sku,
-        "os_type": definition.os_type,
-        "os_state": definition.os_state,
-        "hyper_v_generation": definition.hyper_v_generation,
-        "architecture": definition.architecture,
-        "security_type": definition.security_type,
-        "features": [list(pair) for pair in definition.features],
-        "purchase_plan": definition.purchase_plan,
-        "description": definition.description,
-        "end_of_life_date": definition.end_of_life_date,
-        "provisioning_state": definition.provisioning_state,
-    }
-
-
-def managed_image_fields(image: azure.ManagedImage) -> dict[str, Any]:
-    return {
-        "definition_id": None,
-        "resource_id": image.id,
-        "name": image.name,
-        "resource_group": image.resource_group,
-        "location": image.location,
-        "os_type": image.os_type,
-        "os_state": image.os_state,
-        "hyper_v_generation": image.hyper_v_generation,
-        "architecture": "",
-        "security_type": "",
-        "provisioning_state": image.provisioning_state,
-        "created_in_azure_at": image.time_created,
-        "source_id": image.source_id,
-        "replication": [],
-        "replication_state": "",
-        "replica_count": None,
-        "storage_account_type": image.storage_account_type,
-        "os_disk_size_gb": image.os_disk_size_gb,
-        "exclude_from_latest": False,
-        "end_of_life_date": None,
-        "version_sort": "",
-        "tags": dict(image.tags),
-    }
-
-
-def _replication_entries(
-    version: azure.GalleryImageVersion, cached: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """One entry per target region: what the listing says (replicas, storage, exclusion)
-    with the state and progress of the last read that had them."""
-    read = {region_key(r.region): r for r in version.replication}
-    before = {region_key(r.get("region", "")): r for r in cached}
-    entries = []
-    for target in version.target_regions:
-        key = region_key(target.name)
-        status = read.get(key)
-        if status is not None:
-            state, progress, details = status.state, status.progress, status.details
-        else:
-            old = before.get(key, {})
-            state, progress, details = (
-                old.get("state", ""),
-                old.get("progress"),
-                old.get("details", ""),
-            )
-        entries.append(
-            {
-                "region": target.name,
-                "state": state,
-                "progress": progress,
-                "details": details,
-                "replica_count": target.regional_replica_count,
-                "storage_account_type": target.storage_account_type,
-                "exclude_from_latest": target.exclude_from_latest,
-            }
-        )
-    return entries
-
-
-def version_fields(
-    version: azure.GalleryImageVersion, definition: ImageDefinition, cached: Any = None
-) -> dict[str, Any]:
-    """A version's catalog fields; what only a replication read knows is kept from
-    ``cached`` (the row as it was) when this answer lacks it."""
-    replication = _replication_entries(version, list(cached.replication) if cached else [])
-    state = version.replication_state
-    if not version.replication_read:
-        state = cached.replication_state if cached is not None else ""
-    return {
-        "definition_id": definition.pk,
-        "resource_id": version.id,
-        "name": version.name,
-        "resource_group": version.resource_group,
-        "location": version.location,
-        "os_type": definition.os_type,
-        "os_state": definition.os_state,
-        "hyper_v_generation": definition.hyper_v_generation,
-        "architecture": definition.architecture,
-        "security_type": definition.security_type,
-        "provisioning_state": version.provisioning_state,
-        "created_in_azure_at": version.published_date,
-        "source_id": version.source_id or version.source_disk_id,
-        "replication": replication,
-        "replication_state": state,
-        "replica_count": version.replica_count,
-        "storage_account_type": version.storage_account_type,
-        "os_disk_size_gb": version.os_disk_size_gb,
-        "exclude_from_latest": version.exclude_from_latest,
-        "end_of_life_date": version.end_of_life_date,
-        "version_sort": version_sort_key(version.name),
-        "tags": dict(version.tags),
-    }
 
 
 def _definition_key(version_id: str) -> str:
@@ -544,145 +367,3 @@ def catalog_sync_request() -> bool:
         "catalog.tasks.catalog_sync_scheduled", task_name="catalog-sync-now", group="catalog-sync"
     )
     return True
-
-
-# --- one image at a time: after a capture, on its page, after a review effect -------------
-
-MANAGED_IMAGE_PROVIDER = "microsoft.compute/images"
-GALLERY_VERSION_PROVIDER = "microsoft.compute/galleries/images/versions"
-
-
-def record_captured_image(
-    resource_id: str, *, operation_id: int | None, source_vm_id: str
-) -> CatalogImage:
-    """Put a just-created managed image or gallery version into the catalog, with its
-    provenance (the capture Operation and the VM it was captured from).
-
-    Reads that one image from Azure (a managed image: 1 GET; a gallery version: its
-    definition and the version with its replication, 2 GETs), so the catalog shows it
-    right away instead of at the next sync. It starts "not reviewed". Safe to call again
-    (an existing entry is updated, its review history kept). Raises ``ValueError`` for an id
-    that is neither, and ``AzureError`` when Azure cannot be read.
-    """
-    subscription_id, resource_group, provider, name = azure.parse_resource_id(resource_id)
-    subscription, _ = Subscription.objects.get_or_create(subscription_id=subscription_id)
-    if provider.lower() == MANAGED_IMAGE_PROVIDER:
-        image = azure.managed_image_get(subscription_id, resource_group, name)
-        row = _upsert_managed_image(subscription, image)
-    elif provider.lower() == GALLERY_VERSION_PROVIDER:
-        gallery, definition_name, version_name = resource_names(resource_id)[-3:]
-        row = _read_and_upsert_version(
-            subscription, resource_group, gallery, definition_name, version_name
-        )
-    else:
-        raise ValueError(f"not a managed image or gallery image version id: {resource_id!r}")
-    CatalogImage.objects.filter(pk=row.pk).update(
-        capture_operation_id=operation_id, source_vm_id=source_vm_id.lower()
-    )
-    row.refresh_from_db()
-    return row
-
-
-def image_read_live(*, image: CatalogImage) -> CatalogImage:
-    """Read one custom image from Azure now (its page, the end of a review effect) and bring
-    its catalog entry up to date; an image Azure no longer has is marked gone, and the
-    error raised."""
-    if image.kind == ImageKind.MARKETPLACE or image.subscription is None:
-        return image
-    sub = image.subscription
-    try:
-        if image.kind == ImageKind.MANAGED_IMAGE:
-            found = azure.managed_image_get(sub.subscription_id, image.resource_group, image.name)
-            _upsert_managed_image(sub, found)
-        else:
-            definition = image.definition
-            assert definition is not None
-            _read_and_upsert_version(
-                sub, image.resource_group, definition.gallery_name, definition.name, image.name
-            )
-    except azure.AzureError as exc:
-        if exc.is_not_found:
-            CatalogImage.objects.filter(pk=image.pk).update(gone_at=timezone.now(), is_latest=False)
-            if image.definition_id:
-                recompute_latest(definition_ids=[image.definition_id])
-        raise
-    image.refresh_from_db()
-    return image
-
-
-def _read_and_upsert_version(
-    subscription: Subscription, resource_group: str, gallery: str, definition: str, version: str
-) -> CatalogImage:
-    sub_id = subscription.subscription_id
-    found_definition = azure.gallery_image_definition_get(
-        sub_id, resource_group, gallery, definition
-    )
-    found_version = azure.gallery_image_version_get(
-        sub_id, resource_group, gallery, definition, version
-    )
-    return upsert_version(subscription, found_definition, found_version)
-
-
-@transaction.atomic
-def upsert_version(
-    subscription: Subscription,
-    definition: azure.GalleryImageDefinition,
-    version: azure.GalleryImageVersion,
-) -> CatalogImage:
-    """Write one version and its definition as Azure showed them."""
-    now = timezone.now()
-    definition_row, _ = ImageDefinition.objects.update_or_create(
-        resource_key=definition.id.lower(),
-        defaults={**definition_fields(definition), "reported_at": now, "gone_at": None},
-        create_defaults={
-            **definition_fields(definition),
-            "subscription": subscription,
-            "first_seen_at": now,
-            "reported_at": now,
-        },
-    )
-    return apply_version_read(definition=definition_row, version=version)
-
-
-@transaction.atomic
-def apply_version_read(
-    *, definition: ImageDefinition, version: azure.GalleryImageVersion
-) -> CatalogImage:
-    """Write one version as a read of it showed it (its definition already in the catalog);
-    "latest" is decided again."""
-    key = version.id.lower()
-    cached = CatalogImage.objects.filter(resource_key=key).first()
-    fields = version_fields(version, definition, cached)
-    row = _upsert_image(
-        definition.subscription, ImageKind.GALLERY_VERSION, key, fields, timezone.now()
-    )
-    recompute_latest(definition_ids=[definition.pk])
-    row.refresh_from_db()
-    return row
-
-
-def _upsert_managed_image(subscription: Subscription, image: azure.ManagedImage) -> CatalogImage:
-    return _upsert_image(
-        subscription,
-        ImageKind.MANAGED_IMAGE,
-        image.id.lower(),
-        managed_image_fields(image),
-        timezone.now(),
-    )
-
-
-def _upsert_image(
-    subscription: Subscription, kind: str, key: str, fields: dict[str, Any], now: datetime
-) -> CatalogImage:
-    row, _ = CatalogImage.objects.update_or_create(
-        resource_key=key,
-        defaults={**fields, "reported_at": now, "gone_at": None},
-        create_defaults={
-            **fields,
-            "kind": kind,
-            "subscription": subscription,
-            "first_seen_at": now,
-            "reported_at": now,
-        },
-    )
-    return row

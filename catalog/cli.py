@@ -1,0 +1,139 @@
+"""The Azure CLI and PowerShell commands equivalent to what the catalog shows and does.
+
+An image's page shows how to create a VM from it and, for a gallery version, the update its
+review carries out in Azure, so an administrator can check, script or repeat it. Names come
+from Azure, so each is quoted by the rules of the shell it is pasted into: POSIX sh for
+``az`` and PowerShell's verbatim strings for the Az module.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from datetime import datetime
+
+from catalog.models import CatalogImage
+
+#: Characters PowerShell reads as a single quote (ASCII and U+2018 to U+201B); doubling
+#: each is the only escape a verbatim string knows.
+POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
+@dataclass(frozen=True)
+class EquivalentCommand:
+    action: str
+    az: str
+    powershell: str
+
+
+def ps(value: str) -> str:
+    """A PowerShell single-quoted string holding exactly ``value``."""
+    return "'" + "".join(c + c if c in POWERSHELL_SINGLE_QUOTES else c for c in value) + "'"
+
+
+def sh(value: str) -> str:
+    """A POSIX shell word holding exactly ``value``."""
+    return shlex.quote(value)
+
+
+def _vm_from_id(image_id: str, action: str, location: str) -> EquivalentCommand:
+    return EquivalentCommand(
+        action,
+        f"az vm create --resource-group <resource-group> --name <vm-name> --image {sh(image_id)}"
+        + (f" --location {sh(location)}" if location else ""),
+        "$vm = New-AzVMConfig -VMName '<vm-name>' -VMSize 'Standard_D2s_v5' | "
+        f"Set-AzVMSourceImage -Id {ps(image_id)}; "
+        f"New-AzVM -ResourceGroupName '<resource-group>' -Location {ps(location or '<region>')} "
+        "-VM $vm",
+    )
+
+
+def create_vm_commands(image: CatalogImage) -> list[EquivalentCommand]:
+    """How to create a VM from the image (placeholders in angle brackets)."""
+    if image.is_marketplace:
+        return _marketplace_commands(image)
+    commands = [_vm_from_id(image.resource_id, "Create a VM from this image", image.location)]
+    definition = image.definition
+    if image.is_gallery_version and definition is not None:
+        commands.append(
+            _vm_from_id(
+                definition.resource_id,
+                "Create a VM from the latest version of its definition",
+                image.location,
+            )
+        )
+    return commands
+
+
+def _marketplace_commands(image: CatalogImage) -> list[EquivalentCommand]:
+    urn = image.urn
+    commands = []
+    plan = image.plan or {}
+    if plan:
+        commands.append(
+            EquivalentCommand(
+                "Accept the plan's terms (once per subscription)",
+                f"az vm image terms accept --urn {sh(urn)}",
+                f"Get-AzMarketplaceTerms -Publisher {ps(plan.get('publisher', ''))} "
+                f"-Product {ps(plan.get('product', ''))} -Name {ps(plan.get('name', ''))} "
+                "| Set-AzMarketplaceTerms -Accept",
+            )
+        )
+    plan_ps = ""
+    if plan:
+        plan_ps = (
+            f" | Set-AzVMPlan -Publisher {ps(plan.get('publisher', ''))} "
+            f"-Product {ps(plan.get('product', ''))} -Name {ps(plan.get('name', ''))}"
+        )
+    commands.append(
+        EquivalentCommand(
+            "Create a VM from this image",
+            f"az vm create --resource-group <resource-group> --name <vm-name> --image {sh(urn)}",
+            "$vm = New-AzVMConfig -VMName '<vm-name>' -VMSize 'Standard_D2s_v5' | "
+            f"Set-AzVMSourceImage -PublisherName {ps(image.publisher)} -Offer {ps(image.offer)} "
+            f"-Skus {ps(image.sku)} -Version {ps(image.version)}{plan_ps}; "
+            "New-AzVM -ResourceGroupName '<resource-group>' -Location "
+            f"{ps(image.location or '<region>')} -VM $vm",
+        )
+    )
+    return commands
+
+
+def review_effect_commands(
+    image: CatalogImage, *, end_of_life_date: datetime | None = None
+) -> list[EquivalentCommand]:
+    """What approve, reject and deprecate do to a gallery version in Azure."""
+    definition = image.definition
+    if not image.is_gallery_version or definition is None:
+        return []
+    az_target = (
+        f"az sig image-version update --resource-group {sh(image.resource_group)} "
+        f"--gallery-name {sh(definition.gallery_name)} "
+        f"--gallery-image-definition {sh(definition.name)} "
+        f"--gallery-image-version {sh(image.name)}"
+    )
+    ps_target = (
+        f"Update-AzGalleryImageVersion -ResourceGroupName {ps(image.resource_group)} "
+        f"-GalleryName {ps(definition.gallery_name)} "
+        f"-GalleryImageDefinitionName {ps(definition.name)} -Name {ps(image.name)}"
+    )
+    eol = f"{end_of_life_date:%Y-%m-%d}" if end_of_life_date else "<yyyy-mm-dd>"
+    return [
+        EquivalentCommand(
+            "Approve: include it in latest",
+            f"{az_target} --set publishingProfile.excludeFromLatest=false",
+            f"{ps_target} -PublishingProfileExcludeFromLatest:$false",
+        ),
+        EquivalentCommand(
+            "Reject: exclude it from latest",
+            f"{az_target} --set publishingProfile.excludeFromLatest=true",
+            f"{ps_target} -PublishingProfileExcludeFromLatest",
+        ),
+        EquivalentCommand(
+            "Deprecate: exclude it from latest and set its end of life",
+            f"{az_target} --set publishingProfile.excludeFromLatest=true "
+            f"publishingProfile.endOfLifeDate={eol}",
+            f"{ps_target} -PublishingProfileExcludeFromLatest "
+            f"-PublishingProfileEndOfLifeDate {ps(eol)}",
+        ),
+    ]

@@ -1,0 +1,97 @@
+"""Forms of the catalog pages: the filters, a review decision, a Marketplace entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from django import forms
+
+from catalog.choices import Decision, ImageKind, Lifecycle, ReviewStatus
+from catalog.selectors import AWAITING, SORTS
+
+GENERATIONS = [("", "Any generation"), ("V1", "Gen 1 (BIOS)"), ("V2", "Gen 2 (UEFI)")]
+
+
+class CatalogFilterForm(forms.Form):
+    """The catalog's filters. Unknown values are ignored rather than refused: a stale
+    bookmark shows the whole catalog instead of an error."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    kind = forms.ChoiceField(required=False, label="Source")
+    os_type = forms.ChoiceField(required=False, label="OS")
+    generation = forms.ChoiceField(required=False, choices=GENERATIONS, label="Generation")
+    architecture = forms.ChoiceField(required=False, label="Architecture")
+    location = forms.ChoiceField(required=False, label="Region")
+    review = forms.ChoiceField(required=False, label="Review status")
+    lifecycle = forms.ChoiceField(required=False, label="Lifecycle")
+    include_gone = forms.BooleanField(required=False, label="Include images deleted in Azure")
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
+
+    def __init__(self, data: Any, *, choices: dict[str, list[str]]) -> None:
+        super().__init__(data)
+        self._choices("kind", "Any source", list(ImageKind.choices))
+        self._choices("os_type", "Any OS", [(o, o) for o in choices["os_types"]])
+        self._choices(
+            "architecture", "Any architecture", [(a, a) for a in choices["architectures"]]
+        )
+        self._choices("location", "Any region", [(loc, loc) for loc in choices["locations"]])
+        self._choices(
+            "review", "Any review status", [(AWAITING, "Awaiting review"), *ReviewStatus.choices]
+        )
+        self._choices("lifecycle", "Any lifecycle", list(Lifecycle.choices))
+
+    def _choices(self, name: str, anything: str, options: list[tuple[str, str]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", anything), *options]
+
+    def filters(self) -> dict[str, Any]:
+        """The valid, non-empty filters (an invalid one is dropped, not an error page)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {k: v for k, v in data.items() if v and k != "sort"}
+
+    def sort_order(self) -> str:
+        self.is_valid()
+        return str(getattr(self, "cleaned_data", {}).get("sort") or "grouped")
+
+
+class ReviewForm(forms.Form):
+    """One decision. The rules (a reason where one is needed, a future end of life) are the
+    service's; the form only parses."""
+
+    decision = forms.ChoiceField(choices=Decision.choices)
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    end_of_life_date = forms.DateField(
+        required=False,
+        label="End of life (optional)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def end_of_life(self) -> datetime | None:
+        """The date as the end of that day, UTC (Azure stores a moment)."""
+        day = self.cleaned_data.get("end_of_life_date")
+        if day is None:
+            return None
+        return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+class MarketplaceAddForm(forms.Form):
+    location = forms.CharField(max_length=50)
+    publisher = forms.CharField(max_length=128)
+    offer = forms.CharField(max_length=128)
+    sku = forms.CharField(max_length=128)
+    version = forms.CharField(max_length=64, required=False, initial="latest")
+    approve = forms.BooleanField(required=False, initial=True, label="Approve it now")
+    note = forms.CharField(required=False, max_length=2000, label="Note")
+
+
+class MarketplaceBrowseForm(forms.Form):
+    location = forms.CharField(required=False, max_length=50)
+    publisher = forms.CharField(required=False, max_length=128)
+    offer = forms.CharField(required=False, max_length=128)
+    sku = forms.CharField(required=False, max_length=128)
+    q = forms.CharField(required=False, max_length=100)

@@ -1,0 +1,29 @@
+"""The catalog's pages and htmx partials (see each module)."""
+
+from __future__ import annotations
+
+from catalog.views.images import (
+    catalog_index,
+    catalog_overview,
+    catalog_refresh,
+    catalog_sync_status,
+    image_by_resource,
+    image_detail,
+    image_review,
+    image_row,
+)
+from catalog.views.marketplace import marketplace_add, marketplace_image, marketplace_index
+
+__all__ = [
+    "catalog_index",
+    "catalog_overview",
+    "catalog_refresh",
+    "catalog_sync_status",
+    "image_by_resource",
+    "image_detail",
+    "image_review",
+    "image_row",
+    "marketplace_add",
+    "marketplace_image",
+    "marketplace_index",
+]

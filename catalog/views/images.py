@@ -1,0 +1,375 @@
+"""The catalog page, an image's page, its row, and review decisions. Thin: parse, check
+permission, call a selector or service, render."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from catalog import cli, selectors, services
+from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION, Decision, EffectStatus
+from catalog.forms import CatalogFilterForm, ReviewForm
+from catalog.models import CatalogImage, ReviewDecision
+from contoso_images import azure
+from contoso_images.core.errors import ActionRefused
+from contoso_images.core.health import health_report
+from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
+from contoso_images.operations.models import Operation
+
+PAGE_SIZE = 50
+#: After this long without the requested sync, the page stops waiting and says why.
+SYNC_WAIT_LIMIT = timedelta(minutes=2)
+
+
+def _poll_seconds() -> int:
+    return int(getattr(settings, "CATALOG_ROW_POLL_SECONDS", 2))
+
+
+def row_context(
+    image: CatalogImage,
+    operation: Operation | None,
+    effect: ReviewDecision | None,
+    request: HttpRequest,
+) -> dict[str, Any]:
+    """Everything an image's row (or its page's status panel) shows."""
+    unfinished = operation if operation is not None and operation.is_unfinished else None
+    failed = None
+    if (
+        effect is not None
+        and unfinished is None
+        and effect.effect_status == EffectStatus.NOT_CARRIED_OUT
+        and (
+            image.review_status_changed_at is None
+            or effect.decided_at > image.review_status_changed_at
+        )
+    ):
+        failed = effect
+    return {
+        "image": image,
+        "operation": unfinished,
+        "failed_effect": failed,
+        "polling": unfinished is not None,
+        "poll_seconds": _poll_seconds(),
+        "can_review": request.user.has_perm(REVIEW_PERMISSION),
+        "next_url": current_page(request),
+        "decisions": _offered_decisions(image),
+    }
+
+
+#: What each decision does, said next to its button.
+EFFECT_HINTS = {
+    Decision.APPROVE: "Includes it in latest in Azure (clears exclude-from-latest).",
+    Decision.REJECT: "Excludes it from latest in Azure.",
+    Decision.DEPRECATE: "Excludes it from latest and sets its end of life in Azure.",
+}
+RECORDED_HINT = "Recorded in the catalog; nothing changes in Azure."
+
+
+def _offered_decisions(image: CatalogImage) -> list[dict[str, Any]]:
+    """The decisions worth offering now (a gone image takes comments only)."""
+    if image.gone_at:
+        wanted = [Decision.COMMENT]
+    else:
+        done = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
+        done["deprecated"] = Decision.DEPRECATE
+        wanted = [d for d in Decision if done.get(image.review_status) != d]
+    offered = []
+    for decision in wanted:
+        hint = RECORDED_HINT
+        if decision == Decision.COMMENT:
+            hint = "Recorded with the image; its status does not change."
+        elif image.is_gallery_version:
+            hint = EFFECT_HINTS[decision]
+        offered.append(
+            {
+                "value": decision.value,
+                "label": decision.label,
+                "needs_note": decision != Decision.APPROVE,
+                "takes_eol": decision == Decision.DEPRECATE,
+                "hint": hint,
+            }
+        )
+    return offered
+
+
+def _get_image(request: HttpRequest, pk: int) -> CatalogImage:
+    try:
+        return selectors.image_get(user=request.user, pk=pk)
+    except CatalogImage.DoesNotExist:
+        raise Http404("There is no image with this id in the catalog.") from None
+
+
+# --- The catalog page ------------------------------------------------------------------------
+
+
+#: (label, sort key or "", hidden on small screens)
+COLUMNS = [
+    ("Image", "name", False),
+    ("Status", "status", False),
+    ("End of life", "eol", True),
+    ("OS", "", True),
+    ("Region", "location", True),
+    ("Replication", "", True),
+    ("Created", "created", True),
+]
+
+
+@require_GET
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
+def catalog_index(request: HttpRequest) -> HttpResponse:
+    """Every catalog entry, filterable, searchable, sortable and paginated."""
+    choices = selectors.catalog_filter_choices(user=request.user)
+    form = CatalogFilterForm(request.GET, choices=choices)
+    filters, sort = form.filters(), form.sort_order()
+    images = selectors.catalog_list(user=request.user, filters=filters, sort=sort)
+    page = Paginator(images, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page)
+    unfinished = selectors.unfinished_operations(shown)
+    effects = selectors.last_effects(shown)
+    rows = [row_context(i, unfinished.get(i.pk), effects.get(i.pk), request) for i in shown]
+    context: dict[str, Any] = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "sort": sort,
+        "grouped": sort == "grouped",
+        "columns": _columns(sort, _querystring(request, drop=("page", "sort"))),
+        "querystring": _querystring(request, drop=("page",)),
+        "can_review": request.user.has_perm(REVIEW_PERMISSION),
+        "overview": selectors.catalog_overview(user=request.user),
+        "sync": selectors.catalog_sync_status(),
+    }
+    if is_partial(request, "catalog-listing"):
+        return render(request, "catalog/catalog_index.html#catalog-listing", context)
+    return render(request, "catalog/catalog_index.html", context)
+
+
+def _columns(sort: str, querystring: str) -> list[dict[str, Any]]:
+    prefix = f"{querystring}&" if querystring else ""
+    columns = []
+    for label, key, hide_small in COLUMNS:
+        column: dict[str, Any] = {"label": label, "hide_small": hide_small, "aria_sort": ""}
+        if key:
+            column["aria_sort"] = {key: "ascending", f"-{key}": "descending"}.get(sort, "")
+            descending = sort == key and f"-{key}" in selectors.SORTS
+            column["sort_link"] = f"{prefix}sort={'-' if descending else ''}{key}"
+        columns.append(column)
+    return columns
+
+
+def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
+    params = request.GET.copy()
+    for key in drop:
+        params.pop(key, None)
+    return params.urlencode()
+
+
+@require_GET
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def catalog_overview(request: HtmxHttpRequest) -> HttpResponse:
+    """The tiles alone, reloaded when a decision or a sync changed the catalog."""
+    if not request.htmx:
+        return redirect("catalog:catalog_index")
+    context = {"overview": selectors.catalog_overview(user=request.user)}
+    return render(request, "catalog/catalog_index.html#catalog-overview", context)
+
+
+# --- Sync ------------------------------------------------------------------------------------
+
+
+@require_POST
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def catalog_refresh(request: HtmxHttpRequest) -> HttpResponse:
+    """Queue a catalog sync now (once, however often it is clicked)."""
+    requested_at = timezone.now()
+    services.catalog_sync_request()
+    if request.htmx:
+        return _sync_status_response(request, since=requested_at)
+    messages.info(request, "Refreshing the catalog from Azure; the list updates in a moment.")
+    return redirect("catalog:catalog_index")
+
+
+@require_GET
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def catalog_sync_status(request: HtmxHttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect("catalog:catalog_index")
+    try:
+        since: datetime | None = datetime.fromisoformat(request.GET.get("since", ""))
+    except ValueError:
+        since = None
+    if since is not None and timezone.is_naive(since):
+        since = since.replace(tzinfo=UTC)
+    return _sync_status_response(request, since=since)
+
+
+def _sync_status_response(request: HttpRequest, *, since: datetime | None) -> HttpResponse:
+    sync = selectors.catalog_sync_status()
+    waiting = since is not None and (sync.last_synced_at is None or sync.last_synced_at < since)
+    waiting = waiting and not sync.errors
+    stalled = since is not None and waiting and timezone.now() - since > SYNC_WAIT_LIMIT
+    context: dict[str, Any] = {
+        "sync": sync,
+        "sync_waiting": waiting and not stalled,
+        "sync_stalled": stalled,
+        "sync_since": since.isoformat() if since else "",
+    }
+    if stalled:
+        context["cluster_detail"] = health_report()["cluster"]["detail"]
+    response = render(request, "catalog/catalog_index.html#catalog-sync-status", context)
+    if since is not None and not waiting:
+        trigger_client_event(response, "catalog-synced")
+    return response
+
+
+# --- One image -------------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def image_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """One row (or the image page's status panel); polled while a review effect runs."""
+    image = _get_image(request, pk)
+    if not request.htmx:
+        return redirect("catalog:image_detail", pk=image.pk)
+    operation = selectors.unfinished_operations([image]).get(image.pk)
+    response = _render_state(request, image, operation)
+    watched = request.GET.get("op", "")
+    if operation is None and watched.isdigit():
+        # The effect the page watched has ended: tiles, history and the other versions of
+        # the definition (whose "latest" marker may have moved) refresh themselves.
+        events = ["catalog-changed"]
+        if image.definition_id:
+            events.append(f"catalog-definition-{image.definition_id}")
+        for event in events:
+            trigger_client_event(response, event, after="settle")
+    return response
+
+
+def _render_state(
+    request: HttpRequest, image: CatalogImage, operation: Operation | None
+) -> HttpResponse:
+    effect = selectors.last_effects([image]).get(image.pk)
+    context = row_context(image, operation, effect, request)
+    if is_partial(request, "image-status"):
+        return render(request, "catalog/image_detail.html#image-status", context)
+    return render(request, "catalog/catalog_index.html#image-row", context)
+
+
+@require_POST
+@permission_required(REVIEW_PERMISSION, raise_exception=True)
+def image_review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Record a decision; on a gallery version its Azure effect is queued and the row polls."""
+    image = _get_image(request, pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, image, "Choose a decision (and a valid date, if any).", 400)
+    try:
+        decision = services.review_decide(
+            image=image,
+            user=request.user,
+            decision=form.cleaned_data["decision"],
+            note=form.cleaned_data["note"],
+            end_of_life_date=form.end_of_life(),
+        )
+    except ActionRefused as exc:
+        return _refused(request, image, str(exc), 409)
+    image = _get_image(request, pk)
+    if request.htmx:
+        response = _render_state(request, image, decision.operation)
+        if decision.operation is None:
+            trigger_client_event(response, "catalog-changed", after="settle")
+        return response
+    if decision.operation is not None:
+        messages.success(
+            request,
+            f"{decision.get_decision_display()} of {image.display_name} is recorded; "
+            "it is being carried out in Azure.",
+        )
+    else:
+        messages.success(
+            request, f"{decision.get_decision_display()} of {image.display_name} is recorded."
+        )
+    return _back(request, image)
+
+
+def _refused(request: HttpRequest, image: CatalogImage, reason: str, status: int) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        return HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
+    messages.error(request, f"{image.display_name}: {reason}")
+    return _back(request, image)
+
+
+def _back(request: HttpRequest, image: CatalogImage) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("catalog:image_detail", pk=image.pk)
+
+
+@require_GET
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
+def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    image = _get_image(request, pk)
+    operation = selectors.unfinished_operations([image]).get(image.pk)
+    if is_partial(request, "image-status"):
+        return _render_state(request, image, operation)
+    if is_partial(request, "image-history"):
+        context = {"image": image, "history": selectors.review_history(image=image)}
+        return render(request, "catalog/image_detail.html#image-history", context)
+    if is_partial(request, "definition-versions"):
+        context = {"image": image, "versions": selectors.definition_versions(image=image)}
+        return render(request, "catalog/image_detail.html#definition-versions", context)
+    azure_error = None
+    marketplace = None
+    try:
+        if image.is_marketplace:
+            marketplace = services.marketplace_entry_refresh(image=image)
+        elif not image.gone_at:
+            # A short live read: replication progress and provisioning state as Azure has
+            # them now (an image deleted in Azure is marked gone by it).
+            image = services.image_read_live(image=image)
+    except (azure.AzureError, ActionRefused) as exc:
+        azure_error = exc
+        image = _get_image(request, pk)
+    effect = selectors.last_effects([image]).get(image.pk)
+    context = {
+        **row_context(image, operation, effect, request),
+        "azure_error": azure_error,
+        "marketplace": marketplace,
+        "history": selectors.review_history(image=image),
+        "versions": selectors.definition_versions(image=image),
+        "source": selectors.source_image(image=image),
+        "made_from": selectors.made_from(image=image),
+        "vm_commands": cli.create_vm_commands(image),
+        "effect_commands": cli.review_effect_commands(image),
+        "review_form": ReviewForm(),
+        "today": timezone.now().date().isoformat(),
+    }
+    return render(request, "catalog/image_detail.html", context)
+
+
+@require_GET
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def image_by_resource(request: HttpRequest) -> HttpResponse:
+    """The page of the catalog entry with this ARM resource id (other pages link here)."""
+    image = selectors.image_by_resource_id(user=request.user, resource_id=request.GET.get("id", ""))
+    if image is None:
+        raise Http404("No image with this resource id is in the catalog.")
+    return redirect(reverse("catalog:image_detail", kwargs={"pk": image.pk}))
