@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("vmops.urls")),
     path("catalog/", include("catalog.urls")),
     path("audit/", include("contoso_images.audit.urls")),
+    path("notifications/", include("contoso_images.operations.urls")),
     path("admin/", admin.site.urls),
 ]

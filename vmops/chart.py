@@ -1,6 +1,8 @@
-"""A server-rendered SVG bar chart of VMs by power state per resource group.
+"""A server-rendered bar chart of VMs by power state per resource group.
 
 Geometry is computed here so the template only draws rectangles; no chart library, no CDN.
+Labels and totals are HTML text beside each bar, so they keep the page's font size on a
+phone; only the bars are SVG, in percent of the largest group, stretched to the space left.
 """
 
 from __future__ import annotations
@@ -30,10 +32,8 @@ ORDER = [
     PowerState.UNKNOWN,
 ]
 MAX_GROUPS = 10
-BAR_HEIGHT = 22
-GAP = 10
-LABEL_WIDTH = 170
-BAR_WIDTH = 520
+#: Bars are drawn in a 0-100 wide viewBox: x and widths are percentages of the largest group.
+BAR_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ class Segment:
 @dataclass(frozen=True)
 class Bar:
     label: str
-    y: float
     total: int
     segments: list[Segment]
 
@@ -56,9 +55,6 @@ class Bar:
 @dataclass(frozen=True)
 class Chart:
     bars: list[Bar]
-    width: int
-    height: int
-    label_width: int
     legend: list[tuple[str, str]]
 
 
@@ -80,8 +76,8 @@ def power_state_chart(rows: list[dict[str, Any]]) -> Chart:
         ranked = [*head, (f"{len(tail)} other groups", pooled)]
     largest = max((sum(states.values()) for _, states in ranked), default=0) or 1
     bars = []
-    for index, (group, states) in enumerate(ranked):
-        x = float(LABEL_WIDTH)
+    for group, states in ranked:
+        x = 0.0
         segments = []
         for state in ORDER:
             n = states.get(state, 0)
@@ -91,8 +87,7 @@ def power_state_chart(rows: list[dict[str, Any]]) -> Chart:
             segments.append(Segment(x, width, COLOURS[state], state.label, n))
             x += width
         label = names.get(group, group)
-        bars.append(Bar(label, index * (BAR_HEIGHT + GAP), sum(states.values()), segments))
-    height = max(1, len(bars)) * (BAR_HEIGHT + GAP)
+        bars.append(Bar(label, sum(states.values()), segments))
     present = {s for _, states in ranked for s in states}
     legend = [(COLOURS[s], s.label) for s in ORDER if s in present]
-    return Chart(bars, LABEL_WIDTH + BAR_WIDTH + 60, height, LABEL_WIDTH, legend)
+    return Chart(bars, legend)

@@ -1,8 +1,19 @@
+"""Every input the VM pages read goes through a form here: filters, ids, selections, columns.
+
+Ids are ASCII digits only. ``str.isdigit`` and ``int`` accept "²", "①" or Arabic-Indic "١٢"
+(the last as 12), so a typed field, not ad hoc parsing, turns text into ids.
+"""
+
 from __future__ import annotations
 
-from django import forms
+import re
+from typing import Any
 
-from vmops.choices import PowerState
+from django import forms
+from django.core.exceptions import ValidationError
+
+from vmops.choices import PowerAction, PowerState
+from vmops.columns import OPTIONAL_COLUMNS
 from vmops.selectors import BILLED_STOPPED, GENERALIZED, SORTS, TRANSITIONING
 
 POWER_STATE_FILTERS = [
@@ -10,8 +21,56 @@ POWER_STATE_FILTERS = [
     (BILLED_STOPPED, "Stopped but still billed"),
     (TRANSITIONING, "In transition"),
     (GENERALIZED, "Generalized"),
-    *[(state.value, state.label) for state in PowerState],
+    # "Stopped (still billed)" is the billed filter above: offering both named one set twice.
+    *[(state.value, state.label) for state in PowerState if state != PowerState.STOPPED],
 ]
+#: Old links and the tiles may still say power_state=stopped: it means the billed filter.
+POWER_STATE_ALIASES = {PowerState.STOPPED.value: BILLED_STOPPED}
+
+_ASCII_ID = re.compile(r"\A[0-9]{1,18}\Z")
+_TAG = re.compile(r"\A(?P<key>[^=]+?)\s*(?:=\s*(?P<value>.*))?\Z", re.S)
+
+
+def parse_id(value: Any) -> int:
+    text = str(value).strip()
+    if not _ASCII_ID.match(text):
+        raise ValidationError("Ids are whole numbers written with the digits 0-9.")
+    return int(text)
+
+
+class IdField(forms.Field):
+    """One id, ASCII digits only."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        return parse_id(value)
+
+
+class IdListField(forms.Field):
+    """Several ids (a repeated parameter), ASCII digits only, duplicates dropped, order kept."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if value in self.empty_values:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        return list(dict.fromkeys(parse_id(v) for v in values))
+
+
+class TagFilterField(forms.CharField):
+    """``key=value`` (a tag with that value) or ``key`` (any VM carrying the tag)."""
+
+    def to_python(self, value: Any) -> tuple[str, str | None] | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        match = _TAG.match(text)
+        if not match or not match["key"].strip():
+            raise ValidationError("Write a tag as name=value, or a name alone.")
+        value_part = match["value"]
+        return match["key"].strip(), value_part.strip() if value_part is not None else None
 
 
 class VmFilterForm(forms.Form):
@@ -23,13 +82,20 @@ class VmFilterForm(forms.Form):
     power_state = forms.ChoiceField(
         required=False, choices=POWER_STATE_FILTERS, label="Power state"
     )
+    tag = TagFilterField(required=False, max_length=200, label="Tag")
     os_type = forms.ChoiceField(required=False, label="OS")
     location = forms.ChoiceField(required=False, label="Location")
     include_gone = forms.BooleanField(required=False, label="Include VMs deleted in Azure")
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
 
-    def __init__(self, *args, choices: dict, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    #: The fields that narrow the list (everything but the sort order).
+    FILTERS = ("q", "subscription", "resource_group", "power_state", "tag", "os_type", "location")
+
+    def __init__(self, data: Any = None, *args: Any, choices: dict, **kwargs: Any) -> None:
+        if data is not None and data.get("power_state") in POWER_STATE_ALIASES:
+            data = data.copy()
+            data["power_state"] = POWER_STATE_ALIASES[data["power_state"]]
+        super().__init__(data, *args, **kwargs)
         self._choices(
             "subscription",
             "All subscriptions",
@@ -55,3 +121,66 @@ class VmFilterForm(forms.Form):
     def sort_order(self) -> str:
         self.is_valid()
         return getattr(self, "cleaned_data", {}).get("sort") or "name"
+
+    def described(self) -> str:
+        """The active filters in words, for people ("env=prod, Running, search “web”")."""
+        filters = self.filters()
+        parts = []
+        for name in self.FILTERS:
+            if name not in filters:
+                continue
+            value = filters[name]
+            if name == "q":
+                parts.append(f"search “{value}”")
+            elif name == "tag":
+                key, tag_value = value
+                parts.append(f"tag {key}={tag_value}" if tag_value is not None else f"tag {key}")
+            else:
+                field = self.fields[name]
+                labels = dict(getattr(field, "choices", []))
+                parts.append(str(labels.get(value, value)))
+        if filters.get("include_gone"):
+            parts.append("including VMs deleted in Azure")
+        return ", ".join(parts)
+
+
+class RowPollForm(forms.Form):
+    """``?op=<id>``: the operation a row was watching when it was rendered."""
+
+    op = IdField(required=False)
+
+
+SCOPE_SELECTED = "selected"
+SCOPE_FILTER = "filter"
+
+
+class BulkActionForm(forms.Form):
+    """A multi-select: an action, and either the ticked VMs or every VM the filter matches.
+
+    "All matching the filter" sends the filter, not thousands of ids; the filter fields are
+    read by a :class:`VmFilterForm` over the same data.
+    """
+
+    action = forms.ChoiceField(choices=PowerAction.choices)
+    scope = forms.ChoiceField(
+        required=False,
+        choices=[(SCOPE_SELECTED, "The ticked VMs"), (SCOPE_FILTER, "Every VM the filter matches")],
+    )
+    vm = IdListField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["scope"] = data.get("scope") or SCOPE_SELECTED
+        if data["scope"] == SCOPE_SELECTED and not data.get("vm"):
+            raise ValidationError("No VM was selected: tick the VMs to act on.")
+        return data
+
+
+class ColumnsForm(forms.Form):
+    """The optional columns a user shows on the VM list."""
+
+    columns = forms.MultipleChoiceField(
+        required=False,
+        choices=[(c.key, c.label) for c in OPTIONAL_COLUMNS],
+        widget=forms.CheckboxSelectMultiple,
+    )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.db import models
 
 from contoso_images.core.models import Subscription
@@ -37,6 +40,14 @@ class VirtualMachine(models.Model):
     state_changed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the power state was last seen changing."
     )
+    #: The last power state that is not a transition, and when it was first seen differing
+    #: from the one before (null: never seen changing). A Start that Azure accepted and then
+    #: failed leaves both as they were: the VM went "starting" and back, nothing settled.
+    settled_power_state = models.CharField(max_length=16, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Azure created the VM (timeCreated)."
+    )
     gone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -69,6 +80,14 @@ class VirtualMachine(models.Model):
         return self.power_state in TRANSITIONAL_POWER_STATES
 
     @property
+    def in_state_since(self) -> Any:
+        """When the VM entered the state it shows: the transition's start while one runs,
+        else when its settled state last changed (None: not seen changing)."""
+        if self.is_transitioning:
+            return self.state_changed_at
+        return self.settled_at
+
+    @property
     def target(self) -> Target:
         """This VM as the target of an operation."""
         return Target(
@@ -78,3 +97,53 @@ class VirtualMachine(models.Model):
             resource_group=self.resource_group,
             subscription_id=self.subscription.subscription_id,
         )
+
+
+class SyncRequest(models.Model):
+    """When someone last asked for an inventory sync now ("Refresh now"): one row per kind.
+
+    Every web process claims the row with a conditional UPDATE, so clicks on any number of
+    processes (no shared cache needed) queue one sync per window.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    requested_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} requested at {self.requested_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ListPreference(models.Model):
+    """The columns a user chose for the VM list (remembered across sessions and devices)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    columns = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"VM list columns of user {self.user_id}"
+
+
+class BulkAction(models.Model):
+    """One multi-select request: the action, who asked, the selection, and what each VM got.
+
+    ``items`` holds, per selected VM, the outcome at request time (``queued``, ``already``
+    under way, or ``skipped`` with the reason) and the operation that carries it out, so the
+    results page can show each VM's live progress from the operations in one query.
+    """
+
+    kind = models.CharField(max_length=20)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    #: The selection in words ("3 ticked VMs", "all VMs matching: env=prod, Running").
+    selection = models.CharField(max_length=500)
+    items = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {len(self.items)} VMs ({self.selection})"

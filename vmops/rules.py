@@ -96,3 +96,48 @@ def grouped_reasons(choices: list[ActionChoice]) -> list[tuple[str, str]]:
         if not choice.allowed:
             grouped.setdefault(choice.reason, []).append(choice.label)
     return [(", ".join(labels), reason) for reason, labels in grouped.items()]
+
+
+#: The action a row offers first in each settled power state: what people most often want.
+PRIMARY_ACTION = {
+    PowerState.RUNNING: PowerAction.POWER_OFF,
+    PowerState.STOPPED: PowerAction.DEALLOCATE,
+    PowerState.DEALLOCATED: PowerAction.START,
+    PowerState.UNKNOWN: PowerAction.START,
+}
+
+
+def primary_action(*, power_state: str, generalized: bool = False) -> str:
+    """The kind a row shows most prominently ("" when the state has none)."""
+    if generalized:
+        return PowerAction.DEALLOCATE if power_state == PowerState.STOPPED else ""
+    return PRIMARY_ACTION.get(power_state, "")  # type: ignore[call-overload]
+
+
+def confirmation_question(*, kind: str, power_state: str, name: str) -> str:
+    """What to ask before sending ``kind``; "" for an action that stays one click.
+
+    A restart and the deallocation of a VM that may be running cut off whoever uses it, and
+    stopping without deallocating keeps the bill running: each is asked, naming the VM, so
+    one stray click does nothing. Deallocating a VM that is only stopped is not asked.
+    """
+    if kind == PowerAction.RESTART:
+        return (
+            f"Restart {name}? It goes offline for a minute or two; everyone connected to it is "
+            "disconnected."
+        )
+    if kind == PowerAction.DEALLOCATE and power_state in (
+        PowerState.RUNNING,
+        PowerState.STARTING,
+        PowerState.UNKNOWN,
+    ):
+        return (
+            f"Deallocate {name}? It is running: it shuts down now and releases its compute "
+            "(compute billing stops; a dynamic public IP address may change)."
+        )
+    if kind == PowerAction.POWER_OFF:
+        return (
+            f"Stop {name}? Stopping keeps it allocated: it stays billed for compute. "
+            "Deallocate instead to stop compute charges (disks are billed either way)."
+        )
+    return ""

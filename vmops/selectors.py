@@ -5,13 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from contoso_images.core.models import Subscription
 from contoso_images.operations import selectors as operation_selectors
-from contoso_images.operations.models import Operation
-from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
-from vmops.models import VirtualMachine
+from contoso_images.operations.models import UNFINISHED_STATUSES, Operation, OperationStatus
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerAction, PowerState
+from vmops.columns import Column, visible_columns
+from vmops.models import BulkAction, ListPreference, VirtualMachine
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "resource_group", "pk"),
@@ -24,13 +39,26 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "-size": ("-size", "-name", "pk"),
     "power_state": ("power_state", "name", "pk"),
     "-power_state": ("-power_state", "-name", "pk"),
-    "changed": (F("state_changed_at").asc(nulls_last=True), "name", "pk"),
-    "-changed": (F("state_changed_at").desc(nulls_last=True), "name", "pk"),
+    "image": ("image_label", "name", "pk"),
+    "-image": ("-image_label", "-name", "pk"),
+    # Age: the oldest VM first (the earliest creation time), unknown ones last.
+    "created": (F("created_at").asc(nulls_last=True), "name", "pk"),
+    "-created": (F("created_at").desc(nulls_last=True), "name", "pk"),
+    "changed": (F("settled_at").asc(nulls_last=True), "name", "pk"),
+    "-changed": (F("settled_at").desc(nulls_last=True), "name", "pk"),
 }
 #: A pseudo power-state filter: every VM that is stopped but still billed for compute.
 BILLED_STOPPED = "billed"
 TRANSITIONING = "transitioning"
 GENERALIZED = "generalized"
+#: The state a VM shows while one of its power operations is under way, before Azure does:
+#: the tiles, chart and filters count what the rows show.
+PENDING_STATES = {
+    PowerAction.START.operation_kind: PowerState.STARTING,
+    PowerAction.RESTART.operation_kind: PowerState.STARTING,
+    PowerAction.POWER_OFF.operation_kind: PowerState.STOPPING,
+    PowerAction.DEALLOCATE.operation_kind: PowerState.DEALLOCATING,
+}
 
 
 def vm_queryset(*, user: Any) -> QuerySet[VirtualMachine]:
@@ -42,7 +70,11 @@ def vm_queryset(*, user: Any) -> QuerySet[VirtualMachine]:
 
 def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QuerySet[VirtualMachine]:
     """The filtered, sorted inventory (``unfinished_operations`` finds what runs on a page)."""
-    qs = vm_queryset(user=user).select_related("subscription")
+    qs = _filtered(vm_queryset(user=user).select_related("subscription"), filters)
+    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet[VirtualMachine]:
     if not filters.get("include_gone"):
         qs = qs.filter(gone_at__isnull=True)
     if value := filters.get("subscription"):
@@ -53,6 +85,8 @@ def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QueryS
         qs = qs.filter(location=value)
     if value := filters.get("os_type"):
         qs = qs.filter(os_type=value)
+    if value := filters.get("tag"):
+        qs = _tag_filter(qs, *value)
     if value := filters.get("power_state"):
         qs = _power_state_filter(qs, value)
     if value := filters.get("q"):
@@ -62,7 +96,7 @@ def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QueryS
             | Q(size__icontains=value)
             | Q(image_label__icontains=value)
         )
-    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+    return qs
 
 
 def unfinished_operations(vms: list[VirtualMachine]) -> dict[int, Operation]:
@@ -71,14 +105,47 @@ def unfinished_operations(vms: list[VirtualMachine]) -> dict[int, Operation]:
     return {vm.pk: by_target[vm.azure_id] for vm in vms if vm.azure_id in by_target}
 
 
+def _tag_filter(
+    qs: QuerySet[VirtualMachine], key: str, value: str | None
+) -> QuerySet[VirtualMachine]:
+    """VMs carrying tag ``key`` (with ``value`` when given). The key goes into a JSON path
+    that Django quotes, never into a lookup name: ``a__contains`` is just a key."""
+    # Cast: compared as text, not as JSON (the JSON lookups would parse the value as JSON).
+    tag = Cast(KeyTextTransform(key, "tags"), output_field=TextField())
+    if value is None:
+        return qs.alias(_tag=tag).filter(_tag__isnull=False)
+    return qs.alias(_tag=tag).filter(_tag=value)
+
+
+def _shown_state(qs: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
+    """Annotate ``shown_state``: the pending state of an unfinished power operation, else
+    the cached power state (one correlated lookup on the unfinished-operation index)."""
+    pending = Subquery(
+        Operation.objects.filter(
+            target_key=OuterRef("azure_id"), status__in=UNFINISHED_STATUSES
+        ).values("kind")[:1]
+    )
+    return qs.alias(_pending_kind=pending).annotate(
+        shown_state=Case(
+            *[
+                When(_pending_kind=kind, then=Value(state))
+                for kind, state in PENDING_STATES.items()
+            ],
+            default=F("power_state"),
+            output_field=CharField(),
+        )
+    )
+
+
 def _power_state_filter(qs: QuerySet[VirtualMachine], value: str) -> QuerySet[VirtualMachine]:
-    if value == BILLED_STOPPED:
-        return qs.filter(power_state=PowerState.STOPPED)
-    if value == TRANSITIONING:
-        return qs.filter(power_state__in=TRANSITIONAL_POWER_STATES)
     if value == GENERALIZED:
         return qs.filter(generalized=True)
-    return qs.filter(power_state=value)
+    qs = _shown_state(qs)
+    if value == BILLED_STOPPED:
+        return qs.filter(Q(shown_state=PowerState.STOPPED))
+    if value == TRANSITIONING:
+        return qs.filter(Q(shown_state__in=TRANSITIONAL_POWER_STATES))
+    return qs.filter(Q(shown_state=value))
 
 
 @dataclass(frozen=True)
@@ -91,29 +158,34 @@ class Overview:
     generalized: int
 
 
-def vm_overview(*, user: Any) -> Overview:
-    """The tile counts, in one aggregate query."""
-    live = vm_queryset(user=user).filter(gone_at__isnull=True)
+def vm_overview(*, user: Any, filters: dict[str, Any] | None = None) -> Overview:
+    """The tile counts of the VMs the filters select (bar the power state filter, so every
+    tile keeps its count while one is chosen), as the rows show them: one aggregate query."""
+    scope = {k: v for k, v in (filters or {}).items() if k != "power_state"}
+    live = _shown_state(_filtered(vm_queryset(user=user), scope))
     counts = live.aggregate(
         total=Count("pk"),
-        running=Count("pk", filter=Q(power_state=PowerState.RUNNING)),
-        billed_stopped=Count("pk", filter=Q(power_state=PowerState.STOPPED)),
-        deallocated=Count("pk", filter=Q(power_state=PowerState.DEALLOCATED)),
-        transitioning=Count("pk", filter=Q(power_state__in=TRANSITIONAL_POWER_STATES)),
+        running=Count("pk", filter=Q(shown_state=PowerState.RUNNING)),
+        billed_stopped=Count("pk", filter=Q(shown_state=PowerState.STOPPED)),
+        deallocated=Count("pk", filter=Q(shown_state=PowerState.DEALLOCATED)),
+        transitioning=Count("pk", filter=Q(shown_state__in=TRANSITIONAL_POWER_STATES)),
         generalized=Count("pk", filter=Q(generalized=True)),
     )
     return Overview(**counts)
 
 
-def vm_counts_by_group_and_state(*, user: Any) -> list[dict[str, Any]]:
-    """Rows of (resource_group, power_state, n) for the chart, in one GROUP BY query."""
-    return list(
-        vm_queryset(user=user)
-        .filter(gone_at__isnull=True)
-        .values("resource_group", "power_state")
-        .annotate(n=Count("pk"))
-        .order_by("resource_group", "power_state")
-    )
+def vm_counts_by_group_and_state(
+    *, user: Any, filters: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of (resource_group, power_state, n) for the chart of the filtered VMs, as the
+    rows show them, in one GROUP BY query."""
+    live = _shown_state(_filtered(vm_queryset(user=user), filters or {}))
+    by = ("resource_group", "shown_state")  # shown_state is an annotation
+    grouped = live.values(*by).annotate(n=Count("pk"))
+    return [
+        {"resource_group": row["resource_group"], "power_state": row["shown_state"], "n": row["n"]}
+        for row in grouped.order_by("resource_group", "shown_state")
+    ]
 
 
 def vm_filter_choices(*, user: Any) -> dict[str, list[Any]]:
@@ -171,3 +243,89 @@ def vm_operation(*, vm: VirtualMachine, pk: int) -> Operation | None:
 def vm_by_resource_id(*, user: Any, resource_id: str) -> VirtualMachine | None:
     """The VM with this ARM id (ids are case-insensitive), if the user may see it."""
     return vm_queryset(user=user).filter(azure_id=resource_id.strip().lower()).first()
+
+
+def vms_by_ids(*, user: Any, ids: list[int]) -> QuerySet[VirtualMachine]:
+    """The VMs with these ids that the user may see, in name order."""
+    return (
+        vm_queryset(user=user)
+        .select_related("subscription")
+        .filter(pk__in=ids)
+        .order_by(*SORTS["name"])
+    )
+
+
+def list_columns(*, user: Any) -> list[Column]:
+    """The columns this user chose for the list (the defaults until they choose)."""
+    chosen = (
+        ListPreference.objects.filter(user_id=user.pk).values_list("columns", flat=True).first()
+    )
+    return visible_columns(chosen)
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    """One VM of a multi-select: what it got when asked, and how its operation is doing."""
+
+    vm_id: int
+    name: str
+    resource_group: str
+    subscription: str
+    outcome: str
+    reason: str
+    operation: Operation | None
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    rows: list[BulkRow]
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    skipped: int
+    #: VMs that already had the same operation under way (counted by how it is doing too).
+    already: int
+
+    @property
+    def unfinished(self) -> int:
+        return self.queued + self.running
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.running + self.succeeded + self.failed + self.skipped
+
+
+def bulk_progress(*, bulk: BulkAction, items: list[dict[str, Any]]) -> BulkProgress:
+    """Counts over every VM of a multi-select and the rows of one page, in two queries."""
+    ids = [item["operation"] for item in bulk.items if item.get("operation")]
+    by_status = dict(
+        Operation.objects.filter(pk__in=ids)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    page_ids = [item["operation"] for item in items if item.get("operation")]
+    operations = Operation.objects.in_bulk(page_ids) if page_ids else {}
+    rows = [
+        BulkRow(
+            vm_id=item["vm"],
+            name=item["name"],
+            resource_group=item["resource_group"],
+            subscription=item.get("subscription", ""),
+            outcome=item["outcome"],
+            reason=item.get("reason", ""),
+            operation=operations.get(item["operation"]) if item.get("operation") else None,
+        )
+        for item in items
+    ]
+    skipped = sum(1 for item in bulk.items if item["outcome"] == "skipped")
+    return BulkProgress(
+        rows=rows,
+        queued=by_status.get(OperationStatus.QUEUED, 0),
+        running=by_status.get(OperationStatus.RUNNING, 0),
+        succeeded=by_status.get(OperationStatus.SUCCEEDED, 0),
+        failed=by_status.get(OperationStatus.FAILED, 0),
+        skipped=skipped,
+        already=sum(1 for item in bulk.items if item["outcome"] == "already"),
+    )

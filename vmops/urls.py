@@ -9,11 +9,15 @@ app_name = "vmops"
 urlpatterns = [
     path("vms/", views.vm_list, name="vm_list"),
     path("vms/overview/", views.vm_overview, name="vm_overview"),
+    path("vms/export.csv", views.vm_export, name="vm_export"),
+    path("vms/columns/", views.vm_columns, name="vm_columns"),
     path("vms/refresh/", views.vm_refresh, name="vm_refresh"),
     path("vms/sync-status/", views.vm_sync_status, name="vm_sync_status"),
+    path("vms/bulk/", views.vm_bulk, name="vm_bulk"),
+    path("vms/bulk/<int:pk>/", views.vm_bulk_results, name="vm_bulk_results"),
     path("vms/deallocate-stopped/", views.vm_bulk_deallocate, name="vm_bulk_deallocate"),
     path("vms/resource/", views.vm_by_resource, name="vm_by_resource"),
     path("vms/<int:pk>/", views.vm_detail, name="vm_detail"),
-    path("vms/<int:pk>/row/", views.vm_row, name="vm_row"),
+    path("vms/<int:pk>/row/", views.vm_row_view, name="vm_row"),
     path("vms/<int:pk>/actions/<str:kind>/", views.vm_action, name="vm_action"),
 ]

@@ -9,12 +9,23 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils.cache import patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
-    """Every page needs a signed-in user unless its view is marked `login_not_required`."""
+    """Every page needs a signed-in user unless its view is marked `login_not_required`.
+
+    What a signed-in user is shown is theirs alone: it is marked ``private, no-store`` so no
+    shared proxy keeps it and the browser's back button after signing out does not show it.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response
 
 
 class HtmxRedirectMiddleware:

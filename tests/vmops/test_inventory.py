@@ -121,3 +121,81 @@ def test_a_trimmed_listing_does_not_blank_known_facts(inventory):
     _apply_listing(vm.subscription, listing, timezone.now())
     vm.refresh_from_db()
     assert vm.size and vm.os_type == "Windows" and vm.image_label and vm.hyper_v_generation
+
+
+# --- "In this state since": settled states, not transitions (issue #13 defect 3) -----------
+
+
+def test_a_start_that_azure_accepted_and_then_failed_changes_nothing(inventory, emulator):
+    """ "State changed: now" after a failed Start that changed nothing."""
+    from contoso_images.operations.engine import run as operation_run
+    from tests.factories import UserFactory
+    from vmops.services import vm_action_request
+
+    vm = inventory["dev-sql-01"]
+    assert vm.power_state == "deallocated"
+    three_days_ago = timezone.now() - timedelta(days=3)
+    VirtualMachine.objects.filter(pk=vm.pk).update(settled_at=three_days_ago)
+    vm.refresh_from_db()
+    emulator.queue_operation_failure(
+        path_contains=f"/{vm.name}/start",
+        code="AllocationFailed",
+        message="Allocation failed. We do not have sufficient capacity.",
+    )
+    user = UserFactory(username="starter", is_superuser=True)
+    operation, _ = vm_action_request(vm=vm, kind="start", user=user)
+    assert operation_run(operation_id=operation.pk).status == "failed"
+    vm.refresh_from_db()
+    assert vm.power_state == "deallocated"
+    assert vm.settled_power_state == "deallocated"
+    assert vm.settled_at == three_days_ago
+    assert vm.in_state_since == three_days_ago
+
+
+def test_a_settled_change_seen_by_a_sync_is_dated_and_a_transition_is_not(inventory, emulator):
+    vm = inventory["build-win-01"]
+    assert vm.settled_power_state == "stopped" and vm.settled_at is None  # first seen
+    from contoso_images.azure import vm_begin_deallocate as begin
+
+    emulator.set_durations(deallocate=600)
+    begin(vm.subscription.subscription_id, vm.resource_group, vm.name)
+    inventory_sync(subscription=vm.subscription)
+    vm.refresh_from_db()
+    assert vm.power_state == "deallocating"
+    assert vm.settled_at is None  # a transition settles nothing
+    assert vm.in_state_since == vm.state_changed_at  # the transition's own start
+    emulator.advance(601)
+    inventory_sync(subscription=vm.subscription)
+    vm.refresh_from_db()
+    assert vm.power_state == vm.settled_power_state == "deallocated"
+    assert vm.settled_at is not None
+
+
+# --- "Refresh now" is de-duplicated in the database (issue #12 defect 6) --------------------
+
+
+def test_refresh_requests_share_one_window_across_processes(db, monkeypatch):
+    """Each web process has its own LocMem cache: clearing it stands for another process."""
+    from django.core.cache import cache
+
+    from vmops.services import inventory_sync_request
+
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
+    for _ in range(20):
+        cache.clear()
+        inventory_sync_request()
+    assert len(queued) == 1
+
+
+def test_a_refresh_after_the_window_queues_again(db, monkeypatch):
+    from vmops.models import SyncRequest
+    from vmops.services import inventory_sync_request
+
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
+    assert inventory_sync_request() is True
+    SyncRequest.objects.update(requested_at=timezone.now() - timedelta(minutes=5))
+    assert inventory_sync_request() is True
+    assert inventory_sync_request() is False
+    assert len(queued) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -65,10 +67,11 @@ def test_invalid_action_is_409_with_a_sentence_and_changes_nothing(operator_clie
     vm = vm_in_state(inventory, "running")
     response = operator_client.post(f"/vms/{vm.pk}/actions/start/", headers=HX)
     assert response.status_code == 409
-    assert response.content.decode() == "The VM is already running."
-    assert response["Content-Type"].startswith("text/plain")
+    sentence = f"Start of {vm.name} was not sent: The VM is already running."
+    assert sentence in response.content.decode()
+    assert response["Content-Type"].startswith("text/html")
     response = operator_client.post(f"/vms/{vm.pk}/actions/start/", follow=True)
-    assert "The VM is already running." in response.content.decode()
+    assert sentence in response.content.decode()
     assert not Operation.objects.exists()
 
 
@@ -121,7 +124,7 @@ def test_row_polls_while_unfinished_and_stops_when_done(operator_client, invento
     assert 'hx-trigger="every' not in html
     assert "Deallocate succeeded" in html
     assert "still billed" not in html
-    assert done["HX-Trigger"] == '{"vm-changed": {}}'
+    assert set(json.loads(done["HX-Trigger"])) == {"vm-changed", "operations-changed"}
 
 
 def test_fragment_urls_send_full_page_loads_to_their_page(operator_client, inventory):
@@ -145,6 +148,7 @@ def test_failed_operation_shows_the_arm_error_on_the_row(operator_client, invent
 
 
 def test_stop_confirmation_warns_about_billing_and_offers_deallocate(operator_client, inventory):
+    """Stop… asks first (named with the VM) and offers Deallocate instead."""
     vm = vm_in_state(inventory, "running")
     html = operator_client.get(f"/vms/{vm.pk}/row/", headers=HX).content.decode()
     assert "it stays billed for compute" in html
@@ -152,10 +156,20 @@ def test_stop_confirmation_warns_about_billing_and_offers_deallocate(operator_cl
 
 
 def test_disabled_actions_show_their_reason(operator_client, inventory):
+    """The row offers only what the VM can do now (here nothing, and says why once); the VM
+    page shows every action, the disabled ones described by their reason."""
     generalized = next(v for v in inventory.values() if v.generalized)
+    reason = "Generalized VMs cannot be started again; capture an image or delete the VM."
     html = operator_client.get(f"/vms/{generalized.pk}/row/", headers=HX).content.decode()
-    assert "Generalized VMs cannot be started again; capture an image or delete the VM." in html
-    assert "disabled" in html
+    assert html.count(reason) == 1
+    assert "disabled" not in html
+    status = {**HX, "HX-Target": "vm-status"}
+    html = operator_client.get(f"/vms/{generalized.pk}/", headers=status).content.decode()
+    start = (
+        f'id="vm-{generalized.pk}-start" disabled aria-describedby="vm-{generalized.pk}-start-why"'
+    )
+    assert start in html
+    assert f'id="vm-{generalized.pk}-start-why">{reason}</span>' in html
 
 
 def test_session_expiry_during_a_poll_returns_to_the_page_after_sign_in(client, inventory):

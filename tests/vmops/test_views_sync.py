@@ -74,3 +74,14 @@ def test_refresh_is_queued_once_however_often_it_is_clicked(
     for _ in range(3):
         operator_client.post("/vms/refresh/", headers=HX)
     assert len(calls) == 1
+
+
+def test_reviewers_cannot_refresh_and_do_not_see_the_button(
+    reviewer_client, inventory, monkeypatch
+):
+    """#12.9: a read-only role could POST "Refresh now" (it makes Azure calls for everyone)."""
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: calls.append(a))
+    assert reviewer_client.post("/vms/refresh/", headers=HX).status_code == 403
+    assert calls == []
+    assert "Refresh now" not in reviewer_client.get("/vms/").content.decode()

@@ -18,7 +18,8 @@ from django.utils import timezone
 from contoso_images import azure
 from contoso_images.core.models import Subscription
 from contoso_images.core.services import subscriptions_sync
-from vmops.models import VirtualMachine
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
+from vmops.models import SyncRequest, VirtualMachine
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +37,21 @@ SYNCED_FIELDS = (
     "provisioning_state",
     "generalized",
     "tags",
+    "created_at",
 )
+#: Written alongside, when a read shows the VM settled in another state (``_settle``).
+SETTLED_FIELDS = ("settled_power_state", "settled_at")
 BATCH = 500
 #: Facts that never legitimately become blank. Whether Azure's statusOnly listing always
 #: carries them is undocumented, so a blank in the listing keeps the cache.
-NEVER_BLANKED = ("size", "os_type", "image_reference", "image_label", "hyper_v_generation")
+NEVER_BLANKED = (
+    "size",
+    "os_type",
+    "image_reference",
+    "image_label",
+    "hyper_v_generation",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,25 @@ def vm_fields_from_azure(vm: azure.VirtualMachine) -> dict[str, Any]:
         "provisioning_state": vm.provisioning_state,
         "generalized": vm.generalized,
         "tags": dict(vm.tags),
+        "created_at": vm.time_created,
     }
+
+
+def _settle(row: VirtualMachine, power_state: str, now: Any) -> list[str]:
+    """Note a settled power state that differs from the last one; returns the fields set.
+
+    Transitions and "unknown" say nothing settled: a VM that went "starting" and came back
+    "deallocated" after a failed Start has not changed state, and keeps its time. The first
+    settled state seen is recorded without a time (it was not seen changing).
+    """
+    if power_state in TRANSITIONAL_POWER_STATES or power_state == PowerState.UNKNOWN:
+        return []
+    if power_state == row.settled_power_state:
+        return []
+    if row.settled_power_state:
+        row.settled_at = now
+    row.settled_power_state = power_state
+    return list(SETTLED_FIELDS)
 
 
 def _image_reference_dict(ref: azure.ImageReference | None) -> dict[str, str]:
@@ -142,7 +171,13 @@ def _apply_listing(
     existing = {
         row.azure_id: row
         for row in VirtualMachine.objects.filter(subscription=subscription).only(
-            "pk", "azure_id", "state_changed_at", "reported_at", "gone_at", *SYNCED_FIELDS
+            "pk",
+            "azure_id",
+            "state_changed_at",
+            "reported_at",
+            "gone_at",
+            *SYNCED_FIELDS,
+            *SETTLED_FIELDS,
         )
     }
     to_create: list[VirtualMachine] = []
@@ -154,15 +189,15 @@ def _apply_listing(
         fields = vm_fields_from_azure(vm)
         row = existing.get(azure_id)
         if row is None:
-            to_create.append(
-                VirtualMachine(
-                    subscription=subscription,
-                    azure_id=azure_id,
-                    reported_at=now,
-                    state_changed_at=None,  # not seen changing yet
-                    **fields,
-                )
+            row = VirtualMachine(
+                subscription=subscription,
+                azure_id=azure_id,
+                reported_at=now,
+                state_changed_at=None,  # not seen changing yet
+                **fields,
             )
+            _settle(row, row.power_state, now)
+            to_create.append(row)
             continue
         if row.reported_at and row.reported_at > now:
             continue
@@ -173,6 +208,7 @@ def _apply_listing(
         if row.gone_at is not None:
             row.gone_at = None
             changed.append("gone_at")
+        changed += _settle(row, fields["power_state"], now)
         if changed:
             if "power_state" in changed:
                 row.state_changed_at = now
@@ -183,7 +219,9 @@ def _apply_listing(
 
     VirtualMachine.objects.bulk_create(to_create, batch_size=BATCH)
     VirtualMachine.objects.bulk_update(
-        to_update, [*SYNCED_FIELDS, "state_changed_at", "gone_at"], batch_size=BATCH
+        to_update,
+        [*SYNCED_FIELDS, *SETTLED_FIELDS, "state_changed_at", "gone_at"],
+        batch_size=BATCH,
     )
     gone_ids = [
         row.pk for azure_id, row in existing.items() if azure_id not in seen and not row.gone_at
@@ -220,25 +258,39 @@ def vm_apply_detail(*, vm: VirtualMachine, detail: azure.VirtualMachineDetail, n
     fields = vm_fields_from_azure(detail.vm)
     if fields["power_state"] != vm.power_state:
         vm.state_changed_at = now
+    for name in NEVER_BLANKED:
+        if not fields[name]:
+            fields[name] = getattr(vm, name)
+    _settle(vm, fields["power_state"], now)
     for name, value in fields.items():
         setattr(vm, name, value)
     vm.reported_at = now
     vm.gone_at = None
-    vm.save(update_fields=[*SYNCED_FIELDS, "state_changed_at", "reported_at", "gone_at"])
+    vm.save(
+        update_fields=[
+            *SYNCED_FIELDS,
+            *SETTLED_FIELDS,
+            "state_changed_at",
+            "reported_at",
+            "gone_at",
+        ]
+    )
 
 
 #: A click on "Refresh now" within this many seconds of the last one queues nothing more.
 SYNC_REQUEST_WINDOW_SECONDS = 30
+SYNC_REQUEST_NAME = "inventory"
 
 
 def inventory_sync_request() -> bool:
-    """Queue a sync now, once however often it is asked for; True when one was queued."""
-    from django.core.cache import cache
+    """Queue a sync now, once however often it is asked for; True when one was queued.
+
+    The database decides, not a per-process cache: a conditional UPDATE claims the window,
+    so four web processes without Redis still queue one sync for twenty clicks.
+    """
     from django_q.tasks import async_task
 
-    if not cache.add(
-        "vmops:inventory-sync-requested", timezone.now().isoformat(), SYNC_REQUEST_WINDOW_SECONDS
-    ):
+    if not _claim_sync_request(timezone.now()):
         return False
     async_task(
         "vmops.tasks.inventory_sync_scheduled",
@@ -246,3 +298,16 @@ def inventory_sync_request() -> bool:
         group="inventory-sync",
     )
     return True
+
+
+def _claim_sync_request(now: Any) -> bool:
+    window_start = now - timedelta(seconds=SYNC_REQUEST_WINDOW_SECONDS)
+    claimed = SyncRequest.objects.filter(
+        name=SYNC_REQUEST_NAME, requested_at__lte=window_start
+    ).update(requested_at=now)
+    if claimed:
+        return True
+    _, created = SyncRequest.objects.get_or_create(
+        name=SYNC_REQUEST_NAME, defaults={"requested_at": now}
+    )
+    return created

@@ -1,0 +1,221 @@
+"""What one VM row (or the VM page's status panel) shows, worked out once in Python.
+
+The list renders fifty of these per page; deciding badges, notes and buttons here instead of in
+nested template includes keeps the page to one row partial per VM, and gives the list, the
+row polls, the refusals and the VM page the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from contoso_images.operations.models import Operation, OperationStatus
+from vmops.choices import PowerAction, PowerState
+from vmops.models import VirtualMachine
+from vmops.rules import action_availability, confirmation_question, primary_action
+
+#: Operations older than this are polled less often: Azure takes minutes, not seconds.
+SLOW_POLL_AFTER = timedelta(seconds=30)
+SLOW_POLL_SECONDS = 5
+#: The VM page also checks, slowly, whether a sync saw the VM change or disappear.
+IDLE_POLL_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class RowAction:
+    kind: str
+    label: str
+    allowed: bool
+    reason: str
+    primary: bool
+    #: The question asked before sending it ("" for one-click actions).
+    confirm: str
+    #: Deallocating a VM that is billed while stopped: shown as the warning it answers.
+    warn: bool
+
+    @property
+    def button_label(self) -> str:
+        return f"{self.label}…" if self.confirm else self.label
+
+    @property
+    def confirm_label(self) -> str:
+        """The button that answers the confirmation."""
+        if self.kind == PowerAction.POWER_OFF:
+            return "Stop and keep billing"
+        return f"{self.label} now"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line under the power state: ``kind`` is note, error or billing."""
+
+    kind: str
+    text: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class VmRow:
+    vm: VirtualMachine
+    operation: Operation | None
+    actions: tuple[RowAction, ...]
+    can_operate: bool
+    polling: bool
+    poll_seconds: int
+    badges: tuple[tuple[str, str], ...]
+    notes: tuple[Note, ...]
+    show_progress: bool
+    progress_label: str
+    #: A request just refused on this row, with the reason (shown where the click happened).
+    refusal: str = ""
+    #: The action whose confirmation opens with the row (a POST that lacked the answer).
+    confirm_open: str = ""
+    tags: tuple[tuple[str, str], ...] = field(default=())
+    #: The image in a few words (offer and sku, or the custom image's name); the full label.
+    image: str = ""
+    #: The VM's age in words ("3 months"), and how long it has shown its state.
+    age: str = ""
+    since: str = ""
+
+    @property
+    def offered(self) -> list[RowAction]:
+        """The actions the VM can take now, the primary one first."""
+        allowed = [a for a in self.actions if a.allowed]
+        return sorted(allowed, key=lambda a: not a.primary)
+
+    @property
+    def idle_reason(self) -> str:
+        """Why no action is offered (the first reason), when none is."""
+        if self.offered or not self.actions:
+            return ""
+        return self.actions[0].reason
+
+    @property
+    def reasons(self) -> list[tuple[str, str]]:
+        """("Start, Restart", reason) pairs, one line per distinct reason (the VM page)."""
+        grouped: dict[str, list[str]] = {}
+        for action in self.actions:
+            if not action.allowed:
+                grouped.setdefault(action.reason, []).append(action.label)
+        return [(", ".join(labels), reason) for reason, labels in grouped.items()]
+
+    @property
+    def is_unfinished(self) -> bool:
+        return self.operation is not None and self.operation.is_unfinished
+
+
+def vm_row(
+    vm: VirtualMachine,
+    operation: Operation | None,
+    *,
+    can_operate: bool,
+    refusal: str = "",
+    confirm_open: str = "",
+) -> VmRow:
+    """The row of one VM; ``operation`` is its unfinished one or the one a poll watches."""
+    unfinished = operation if operation is not None and operation.is_unfinished else None
+    busy = unfinished.label if unfinished else ""
+    primary = primary_action(power_state=vm.power_state, generalized=vm.generalized)
+    actions = []
+    for action in PowerAction:
+        availability = action_availability(
+            kind=action,
+            power_state=vm.power_state,
+            generalized=vm.generalized,
+            gone=bool(vm.gone_at),
+            busy_with=busy,
+        )
+        actions.append(
+            RowAction(
+                kind=action.value,
+                label=action.label,
+                allowed=availability.allowed,
+                reason=availability.reason,
+                primary=action == primary,
+                confirm=confirmation_question(
+                    kind=action, power_state=vm.power_state, name=vm.name
+                ),
+                warn=action == PowerAction.DEALLOCATE and vm.is_billed_while_stopped,
+            )
+        )
+    badges, notes = _state(vm, operation)
+    return VmRow(
+        vm=vm,
+        operation=operation,
+        actions=tuple(actions) if can_operate and not vm.gone_at else (),
+        can_operate=can_operate,
+        polling=unfinished is not None,
+        poll_seconds=poll_seconds(unfinished),
+        badges=badges,
+        notes=notes,
+        show_progress=unfinished is not None or vm.is_transitioning,
+        progress_label=(
+            f"{unfinished.label} in progress" if unfinished else vm.get_power_state_display()
+        ),
+        refusal=refusal,
+        confirm_open=confirm_open,
+        tags=tuple(sorted((str(k), str(v)) for k, v in (vm.tags or {}).items())),
+        image=_image(vm),
+        age=timesince(vm.created_at, depth=1) if vm.created_at else "",
+        since=naturaltime(vm.in_state_since) if vm.in_state_since else "",
+    )
+
+
+def _image(vm: VirtualMachine) -> str:
+    ref = vm.image_reference or {}
+    if ref.get("offer"):
+        return f"{ref['offer']} {ref.get('sku', '')}".strip()
+    return vm.image_label.rsplit("/", 1)[-1] if vm.image_label else ""
+
+
+def poll_seconds(operation: Operation | None) -> int:
+    """Quick polls while a person is likely watching the click land, then calmer ones."""
+    fast = int(settings.VM_ROW_POLL_SECONDS)
+    if operation is None or timezone.now() - operation.requested_at < SLOW_POLL_AFTER:
+        return fast
+    return max(fast, SLOW_POLL_SECONDS)
+
+
+def _state(
+    vm: VirtualMachine, operation: Operation | None
+) -> tuple[tuple[tuple[str, str], ...], tuple[Note, ...]]:
+    badges: list[tuple[str, str]] = []
+    notes: list[Note] = []
+    if vm.gone_at:
+        badges.append(("state-gone", "Deleted in Azure"))
+        notes.append(Note("note", f"Gone from Azure since {vm.gone_at:%Y-%m-%d %H:%M} UTC."))
+    else:
+        badges.append((f"state-{vm.power_state}", vm.get_power_state_display()))
+        if vm.generalized:
+            badges.append(("state-generalized", "Generalized"))
+        if vm.power_state == PowerState.UNKNOWN:
+            notes.append(Note("note", "Azure did not report a power state for this VM."))
+        if vm.is_billed_while_stopped:
+            notes.append(
+                Note(
+                    "billing",
+                    "Stopped — still billed for compute. Deallocate to stop compute charges; "
+                    "disks are billed in both states.",
+                )
+            )
+    if operation is not None:
+        notes.append(_operation_note(operation))
+    return tuple(badges), tuple(notes)
+
+
+def _operation_note(operation: Operation) -> Note:
+    if operation.is_unfinished:
+        progress = f" — {operation.progress_message}" if operation.progress_message else ""
+        return Note("progress", f"{operation.status_label.lower()}{progress}", operation.label)
+    if operation.status == OperationStatus.SUCCEEDED:
+        message = operation.progress_message
+        detail = f": {message}" if message and message != "Completed." else ""
+        return Note("note", f"{operation.label} succeeded{detail}.")
+    summary = operation.error_summary or operation.error_message
+    return Note("error", f"{operation.label} failed: {summary}", operation.error_code)

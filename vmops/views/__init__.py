@@ -1,0 +1,30 @@
+"""vmops pages and htmx partials. Thin: parse, check permission, call a selector or service."""
+
+from __future__ import annotations
+
+from vmops.views.bulk import vm_bulk, vm_bulk_deallocate, vm_bulk_results
+from vmops.views.inventory import (
+    vm_columns,
+    vm_export,
+    vm_list,
+    vm_overview,
+    vm_refresh,
+    vm_sync_status,
+)
+from vmops.views.vm import vm_action, vm_by_resource, vm_detail, vm_row_view
+
+__all__ = [
+    "vm_action",
+    "vm_bulk",
+    "vm_bulk_deallocate",
+    "vm_bulk_results",
+    "vm_by_resource",
+    "vm_columns",
+    "vm_detail",
+    "vm_export",
+    "vm_list",
+    "vm_overview",
+    "vm_refresh",
+    "vm_row_view",
+    "vm_sync_status",
+]
