@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Binds the request for the audit record and records every 403 (before CSRF and auth).
+    "contoso_images.audit.middleware.AuditMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -277,3 +279,18 @@ OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=60)
 OPERATION_REQUEUE_AFTER_SECONDS = env.int("OPERATION_REQUEUE_AFTER_SECONDS", default=120)
 #: A worker watches one operation this long, then queues it again so others get their turn.
 OPERATION_WAIT_SLICE_SECONDS = env.float("OPERATION_WAIT_SLICE_SECONDS", default=5.0)
+
+# --- Audit ----------------------------------------------------------------------------------
+#: Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For the audit record believes;
+#: empty: the client address is REMOTE_ADDR, and the header is ignored.
+AUDIT_TRUSTED_PROXIES = env.list("AUDIT_TRUSTED_PROXIES", default=[])
+#: The key that signs audit checkpoints, or a file holding it (created on first use, 0600).
+AUDIT_CHECKPOINT_KEY = env.str("AUDIT_CHECKPOINT_KEY", default="")
+AUDIT_CHECKPOINT_KEY_FILE = env.str(
+    "AUDIT_CHECKPOINT_KEY_FILE", default=str(VAR_DIR / "audit_checkpoint_key")
+)
+#: How often the chain is verified and a checkpoint signed (default daily).
+AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=24 * 60 * 60)
+#: `manage.py flush` erases the append-only audit record: allowed in tests (pytest-django
+#: flushes between tests) and, unless turned off, in debug runs; refused elsewhere.
+AUDIT_ALLOW_FLUSH = TESTING or env.bool("AUDIT_ALLOW_FLUSH", default=DEBUG)

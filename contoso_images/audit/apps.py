@@ -1,11 +1,57 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    """The audit record every app writes to (its pages and chain arrive with the audit issue)."""
+    """The append-only, hash-chained audit record every app writes to, and its pages.
+
+    ``ready`` connects what records on its own: the operations engine's events, sign-in
+    signals (Django's and django-axes'), the scheduled checkpoint, the SQLite function the
+    append-only triggers ask, and the trigger check after every migrate.
+    """
 
     name = "contoso_images.audit"
     label = "audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+        from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
+
+        from contoso_images.audit import guards, receivers
+        from contoso_images.audit.listeners import on_operation_event
+        from contoso_images.core import schedules
+        from contoso_images.operations import registry
+
+        registry.listen(on_operation_event)
+        uid = "contoso_images.audit"
+        user_logged_in.connect(receivers.on_logged_in, dispatch_uid=f"{uid}.login")
+        user_logged_out.connect(receivers.on_logged_out, dispatch_uid=f"{uid}.logout")
+        user_login_failed.connect(receivers.on_login_failed, dispatch_uid=f"{uid}.login_failed")
+        user_locked_out.connect(receivers.on_locked_out, dispatch_uid=f"{uid}.locked_out")
+        connection_created.connect(
+            guards.register_sqlite_function, dispatch_uid=f"{uid}.sqlite_function"
+        )
+        post_migrate.connect(_ensure_guards, sender=self, dispatch_uid=f"{uid}.guards")
+        schedules.register(
+            "audit-checkpoint",
+            "contoso_images.audit.tasks.audit_checkpoint_scheduled",
+            every="AUDIT_CHECKPOINT_SECONDS",
+        )
+
+
+def _ensure_guards(using: str = "default", **kwargs: Any) -> None:
+    """Re-create missing triggers after every migrate: SQLite drops a table's triggers when a
+    migration rebuilds the table."""
+    from django.db import connections
+
+    from contoso_images.audit import guards
+
+    connection = connections[using]
+    if "audit_auditevent" in connection.introspection.table_names() and guards.missing(connection):
+        guards.install(connection)

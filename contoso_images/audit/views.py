@@ -1,21 +1,201 @@
-"""The audit pages. Thin: parse, check permission, call a selector, render."""
+"""The audit pages. Thin: parse, check permission, call a selector or service, render."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
-from contoso_images.operations.selectors import operation_log
+from contoso_images.audit import exports, selectors
+from contoso_images.audit.chain import canonical_json
+from contoso_images.audit.forms import AuditFilterForm, CaptureFilterForm
+from contoso_images.audit.models import AuditCheckpoint, AuditEvent
+from contoso_images.audit.services.checkpoints import checkpoint_document
+from contoso_images.audit.services.exporting import FORMATS, export_start
+from contoso_images.audit.services.verification import chain_verify_and_checkpoint
+from contoso_images.core.htmx import is_partial
 
 PAGE_SIZE = 50
+CAPTURE_PAGE_SIZE = 20
+VIEW = "audit.view_audit"
+EXPORT = "audit.export_audit"
+
+
+def _querystring(request: HttpRequest, *, drop: tuple[str, ...] = ("page",)) -> str:
+    params = request.GET.copy()
+    for key in drop:
+        params.pop(key, None)
+    return params.urlencode()
 
 
 @require_GET
-@permission_required("audit.view_audit", raise_exception=True)
+@permission_required(VIEW, raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
 def audit_index(request: HttpRequest) -> HttpResponse:
-    """The operations log: who asked for what, on which resource, when, and how it ended."""
-    page = Paginator(operation_log(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "audit/audit_index.html", {"page": page})
+    """The log: every recorded action and refusal, newest first, under the filters."""
+    form = AuditFilterForm(request.GET)
+    filters = form.filters()
+    page = Paginator(selectors.event_list(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "filtered": bool(filters),
+        "querystring": _querystring(request),
+        "export_fields": [(k, v) for k, v in request.GET.items() if k in form.fields and v],
+        "action_suggestions": form.action_suggestions(),
+        "status": selectors.chain_status(),
+        "formats": list(FORMATS),
+    }
+    if is_partial(request, "audit-log"):
+        return render(request, "audit/audit_index.html#audit-log", context)
+    return render(request, "audit/audit_index.html", context)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def event_detail(request: HttpRequest, sequence: int) -> HttpResponse:
+    """One event: every recorded value, its hash and its neighbours in the chain."""
+    try:
+        event, previous, following = selectors.event_with_neighbours(sequence)
+    except AuditEvent.DoesNotExist:
+        raise Http404("There is no audit event with this number.") from None
+    hash_matches, links_back = selectors.event_checks(event, previous)
+    context = {
+        "event": event,
+        "previous": previous,
+        "following": following,
+        "hash_matches": hash_matches,
+        "links_back": links_back,
+        "parameters": _pretty(event.parameters),
+        "result": _pretty(event.result),
+    }
+    return render(request, "audit/event_detail.html", context)
+
+
+def _pretty(text: str) -> str:
+    data = json.loads(text or "{}")
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) if data else ""
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+@vary_on_headers("HX-Request", "HX-Target")
+def capture_history(request: HttpRequest) -> HttpResponse:
+    """Every capture: source VM, image, options, steps, duration, who, the source VM's fate,
+    and the review decisions on the image."""
+    form = CaptureFilterForm(request.GET)
+    filters = form.filters()
+    page = Paginator(selectors.capture_list(filters), CAPTURE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "records": selectors.capture_records(page),
+        "filtered": bool(filters),
+        "querystring": _querystring(request),
+    }
+    if is_partial(request, "capture-history"):
+        return render(request, "audit/capture_history.html#capture-history", context)
+    return render(request, "audit/capture_history.html", context)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """The record of one operation (a capture or any other): every event, in order."""
+    record = selectors.operation_record(operation_id)
+    if record is None:
+        raise Http404("The audit record holds no event of this operation.")
+    context = {"record": record, "is_capture": selectors.is_capture(record)}
+    return render(request, "audit/operation_detail.html", context)
+
+
+@require_POST
+@permission_required(EXPORT, raise_exception=True)
+def audit_export(request: HttpRequest) -> HttpResponseBase:
+    """The log under the current filters as CSV or JSON Lines, streamed (and recorded)."""
+    fmt = request.POST.get("format", "")
+    if fmt not in FORMATS:
+        return HttpResponseBadRequest(
+            "Choose CSV or JSON Lines for the export.", content_type="text/plain"
+        )
+    form = AuditFilterForm(request.POST)
+    filters = form.filters()
+    export = export_start(filters=filters, fmt=fmt, actor=request.user, request=request)
+    lines = exports.csv_lines if fmt == "csv" else exports.jsonl_lines
+    response = StreamingHttpResponse(lines(export.events), content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["X-Audit-Events"] = str(export.count)
+    return response
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def checkpoint_list(request: HttpRequest) -> HttpResponse:
+    """Signed checkpoints, to download and keep somewhere else."""
+    page = Paginator(selectors.checkpoint_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audit/checkpoint_list.html",
+        {"page": page, "status": selectors.chain_status()},
+    )
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def checkpoint_download(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        checkpoint = AuditCheckpoint.objects.get(pk=pk)
+    except AuditCheckpoint.DoesNotExist:
+        raise Http404("There is no checkpoint with this number.") from None
+    body = json.dumps(checkpoint_document(checkpoint), indent=2) + "\n"
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-checkpoint-{checkpoint.sequence}.json"'
+    )
+    return response
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def checkpoint_download_all(request: HttpRequest) -> HttpResponseBase:
+    checkpoints = selectors.checkpoint_list().order_by("created_at", "id")
+    lines = (canonical_json(checkpoint_document(cp)) + "\n" for cp in checkpoints.iterator())
+    response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+    response["Content-Disposition"] = 'attachment; filename="audit-checkpoints.jsonl"'
+    return response
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def chain_verify(request: HttpRequest) -> HttpResponse:
+    """Verify the whole chain now and, if it is intact, sign a checkpoint of its head."""
+    report, checkpoint = chain_verify_and_checkpoint(actor=request.user, source="page")
+    if checkpoint is not None:
+        messages.success(
+            request,
+            f"The chain is intact ({report.events:,} events). Checkpoint of event "
+            f"#{checkpoint.sequence} signed; download it below to keep it elsewhere.",
+        )
+    else:
+        messages.error(
+            request,
+            f"The chain is broken, so no checkpoint was signed. First broken link: "
+            f"{report.first_problem}",
+        )
+    return redirect("audit:checkpoint_list")

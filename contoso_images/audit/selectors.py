@@ -1,0 +1,316 @@
+"""Reads of the audit record for the pages and the export, each in a fixed number of queries.
+
+The pages read only the audit record: the capture history is built from the capture
+operations' events (requested, steps, end) and the review events that name the image a
+capture produced, so what it shows is what the chain vouches for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from contoso_images.audit import chain
+from contoso_images.audit.models import (
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditVerification,
+    Outcome,
+)
+
+#: Operation kinds whose history is the capture history.
+CAPTURE_KINDS = ("vm.capture",)
+REVIEW_PREFIX = "catalog.review."
+#: Fields the free-text search looks in.
+TEXT_FIELDS = (
+    "action",
+    "actor_username",
+    "actor_display",
+    "target_name",
+    "target_id",
+    "detail",
+    "error_code",
+    "error_message",
+    "request_id",
+    "correlation_id",
+    "parameters",
+    "result",
+    "source_ip",
+)
+
+
+def _day_start(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _text_query(text: str) -> Q:
+    query = Q()
+    for name in TEXT_FIELDS:
+        query |= Q(**{f"{name}__icontains": text})
+    return query
+
+
+def _common(events: QuerySet[AuditEvent], filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
+    if filters.get("actor"):
+        events = events.filter(actor_username__istartswith=filters["actor"])
+    if filters.get("target"):
+        target = str(filters["target"])
+        events = events.filter(
+            Q(target_name__icontains=target) | Q(target_key__contains=target.lower())
+        )
+    if filters.get("date_from"):
+        events = events.filter(occurred_at__gte=_day_start(filters["date_from"]))
+    if filters.get("date_to"):
+        events = events.filter(occurred_at__lt=_day_start(filters["date_to"] + timedelta(days=1)))
+    return events
+
+
+def event_list(filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
+    """The log under the filters, newest first."""
+    events = _common(AuditEvent.objects.all(), filters)
+    if filters.get("action"):
+        action = str(filters["action"]).strip(". ")
+        events = events.filter(Q(action=action) | Q(action__startswith=f"{action}."))
+    if filters.get("outcome"):
+        events = events.filter(outcome=filters["outcome"])
+    if filters.get("q"):
+        events = events.filter(_text_query(str(filters["q"])))
+    return events.order_by("-sequence")
+
+
+def export_events(filters: Mapping[str, Any], *, through: int) -> QuerySet[AuditEvent]:
+    """The same events, oldest first, up to a fixed sequence (an export is a snapshot)."""
+    return event_list(filters).filter(sequence__lte=through).order_by("sequence")
+
+
+def head() -> tuple[int, str]:
+    row = AuditChainHead.objects.filter(pk=1).values_list("sequence", "hash").first()
+    return row if row else (0, "")
+
+
+def event_with_neighbours(sequence: int) -> tuple[AuditEvent, AuditEvent | None, AuditEvent | None]:
+    """The event and the ones before and after it in the chain (one query); raises
+    AuditEvent.DoesNotExist."""
+    rows = {
+        e.sequence: e
+        for e in AuditEvent.objects.filter(sequence__in=[sequence - 1, sequence, sequence + 1])
+    }
+    if sequence not in rows:
+        raise AuditEvent.DoesNotExist
+    return rows[sequence], rows.get(sequence - 1), rows.get(sequence + 1)
+
+
+def event_checks(event: AuditEvent, previous: AuditEvent | None) -> tuple[bool, bool]:
+    """(its hash matches its content, it links to the event before it)."""
+    values = {name: getattr(event, name) for name in chain.HASHED_FIELDS}
+    matches = chain.event_hash(values) == event.hash
+    if event.sequence == 1:
+        return matches, event.prev_hash == chain.GENESIS
+    return matches, previous is not None and previous.hash == event.prev_hash
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    head_sequence: int
+    head_hash: str
+    last_verification: AuditVerification | None
+    last_checkpoint: AuditCheckpoint | None
+
+    @property
+    def events_since_checkpoint(self) -> int:
+        if self.last_checkpoint is None:
+            return self.head_sequence
+        return max(0, self.head_sequence - self.last_checkpoint.sequence)
+
+
+def chain_status() -> ChainStatus:
+    """The chain status panel (three queries)."""
+    sequence, hash_ = head()
+    return ChainStatus(
+        head_sequence=sequence,
+        head_hash=hash_,
+        last_verification=AuditVerification.objects.order_by("-finished_at", "-id").first(),
+        last_checkpoint=AuditCheckpoint.objects.order_by("-created_at", "-id").first(),
+    )
+
+
+def checkpoint_list() -> QuerySet[AuditCheckpoint]:
+    return AuditCheckpoint.objects.order_by("-created_at", "-id")
+
+
+# --- Capture history ------------------------------------------------------------------------
+
+
+def _actions(kinds: Iterable[str], suffix: str) -> list[str]:
+    return [f"{kind}.{suffix}" for kind in kinds]
+
+
+def capture_list(filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
+    """One row per capture: its ``requested`` event, newest first, under the filters."""
+    captures = _common(
+        AuditEvent.objects.filter(
+            action__in=_actions(CAPTURE_KINDS, "requested"), operation_id__isnull=False
+        ),
+        filters,
+    )
+    ended = AuditEvent.objects.filter(
+        action__in=_actions(CAPTURE_KINDS, "succeeded") + _actions(CAPTURE_KINDS, "failed")
+    )
+    outcome = filters.get("outcome")
+    if outcome in (Outcome.SUCCEEDED, Outcome.FAILED):
+        captures = captures.filter(
+            operation_id__in=ended.filter(outcome=outcome).values("operation_id")
+        )
+    elif outcome == "unfinished":
+        captures = captures.exclude(operation_id__in=ended.values("operation_id"))
+    if filters.get("q"):
+        matching = AuditEvent.objects.filter(
+            _text_query(str(filters["q"])), operation_id__isnull=False
+        )
+        captures = captures.filter(operation_id__in=matching.values("operation_id"))
+    return captures.order_by("-sequence")
+
+
+@dataclass
+class CaptureRecord:
+    """A capture as the record tells it: asked, each step, how it ended, what followed."""
+
+    requested: AuditEvent
+    ended: AuditEvent | None = None
+    steps: list[AuditEvent] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)
+    reviews: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def operation_id(self) -> int:
+        return int(self.requested.operation_id or 0)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        data = self.requested.parameters_data
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def result(self) -> dict[str, Any]:
+        data = self.ended.result_data if self.ended else {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def status(self) -> str:
+        return self.ended.outcome if self.ended else "unfinished"
+
+    @property
+    def status_label(self) -> str:
+        return {"succeeded": "Succeeded", "failed": "Failed"}.get(self.status, "In progress")
+
+    @property
+    def image_ids(self) -> list[str]:
+        """ARM ids the capture produced (any id-like value of its result)."""
+        return [
+            value
+            for value in self.result.values()
+            if isinstance(value, str) and value.lower().startswith("/subscriptions/")
+        ]
+
+    @property
+    def image_id(self) -> str:
+        preferred = self.result.get("image_id")
+        if isinstance(preferred, str) and preferred:
+            return preferred
+        ids = self.image_ids
+        return ids[0] if ids else ""
+
+    @property
+    def image_name(self) -> str:
+        name = self.result.get("image_name")
+        if isinstance(name, str) and name:
+            return name
+        return self.image_id.rstrip("/").rsplit("/", 1)[-1] if self.image_id else ""
+
+    def step_named(self, name: str) -> AuditEvent | None:
+        for step in self.steps:
+            if _step_name(step) == name:
+                return step
+        return None
+
+    @property
+    def source_fate(self) -> str:
+        """What became of the source VM, from what the capture's steps did."""
+        told = self.result.get("source_vm")
+        if isinstance(told, str) and told:
+            return told
+        if self.step_named("delete_source") is not None:
+            return "Deleted after the capture"
+        if self.step_named("generalize") is not None:
+            return "Generalized and deallocated: it can no longer be started"
+        if self.step_named("deallocate") is not None:
+            return "Deallocated (still exists)"
+        return "Unchanged" if self.ended else "—"
+
+
+def _step_name(event: AuditEvent) -> str:
+    parts = event.action.split(".step.", 1)
+    return parts[1].rsplit(".", 1)[0] if len(parts) == 2 else ""
+
+
+def capture_records(requested: Iterable[AuditEvent]) -> list[CaptureRecord]:
+    """Complete the rows of a page of captures: two queries, whatever the page size."""
+    records = [CaptureRecord(requested=event) for event in requested]
+    by_operation = {record.operation_id: record for record in records}
+    if not by_operation:
+        return records
+    for event in AuditEvent.objects.filter(operation_id__in=list(by_operation)).order_by(
+        "sequence"
+    ):
+        _attach(by_operation[int(event.operation_id or 0)], event)
+    _attach_reviews(records)
+    return records
+
+
+def _attach(record: CaptureRecord, event: AuditEvent) -> None:
+    record.events.append(event)
+    kind = record.requested.action.rsplit(".", 1)[0]
+    if event.action.startswith(f"{kind}.step."):
+        record.steps.append(event)
+    elif event.action in (f"{kind}.succeeded", f"{kind}.failed"):
+        record.ended = event
+
+
+def _attach_reviews(records: list[CaptureRecord]) -> None:
+    keys = {image.lower(): record for record in records for image in record.image_ids}
+    operations = {record.operation_id: record for record in records}
+    if not keys:
+        return
+    reviews = AuditEvent.objects.filter(
+        Q(target_key__in=list(keys)) | Q(operation_id__in=list(operations)),
+        action__startswith=REVIEW_PREFIX,
+    ).order_by("sequence")
+    for review in reviews:
+        record = keys.get(review.target_key) or operations.get(int(review.operation_id or 0))
+        if record is not None:
+            record.reviews.append(review)
+
+
+def operation_record(operation_id: int) -> CaptureRecord | None:
+    """Every event of one operation (capture or not), with its reviews (three queries)."""
+    requested = (
+        AuditEvent.objects.filter(operation_id=operation_id, action__endswith=".requested")
+        .order_by("sequence")
+        .first()
+    )
+    if requested is None:
+        first = AuditEvent.objects.filter(operation_id=operation_id).order_by("sequence").first()
+        if first is None:
+            return None
+        requested = first
+    return capture_records([requested])[0]
+
+
+def is_capture(record: CaptureRecord) -> bool:
+    return record.requested.action.rsplit(".", 1)[0] in CAPTURE_KINDS

@@ -1,0 +1,297 @@
+"""Recording an event: numbered, hashed and chained under one lock, in the caller's transaction.
+
+Callers record inside the ``transaction.atomic()`` that makes the change, so the change and
+its record commit together or not at all: an action that cannot be recorded does not happen.
+Appends take the chain head's row lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
+project's IMMEDIATE transactions already serialise writers), so concurrent web processes and
+workers never fork the chain; the sequence number being the primary key makes a fork
+impossible even without the lock (the second writer fails loudly instead).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from contoso_images.audit import chain, context
+from contoso_images.audit.models import AuditChainHead, AuditEvent, Outcome
+
+ACTION_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_\-]+)*$")
+BULK_BATCH = 1000
+#: Keys of an operation's state kept out of the record: engine bookkeeping, not results.
+ENGINE_STATE_KEYS = frozenset({"sent"})
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an action was done to, when it is not an operation's ARM target.
+
+    ``kind``: an ARM resource type (``Microsoft.Compute/galleries/images/versions``) or a
+    word (``user``, ``url``, ``audit``); ``id``: the ARM resource id where there is one.
+    """
+
+    kind: str
+    id: str = ""
+    name: str = ""
+
+
+def record(
+    *,
+    action: str,
+    actor: Any = None,
+    target: Any = None,
+    outcome: str = Outcome.SUCCEEDED,
+    parameters: Mapping[str, Any] | None = None,
+    result: Mapping[str, Any] | None = None,
+    detail: str = "",
+    error: Any = None,
+    error_code: str = "",
+    error_message: str = "",
+    request_id: str = "",
+    correlation_id: str = "",
+    duration: timedelta | float | None = None,
+    operation: Any = None,
+    related: tuple[str, Any] | None = None,
+    request: HttpRequest | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the audit record and return it.
+
+    ``actor``: a user (None: the signed-in user of the request being served, else the
+    system). ``target``: a :class:`Subject`, or an operations ``Target`` (anything with
+    ``id``, ``name`` and ``type`` or ``kind``). ``error``: an ``AzureError`` (its code,
+    message and ids are copied). ``duration``: a timedelta or seconds. ``operation``: an
+    Operation or its id. ``related``: ``("catalog.review", decision.pk)``. ``request``: to
+    take the source address from (default: the request being served). Raises ValueError on
+    a malformed action or outcome, and any database error as is: call it inside your
+    transaction so that nothing happens unrecorded.
+    """
+    values = build_values(
+        action=action,
+        actor=actor,
+        target=target,
+        outcome=outcome,
+        parameters=parameters,
+        result=result,
+        detail=detail,
+        error=error,
+        error_code=error_code,
+        error_message=error_message,
+        request_id=request_id,
+        correlation_id=correlation_id,
+        duration=duration,
+        operation=operation,
+        related=related,
+        request=request,
+        occurred_at=occurred_at,
+    )
+    if outcome == Outcome.REFUSED:
+        bound = context.current()
+        if bound is not None:
+            bound.refusal_recorded = True
+    return append_many([values])[0]
+
+
+def record_many(entries: Iterable[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append many events in one transaction and one lock (each mapping holds the keyword
+    arguments of :func:`record`): bulk imports and benchmarks."""
+    return append_many([build_values(**dict(entry)) for entry in entries])
+
+
+def append_many(rows: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Number, chain and insert prepared rows (see :func:`build_values`) under the head lock.
+
+    Plain SQL, not the ORM's query building: an append is three statements and costs well
+    under a millisecond of Python, so recording never slows the action it records.
+    """
+    events: list[AuditEvent] = []
+    # No savepoint inside the caller's transaction: a failure here dooms it, as it should.
+    with transaction.atomic(savepoint=False):
+        sequence, prev_hash = _locked_head()
+        for values in rows:
+            sequence += 1
+            values = {**values, "sequence": sequence, "prev_hash": prev_hash}
+            values["hash"] = prev_hash = chain.event_hash(values)
+            event = AuditEvent(**values)
+            event._chained = True
+            events.append(event)
+        _insert(events)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditchainhead SET sequence = %s, hash = %s, updated_at = %s "
+                "WHERE id = 1",
+                [sequence, prev_hash, _db_time(timezone.now())],
+            )
+    for event in events:
+        event._state.adding = False
+        event._state.db = connection.alias
+    return events
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    fields = AuditEvent._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO audit_auditevent ({columns}) VALUES ({placeholders})"  # noqa: S608 - model columns
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), BULK_BATCH):
+            cursor.executemany(
+                sql,
+                [
+                    [f.get_db_prep_save(getattr(e, f.attname), connection) for f in fields]
+                    for e in events[start : start + BULK_BATCH]
+                ],
+            )
+
+
+def _db_time(value: datetime) -> Any:
+    return AuditChainHead._meta.get_field("updated_at").get_db_prep_save(value, connection)
+
+
+def _locked_head() -> tuple[int, str]:
+    """(sequence, hash) of the head, its row locked until the transaction ends (PostgreSQL;
+    SQLite's IMMEDIATE transaction already holds the write lock). Rebuilt from the log if
+    the row is missing (a flushed database)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT sequence, hash FROM audit_auditchainhead WHERE id = 1{lock}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0]), str(row[1])
+    last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
+    AuditChainHead.objects.bulk_create(
+        [
+            AuditChainHead(
+                pk=1,
+                sequence=last["sequence"] if last else 0,
+                hash=last["hash"] if last else chain.GENESIS,
+                updated_at=timezone.now(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
+# --- Building the row -----------------------------------------------------------------------
+
+
+def build_values(
+    *,
+    action: str,
+    actor: Any = None,
+    target: Any = None,
+    outcome: str = Outcome.SUCCEEDED,
+    parameters: Mapping[str, Any] | None = None,
+    result: Mapping[str, Any] | None = None,
+    detail: str = "",
+    error: Any = None,
+    error_code: str = "",
+    error_message: str = "",
+    request_id: str = "",
+    correlation_id: str = "",
+    duration: timedelta | float | None = None,
+    operation: Any = None,
+    related: tuple[str, Any] | None = None,
+    request: HttpRequest | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of an event (all but sequence, prev_hash and hash), checked and trimmed."""
+    if not isinstance(action, str) or len(action) > 120 or not ACTION_PATTERN.match(action):
+        raise ValueError(f"An audit action is a lower-case dotted name, not {action!r}.")
+    if outcome not in Outcome.values:
+        raise ValueError(f"An audit outcome is one of {Outcome.values}, not {outcome!r}.")
+    if request is None:
+        request = context.current_request()
+    if actor is None:
+        actor = context.request_user(request)
+    user_id, username, display = _actor(actor)
+    kind, target_id, name = _target(target)
+    if error is not None:
+        error_code = error_code or str(getattr(error, "code", "") or "")
+        error_message = error_message or str(getattr(error, "message", "") or error)
+        request_id = request_id or str(getattr(error, "request_id", "") or "")
+        correlation_id = correlation_id or str(getattr(error, "correlation_id", "") or "")
+    if related is not None:
+        related_kind, related_id = str(related[0]), str(related[1])
+    else:
+        related_kind = related_id = ""
+    operation_id = getattr(operation, "pk", operation)
+    return {
+        "version": chain.FORMAT_VERSION,
+        "occurred_at": occurred_at or timezone.now(),
+        "action": action,
+        "outcome": str(outcome),
+        "actor_user_id": user_id,
+        "actor_username": _text(username, 150),
+        "actor_display": _text(display, 300),
+        "source_ip": context.client_ip(request) if request is not None else "",
+        "user_agent": _text(context.user_agent(request), 300) if request is not None else "",
+        "target_kind": _text(kind, 120),
+        "target_id": _text(target_id, 400),
+        "target_key": _text(target_id, 400).lower(),
+        "target_name": _text(name, 300),
+        "parameters": _json(parameters),
+        "result": _json(result),
+        "detail": _text(detail),
+        "error_code": _text(error_code, 100),
+        "error_message": _text(error_message),
+        "request_id": _text(request_id, 100),
+        "correlation_id": _text(correlation_id, 100),
+        "duration_ms": _milliseconds(duration),
+        "operation_id": int(operation_id) if operation_id is not None else None,
+        "related_kind": _text(related_kind, 60),
+        "related_id": _text(related_id, 100),
+    }
+
+
+def _actor(actor: Any) -> tuple[int | None, str, str]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None, "", ""
+    username = actor.get_username()
+    full_name = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
+    return actor.pk, username, (full_name or "").strip() or username
+
+
+def _target(target: Any) -> tuple[str, str, str]:
+    if target is None:
+        return "", "", ""
+    kind = getattr(target, "kind", None) or getattr(target, "type", "") or ""
+    return str(kind), str(getattr(target, "id", "") or ""), str(getattr(target, "name", "") or "")
+
+
+def _text(value: Any, limit: int | None = None) -> str:
+    text = str(value or "").replace("\x00", "")
+    return text[:limit] if limit else text
+
+
+def _json(value: Mapping[str, Any] | None) -> str:
+    """Canonical JSON text; values JSON cannot hold (dates, ids) become their text."""
+    if not value:
+        return "{}"
+    plain = json.loads(json.dumps(dict(value), default=str, allow_nan=False))
+    return chain.canonical_json(plain)
+
+
+def _milliseconds(duration: timedelta | float | None) -> int | None:
+    if duration is None:
+        return None
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+    return max(0, round(seconds * 1000))
+
+
+def operation_result(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What an operation learned (ids it created), without the engine's bookkeeping."""
+    return {k: v for k, v in (state or {}).items() if k not in ENGINE_STATE_KEYS}

@@ -1,0 +1,123 @@
+"""Audit events for tests, appended through the real service (never built by hand)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contoso_images.audit.services import Subject, record_many
+
+VM_TYPE = "Microsoft.Compute/virtualMachines"
+
+
+def vm_subject(name: str = "web-01", rg: str = "rg-web") -> Subject:
+    return Subject(
+        kind=VM_TYPE,
+        id=f"/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/{rg}/providers/"
+        f"Microsoft.Compute/virtualMachines/{name}",
+        name=name,
+    )
+
+
+def append_events(n: int = 1, **kwargs: Any) -> list:
+    """Append n events (default: vm.deallocate.succeeded on web-01 by the system)."""
+    entry = {"action": "vm.deallocate.succeeded", "target": vm_subject(), **kwargs}
+    return record_many(
+        {**entry, "parameters": {"i": i, **kwargs.get("parameters", {})}} for i in range(n)
+    )
+
+
+#: The steps a capture will have (the lead's design); the history does not depend on them.
+CAPTURE_STEPS = (
+    "preflight",
+    "guest_prepare",
+    "deallocate",
+    "generalize",
+    "create_image",
+    "replicate",
+    "verify",
+    "catalog",
+    "delete_source",
+)
+
+
+def simulate_capture(
+    *,
+    vm: Any = None,
+    user: Any = None,
+    options: dict | None = None,
+    image_id: str = "",
+    steps: tuple[str, ...] = CAPTURE_STEPS,
+    skipped: tuple[str, ...] = (),
+    fail_at: str = "",
+    finish: bool = True,
+) -> Any:
+    """Play a capture operation through the engine's events, as the capture spec will.
+
+    Capture does not exist yet; this drives the same OperationEvents the engine sends for
+    any kind (requested, one per step, then succeeded or failed), with the operation row
+    the listener reads.
+    """
+    from django.utils import timezone
+
+    from contoso_images.operations import registry
+    from contoso_images.operations.registry import OperationEvent
+    from tests.factories import OperationFactory, OperationStepFactory
+
+    kwargs = {"vm": vm} if vm is not None else {}
+    operation = OperationFactory(
+        kind="vm.capture",
+        requested_by=user,
+        parameters=options or {},
+        status="queued",
+        **kwargs,
+    )
+    for position, name in enumerate(steps):
+        OperationStepFactory(
+            operation=operation,
+            position=position,
+            name=name,
+            label=name.replace("_", " ").capitalize(),
+        )
+
+    def notify(name: str, **extra: Any) -> None:
+        registry.notify(
+            OperationEvent(
+                name=name,
+                kind=operation.kind,
+                target=operation.target,
+                operation=operation,
+                **extra,
+            )
+        )
+
+    notify("requested", user=user)
+    operation.status, operation.started_at = "running", timezone.now()
+    operation.save()
+    for name in steps:
+        now = timezone.now()
+        operation.step = name
+        operation.save()
+        if name == fail_at:
+            operation.status, operation.finished_at = "failed", now
+            operation.error_code = "OperationNotAllowed"
+            operation.error_message = "The VM could not be generalized."
+            operation.error_summary = f"Azure refused the {name.replace('_', ' ')} step."
+            operation.request_id = "req-capture-1"
+            operation.save()
+            notify("failed", step=name, reason=operation.error_summary)
+            return operation
+        operation.steps.filter(name=name).update(
+            status="succeeded", started_at=now, finished_at=now
+        )
+        notify(
+            "step_skipped" if name in skipped else "step_succeeded",
+            step=name,
+            reason="Azure already showed it done." if name in skipped else "",
+        )
+        if not finish and name == steps[len(steps) // 2]:
+            return operation
+    operation.status, operation.finished_at = "succeeded", timezone.now()
+    operation.state = {"image_id": image_id, "sent": {"create_image": {"at": "x"}}}
+    operation.save()
+    notify("succeeded")
+    return operation
