@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "contoso_images.audit.apps.AuditConfig",
     "catalog",
     "vmops",
+    "vmops.capture.apps.CaptureConfig",
     "contoso_images.devtools.apps.DevtoolsConfig",
 ]
 
