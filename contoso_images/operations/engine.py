@@ -261,9 +261,7 @@ def _send(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
         if observation.done:
             earlier = ctx.sent is not None
             note = EARLIER_ATTEMPT if earlier else observation.note
-            status = (
-                StepStatus.SUCCEEDED if earlier or not step.sends else StepStatus.SKIPPED
-            )
+            status = StepStatus.SUCCEEDED if earlier or not step.sends else StepStatus.SKIPPED
             _step_ended(operation, index, status, note)
             ctx.cache["note"] = note
             return "done"
