@@ -52,14 +52,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Before django_q: core's `qcluster` command (robust queues + watchdog) replaces its own.
+    "contoso_images.core.apps.CoreConfig",
     "django_q",
     "template_partials",
     "axes",
-    "contoso_images.core.apps.CoreConfig",
     "contoso_images.operations.apps.OperationsConfig",
     "contoso_images.audit.apps.AuditConfig",
     "catalog",
     "vmops",
+    "vmops.capture.apps.CaptureConfig",
     "contoso_images.devtools.apps.DevtoolsConfig",
 ]
 
@@ -254,6 +256,18 @@ AZURE_MAX_RETRY_WAIT = env.float("AZURE_MAX_RETRY_WAIT", default=10.0)
 
 # --- Schedules ------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)
+
+# --- The qcluster watchdog (contoso_images/core/cluster) -------------------------------------
+QCLUSTER_ROBUST_QUEUES = env.bool("QCLUSTER_ROBUST_QUEUES", default=True)
+QCLUSTER_WATCHDOG = env.bool("QCLUSTER_WATCHDOG", default=True)
+#: No heartbeat for this long while no worker is busy: the cluster is killed and restarted.
+QCLUSTER_STALL_SECONDS = env.float("QCLUSTER_STALL_SECONDS", default=2 * HEARTBEAT_SECONDS + 30)
+#: Tasks waiting this long with no worker busy or starting one: the queue is wedged.
+QCLUSTER_WEDGE_SECONDS = env.float("QCLUSTER_WEDGE_SECONDS", default=20)
+QCLUSTER_GUARD_STALL_SECONDS = env.float("QCLUSTER_GUARD_STALL_SECONDS", default=60)
+QCLUSTER_CHECK_SECONDS = env.float("QCLUSTER_CHECK_SECONDS", default=5)
+#: A graceful stop (SIGTERM) longer than this is forced: running tasks end within Q_TIMEOUT.
+QCLUSTER_STOP_SECONDS = env.float("QCLUSTER_STOP_SECONDS", default=Q_TIMEOUT + 50)
 INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
 RECONCILE_SECONDS = env.int("RECONCILE_SECONDS", default=60)
 VM_ROW_POLL_SECONDS = env.int("VM_ROW_POLL_SECONDS", default=2)

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("vmops.urls")),
+    path("", include("vmops.capture.urls")),
     path("catalog/", include("catalog.urls")),
     path("audit/", include("contoso_images.audit.urls")),
     path("notifications/", include("contoso_images.operations.urls")),

@@ -18,6 +18,7 @@ from contoso_images.azure.galleries import (
     gallery_image_definition_get,
     gallery_image_definitions,
     gallery_image_version_begin_create,
+    gallery_image_version_begin_delete,
     gallery_image_version_begin_update,
     gallery_image_version_get,
     gallery_image_versions,
@@ -25,6 +26,7 @@ from contoso_images.azure.galleries import (
 from contoso_images.azure.ids import parse_resource_id
 from contoso_images.azure.images import (
     image_begin_create_from_vm,
+    image_begin_delete,
     managed_image_get,
     managed_images,
 )
@@ -61,6 +63,7 @@ from contoso_images.azure.types import (
 from contoso_images.azure.vms import (
     iter_vms_with_power_state,
     vm_begin_deallocate,
+    vm_begin_delete,
     vm_begin_power_off,
     vm_begin_restart,
     vm_begin_run_command,
@@ -98,10 +101,12 @@ __all__ = [
     "gallery_image_definition_get",
     "gallery_image_definitions",
     "gallery_image_version_begin_create",
+    "gallery_image_version_begin_delete",
     "gallery_image_version_begin_update",
     "gallery_image_version_get",
     "gallery_image_versions",
     "image_begin_create_from_vm",
+    "image_begin_delete",
     "iter_vms_with_power_state",
     "managed_image_get",
     "managed_images",
@@ -117,6 +122,7 @@ __all__ = [
     "subscription_client",
     "subscriptions",
     "vm_begin_deallocate",
+    "vm_begin_delete",
     "vm_begin_power_off",
     "vm_begin_restart",
     "vm_begin_run_command",

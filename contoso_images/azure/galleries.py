@@ -340,3 +340,12 @@ def gallery_image_version_begin_update(
     body = {"properties": {"publishingProfile": profile}}
     ops = compute_client(subscription_id).gallery_image_versions
     return lro.begin(ops.begin_update, resource_group, gallery, definition, version, body)
+
+
+@gateway_call
+def gallery_image_version_begin_delete(
+    subscription_id: str, resource_group: str, gallery: str, definition: str, version: str
+) -> str:
+    """Delete an image version (a capture's partial one, in Failed state, say)."""
+    ops = compute_client(subscription_id).gallery_image_versions
+    return lro.begin(ops.begin_delete, resource_group, gallery, definition, version)

@@ -71,3 +71,9 @@ def managed_images(subscription_id: str) -> list[ManagedImage]:
 @gateway_call
 def managed_image_get(subscription_id: str, resource_group: str, name: str) -> ManagedImage:
     return image_from_raw(as_raw(compute_client(subscription_id).images.get(resource_group, name)))
+
+
+@gateway_call
+def image_begin_delete(subscription_id: str, resource_group: str, name: str) -> str:
+    ops = compute_client(subscription_id).images
+    return lro.begin(ops.begin_delete, resource_group, name)

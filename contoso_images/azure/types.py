@@ -95,6 +95,8 @@ class VirtualMachineDetail:
     disks: tuple[Disk, ...]
     admin_username: str
     network_interface_ids: tuple[str, ...]
+    #: The VM agent's display status ("Ready"); Run Command needs a ready agent.
+    vm_agent_status: str = ""
 
 
 @dataclass(frozen=True)

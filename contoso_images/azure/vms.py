@@ -25,7 +25,10 @@ POWER_STATES = frozenset(
     {"running", "starting", "stopping", "stopped", "deallocating", "deallocated", "unknown"}
 )
 
-SYSPREP_COMMAND = r"%WINDIR%\system32\sysprep\sysprep.exe /generalize /oobe /shutdown /quiet"
+#: Sysprep through Run Command quits instead of shutting the guest down: Run Command waits for
+#: its script, and a guest that powers itself off under it leaves the command hanging until
+#: Azure's 90-minute limit. The pipeline deallocates the VM itself afterwards.
+SYSPREP_COMMAND = r"%WINDIR%\system32\sysprep\sysprep.exe /generalize /oobe /quit /quiet /mode:vm"
 DEPROVISION_COMMAND = "sudo waagent -deprovision+user -force"
 
 
@@ -126,11 +129,18 @@ def detail_from_raw(raw: Mapping[str, Any]) -> VirtualMachineDetail:
         os_name=text(view, "osName"),
         os_version=text(view, "osVersion"),
         vm_agent_version=text(obj(view, "vmAgent"), "vmAgentVersion"),
+        vm_agent_status=_agent_status(obj(view, "vmAgent")),
         statuses=tuple(_status_from_raw(s) for s in _statuses(view)),
         disks=tuple(disks),
         admin_username=text(os_profile, "adminUsername"),
         network_interface_ids=tuple(text(n, "id") for n in nics if text(n, "id")),
     )
+
+
+def _agent_status(agent: Mapping[str, Any]) -> str:
+    """The VM agent's own display status ("Ready", "Not Ready"), "" when Azure shows none."""
+    statuses = _statuses(agent)
+    return text(statuses[0], "displayStatus") if statuses else ""
 
 
 def run_command_result_from_raw(raw: Mapping[str, Any] | None) -> tuple[InstanceStatus, ...]:
@@ -217,6 +227,13 @@ def vm_begin_run_command(
     ops = compute_client(subscription_id).virtual_machines
     # Sent once, like a restart: the script must not run twice because an answer was lost.
     return lro.begin(ops.begin_run_command, resource_group, name, body, retry_total=0)
+
+
+@gateway_call
+def vm_begin_delete(subscription_id: str, resource_group: str, name: str) -> str:
+    """Delete the VM (its disks go with it when their deleteOption says Delete)."""
+    ops = compute_client(subscription_id).virtual_machines
+    return lro.begin(ops.begin_delete, resource_group, name)
 
 
 @gateway_call

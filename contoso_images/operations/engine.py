@@ -41,6 +41,7 @@ from contoso_images.operations.registry import (
     OperationSpec,
     Step,
     StepContext,
+    StepFailed,
 )
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def _run_spec(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None
     operation = ctx.operation
     try:
         _drive(ctx, spec, deadline=deadline)
+    except StepFailed as exc:
+        _fail(ctx, None, summary=str(exc), code=exc.code)
     except azure.AzureError as exc:
         if exc.is_transient:
             # Azure could not be read or reached for now: a pause, not a failure.
@@ -214,10 +217,9 @@ def _drive(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None:
     index = _step_index(spec, operation)
     while index < len(spec.steps):
         step = spec.steps[index]
-        if operation.step != step.name:
-            if not _enter(ctx, step, index):
-                _cancel(ctx, spec, index)
-                return
+        if operation.step != step.name and not _enter(ctx, step, index):
+            _cancel(ctx, spec, index)
+            return
         ctx.sent = _sent_marker(operation, step)
         if not operation.continuation_token:
             outcome = _send(ctx, step, index, deadline=deadline)
@@ -243,12 +245,23 @@ def _send(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
     """
     operation = ctx.operation
     lost = 0
+    slice_end = time.monotonic() + _wait_slice_seconds()
     while True:
         observation = step.observe(ctx)
+        if observation.wait:
+            _renew(operation, message=observation.note)
+            if time.monotonic() >= deadline:
+                _release(operation, retry_after=0, note=observation.note, planned=True)
+                return "stop"
+            if time.monotonic() >= slice_end:
+                _hand_off(operation)
+                return "stop"
+            time.sleep(_poll_step())
+            continue
         if observation.done:
             earlier = ctx.sent is not None
             note = EARLIER_ATTEMPT if earlier else observation.note
-            status = StepStatus.SUCCEEDED if earlier else StepStatus.SKIPPED
+            status = StepStatus.SUCCEEDED if earlier or not step.sends else StepStatus.SKIPPED
             _step_ended(operation, index, status, note)
             ctx.cache["note"] = note
             return "done"
@@ -295,8 +308,9 @@ def _send(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
             return "stop"
         _crash_point("after_accept", operation)
         if token is None:
-            _step_ended(operation, index, StepStatus.SUCCEEDED, "")
-            ctx.cache["note"] = ""
+            note = ctx.cache.pop("step_note", "")
+            _step_ended(operation, index, StepStatus.SUCCEEDED, note)
+            ctx.cache["note"] = note
             return "done"
         _mine(operation).update(
             continuation_token=token,
@@ -439,7 +453,7 @@ def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
             if status.state == "succeeded":
                 _crash_point("before_result", operation)
                 step.succeeded(ctx, status.result)
-                _step_ended(operation, index, StepStatus.SUCCEEDED, "")
+                _step_ended(operation, index, StepStatus.SUCCEEDED, ctx.cache.pop("step_note", ""))
                 return "done"
             if status.state == "failed":
                 _fail(ctx, status.error)

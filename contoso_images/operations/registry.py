@@ -43,6 +43,8 @@ class Observation:
     in_flight: bool = False
     #: Azure shows an outcome the step can no longer reach (a sentence for people).
     unexpected: str = ""
+    #: Not ready to send yet (the guest is still shutting itself down): look again shortly.
+    wait: bool = False
     #: Why, in words, for the record ("Azure already reported the VM as deallocated").
     note: str = ""
 
@@ -75,6 +77,17 @@ class StepContext:
         return self.operation.attempts > 1
 
 
+class StepFailed(Exception):
+    """A step found that the operation cannot go on (a pre-flight check, a verification).
+
+    ``str(error)`` is the sentence for people; ``code`` is recorded as the error code.
+    """
+
+    def __init__(self, sentence: str, *, code: str = "Refused") -> None:
+        super().__init__(sentence)
+        self.code = code
+
+
 class Step:
     """One request to Azure within an operation. Subclasses say what it reads and sends."""
 
@@ -84,6 +97,9 @@ class Step:
     result_kind: str = ""
     #: Its effect cannot be undone (generalizing a VM): once it starts, no cancel.
     irreversible: bool = False
+    #: False for a step that only waits for Azure (replication): when Azure shows it done,
+    #: it succeeded rather than being skipped.
+    sends: bool = True
 
     def is_irreversible(self, ctx: StepContext) -> bool:
         """Whether this step, with these parameters, cannot be undone."""
@@ -107,7 +123,9 @@ class Step:
         """Azure accepted the request (the token is stored): update caches that show it."""
 
     def succeeded(self, ctx: StepContext, result: object | None) -> None:
-        """Azure finished the step successfully; ``result`` is what ``result_kind`` read."""
+        """Azure finished the step successfully; ``result`` is what ``result_kind`` read
+        (None when the engine settled the step from the resource). A step may leave a
+        sentence for the record in ``ctx.cache["step_note"]``, here or in begin()."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""The task cluster survives SIGKILL of idle workers, and exits non-zero when it cannot work.
+
+django-q2 issue #23: an idle worker killed (as the OOM killer does) leaves the task queue's
+reader lock taken; with django-q2's own queues nothing runs after that and the process never
+exits. Real qclusters here, in their own sessions; only their processes are killed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from contoso_images.core.cluster.robust_queue import ProcessDeathSafeLock
+from contoso_images.operations.models import Operation
+from tests.helpers import vm_in_state
+
+
+def _hold_and_die(lock, ready) -> None:
+    lock.acquire()
+    ready.set()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_lock_is_released_when_its_holder_is_killed():
+    lock = ProcessDeathSafeLock()
+    ready = multiprocessing.get_context("fork").Event()
+    holder = multiprocessing.get_context("fork").Process(target=_hold_and_die, args=(lock, ready))
+    holder.start()
+    assert ready.wait(10)
+    holder.join(10)
+    assert holder.exitcode == -signal.SIGKILL
+    assert lock.acquire(timeout=5), "the dead holder's lock was not released"
+    lock.release()
+
+
+def test_the_django_q2_names_the_cluster_relies_on_are_there():
+    """robust_queue and the watchdog replace these module-level names of django-q2 1.11."""
+    import django_q.cluster as dq_cluster
+    import django_q.queues
+
+    assert isinstance(dq_cluster.Queue, type) and issubclass(
+        dq_cluster.Queue, django_q.queues.Queue
+    )
+    assert callable(dq_cluster.Value) and callable(dq_cluster.Sentinel.status)
+    assert hasattr(dq_cluster.Cluster, "sig_handler")
+    assert hasattr(django_q.queues.Queue(maxsize=1), "_rlock")
+
+
+def _workers(log: Path) -> list[int]:
+    return [int(pid) for pid in re.findall(r"ready for work at (\d+)", log.read_text())]
+
+
+def _wait(probe, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _kill_idle_workers(log: Path, cluster) -> list[int]:
+    workers = _wait(lambda: _workers(log), timeout=10, what="the workers")
+    for pid in workers:
+        assert os.getpgid(pid) == cluster.pid  # only this test's own cluster
+        os.kill(pid, signal.SIGKILL)
+    return workers
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_killing_every_idle_worker_no_longer_wedges_the_cluster(
+    start_qcluster, emulator, inventory, operator_user, tmp_path
+):
+    from vmops.services import vm_action_request
+
+    cluster = start_qcluster(Q_WORKERS="2")
+    log = tmp_path / "qcluster-0.log"
+    time.sleep(1)  # both workers idle in get()
+    _kill_idle_workers(log, cluster)
+    time.sleep(2)  # the Sentinel reincarnates them
+    vm = vm_in_state(inventory, "stopped")
+    operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+    _wait(
+        lambda: Operation.objects.filter(pk=operation.pk, status="succeeded").exists(),
+        timeout=30,
+        what="the operation to run after the kills",
+    )
+    assert cluster.poll() is None
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_a_wedged_cluster_is_killed_and_exits_non_zero(
+    start_qcluster, emulator, inventory, operator_user, tmp_path
+):
+    """With django-q2's own queues the wedge happens; the watchdog ends it with exit 70."""
+    from vmops.services import vm_action_request
+
+    cluster = start_qcluster(
+        Q_WORKERS="2",
+        QCLUSTER_ROBUST_QUEUES="false",
+        QCLUSTER_WEDGE_SECONDS="3",
+        QCLUSTER_CHECK_SECONDS="0.5",
+    )
+    log = tmp_path / "qcluster-0.log"
+    time.sleep(1)
+    _kill_idle_workers(log, cluster)
+    vm = vm_in_state(inventory, "stopped")
+    vm_action_request(vm=vm, kind="deallocate", user=operator_user)
+    exit_code = _wait(cluster.poll, timeout=40, what="the watchdog to end the cluster")
+    assert exit_code == 70
+    assert "queue wedged" in log.read_text()
+    for pid in _workers(log):
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_sentinel_ends_the_cluster_with_exit_71(start_qcluster, emulator, tmp_path):
+    cluster = start_qcluster(Q_WORKERS="1", QCLUSTER_CHECK_SECONDS="0.5")
+    sentinel = _wait(
+        lambda: [
+            int(p)
+            for p in (Path(f"/proc/{cluster.pid}/task/{cluster.pid}/children").read_text().split())
+        ],
+        timeout=10,
+        what="the Sentinel",
+    )[0]
+    os.kill(sentinel, signal.SIGKILL)
+    assert _wait(cluster.poll, timeout=20, what="the cluster to exit") == 71

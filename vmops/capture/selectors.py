@@ -1,0 +1,151 @@
+"""Reads for the capture pages: the wizard's choices from Azure, the history, one record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from contoso_images import azure
+from vmops.capture import preflight
+from vmops.capture.models import Capture
+from vmops.models import VirtualMachine
+
+VIEW_PERMISSIONS = ("vmops.capture_virtualmachine", "audit.view_audit")
+
+
+def may_view(user: Any) -> bool:
+    """Operators (who capture) and auditors (who review past captures) see the records."""
+    return any(user.has_perm(permission) for permission in VIEW_PERMISSIONS)
+
+
+@dataclass(frozen=True)
+class WizardChoices:
+    galleries: list[azure.Gallery]
+    #: "resource group/gallery" -> its image definitions
+    definitions: dict[str, list[azure.GalleryImageDefinition]]
+    regions: list[azure.Region]
+
+
+def wizard_choices(vm: VirtualMachine) -> WizardChoices:
+    """The galleries, definitions and regions of the VM's subscription (1 + galleries + 1
+    ARM reads: a short wait the wizard cannot do without)."""
+    sub = vm.subscription.subscription_id
+    galleries = azure.galleries(sub)
+    definitions = {
+        f"{g.resource_group}/{g.name}": azure.gallery_image_definitions(
+            sub, g.resource_group, g.name
+        )
+        for g in galleries
+    }
+    return WizardChoices(galleries, definitions, azure.regions(sub))
+
+
+def proposed_version(vm: VirtualMachine, gallery: azure.Gallery, definition: str) -> str:
+    """The next patch after the definition's highest version ("1.0.0" for a new one)."""
+    try:
+        versions = azure.gallery_image_versions(
+            vm.subscription.subscription_id, gallery.resource_group, gallery.name, definition
+        )
+    except azure.AzureError as exc:
+        if exc.is_not_found:
+            return "1.0.0"
+        raise
+    return preflight.next_patch([v.name for v in versions])
+
+
+def capture_history(*, user: Any, filters: dict[str, Any]) -> QuerySet[Capture]:
+    """Every capture the user may see, newest first, filtered (a fixed number of queries)."""
+    if not may_view(user):
+        return Capture.objects.none()
+    qs = Capture.objects.select_related("vm__subscription", "operation", "requested_by")
+    if value := filters.get("vm"):
+        qs = qs.filter(vm__name__icontains=value)
+    if value := filters.get("person"):
+        qs = qs.filter(requested_by__username__icontains=value)
+    if value := filters.get("kind"):
+        qs = qs.filter(kind=value)
+    if value := filters.get("target"):
+        qs = qs.filter(
+            Q(image_name__icontains=value)
+            | Q(gallery__icontains=value)
+            | Q(definition__icontains=value)
+        )
+    if value := filters.get("outcome"):
+        if value == "abandoned":
+            qs = qs.filter(abandoned_at__isnull=False)
+        else:
+            qs = qs.filter(operation__status=value)
+    since: date | None = filters.get("since")
+    if since:
+        qs = qs.filter(requested_at__date__gte=since)
+    until: date | None = filters.get("until")
+    if until:
+        qs = qs.filter(requested_at__date__lte=until)
+    return qs.order_by("-requested_at", "-pk")
+
+
+def capture_get(*, user: Any, pk: int) -> Capture:
+    """One capture with its VM and operation; DoesNotExist when unknown or not visible."""
+    return capture_history(user=user, filters={}).get(pk=pk)
+
+
+def captures_of_vm(vm: VirtualMachine, limit: int = 10) -> list[Capture]:
+    return list(
+        Capture.objects.filter(vm=vm)
+        .select_related("operation", "requested_by")
+        .order_by("-requested_at")[:limit]
+    )
+
+
+def latest_capture_of_vm(vm: VirtualMachine) -> Capture | None:
+    return (
+        Capture.objects.filter(vm=vm, operation__status="succeeded")
+        .order_by("-requested_at")
+        .first()
+    )
+
+
+def situation(capture: Capture) -> tuple[str, bool]:
+    """What a stopped capture left behind, in one sentence, and whether its image exists
+    (one ARM read of the image)."""
+    vm = capture.vm
+    parts = []
+    exists = False
+    if vm.gone_at:
+        parts.append("the VM no longer exists")
+    else:
+        state = vm.get_power_state_display().lower()
+        parts.append(f"the VM is {'generalized and ' if vm.generalized else ''}{state}")
+    noun = (
+        f"image version {capture.image_name}"
+        if capture.gallery
+        else (f"image {capture.image_name}")
+    )
+    try:
+        sub = vm.subscription.subscription_id
+        if capture.gallery:
+            found = azure.gallery_image_version_get(
+                sub,
+                capture.image_resource_group,
+                capture.gallery,
+                capture.definition,
+                capture.image_name,
+            )
+            state = found.provisioning_state
+        else:
+            found_image = azure.managed_image_get(
+                sub, capture.image_resource_group, capture.image_name
+            )
+            state = found_image.provisioning_state
+        parts.append(f"{noun} exists in {state or 'an unknown'} state")
+        exists = True
+    except azure.AzureError as exc:
+        if not exc.is_not_found:
+            parts.append(f"whether {noun} exists could not be read ({exc.code})")
+        else:
+            parts.append(f"{noun} does not exist")
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + ".", exists

@@ -1,0 +1,175 @@
+"""Asking for a capture, retrying, cancelling or abandoning one, cleaning up after one.
+
+A capture is checked against Azure's rules before anything is queued (the wizard's form);
+then its operation and its Capture row are written in one transaction, and the engine
+carries it out step by step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contoso_images.core.errors import ActionRefused
+from contoso_images.operations.models import Operation
+from contoso_images.operations.registry import Target
+from contoso_images.operations.services import operation_cancel, operation_request
+from vmops.capture.choices import CaptureKind, GuestPreparation
+from vmops.capture.models import Capture
+from vmops.capture.specs import DELETE_PARTIAL_IMAGE, KINDS
+from vmops.models import VirtualMachine
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """What the operator chose in the wizard (already checked by its form)."""
+
+    kind: str
+    guest_preparation: str
+    image_resource_group: str
+    image_name: str
+    gallery: str = ""
+    definition: str = ""
+    new_definition: dict[str, Any] = field(default_factory=dict)
+    target_regions: list[dict[str, Any]] = field(default_factory=list)
+    end_of_life_date: date | None = None
+    exclude_from_latest: bool = True
+    delete_source: bool = False
+
+
+def image_id(vm: VirtualMachine, options: CaptureOptions) -> str:
+    """The ARM id of the image a capture produces (known before it exists)."""
+    base = (
+        f"/subscriptions/{vm.subscription.subscription_id}/resourceGroups/"
+        f"{options.image_resource_group}/providers/Microsoft.Compute"
+    )
+    if CaptureKind(options.kind).to_gallery:
+        return (
+            f"{base}/galleries/{options.gallery}/images/{options.definition}/versions/"
+            f"{options.image_name}"
+        )
+    return f"{base}/images/{options.image_name}"
+
+
+def capture_request(
+    *, vm: VirtualMachine, options: CaptureOptions, user: Any, retry_of: Capture | None = None
+) -> tuple[Capture, bool]:
+    """Queue a capture of ``vm``; (capture, created). A second click gets the one under way."""
+    kind = CaptureKind(options.kind)
+    if not kind.generalized:
+        options = CaptureOptions(
+            **{**options.__dict__, "guest_preparation": GuestPreparation.NOT_NEEDED}
+        )
+    produced = image_id(vm, options)
+    with transaction.atomic():
+        operation, created = operation_request(
+            kind=KINDS[kind],
+            target=vm.target,
+            subject=vm,
+            user=user,
+            parameters={
+                "capture_kind": kind.value,
+                "image_id": produced,
+                "guest_preparation": options.guest_preparation,
+                "delete_source": options.delete_source,
+                "retry_of": retry_of.operation_id if retry_of else None,
+            },
+        )
+        if not created:
+            existing = Capture.objects.filter(operation=operation).first()
+            if existing is None:
+                raise ActionRefused(f"{operation.label} of {vm.name} is already in progress.")
+            return existing, False
+        capture = Capture.objects.create(
+            vm=vm,
+            operation=operation,
+            kind=kind.value,
+            guest_preparation=options.guest_preparation,
+            requested_by=user,
+            requested_at=operation.requested_at,
+            image_id=produced,
+            image_name=options.image_name,
+            image_resource_group=options.image_resource_group,
+            gallery=options.gallery,
+            definition=options.definition,
+            new_definition=options.new_definition,
+            target_regions=options.target_regions,
+            end_of_life_date=options.end_of_life_date,
+            exclude_from_latest=options.exclude_from_latest,
+            delete_source=options.delete_source,
+            retry_of=retry_of,
+        )
+    return capture, True
+
+
+def options_of(capture: Capture) -> CaptureOptions:
+    return CaptureOptions(
+        kind=capture.kind,
+        guest_preparation=capture.guest_preparation,
+        image_resource_group=capture.image_resource_group,
+        image_name=capture.image_name,
+        gallery=capture.gallery,
+        definition=capture.definition,
+        new_definition=capture.new_definition,
+        target_regions=capture.target_regions,
+        end_of_life_date=capture.end_of_life_date,
+        exclude_from_latest=capture.exclude_from_latest,
+        delete_source=capture.delete_source,
+    )
+
+
+def capture_retry(*, capture: Capture, user: Any) -> Capture:
+    """Run a failed (or canceled) capture again with the same options; the steps Azure
+    already shows done are skipped."""
+    if capture.operation.is_unfinished or capture.operation.status == "succeeded":
+        raise ActionRefused("Only a capture that failed or was canceled can be retried.")
+    if capture.abandoned_at:
+        raise ActionRefused("This capture was abandoned; start a new one from the VM's page.")
+    retried, _ = capture_request(
+        vm=capture.vm, options=options_of(capture), user=user, retry_of=capture
+    )
+    return retried
+
+
+def capture_cancel(*, capture: Capture, user: Any) -> Operation:
+    """Stop a capture before its irreversible step (the engine refuses after)."""
+    return operation_cancel(operation=capture.operation, user=user)
+
+
+def capture_abandon(*, capture: Capture, user: Any) -> Capture:
+    """Give up on a failed capture: it stays in the history, and is offered no more."""
+    if capture.operation.is_unfinished or capture.operation.status == "succeeded":
+        raise ActionRefused("Only a capture that failed or was canceled can be abandoned.")
+    Capture.objects.filter(pk=capture.pk, abandoned_at__isnull=True).update(
+        abandoned_at=timezone.now(), abandoned_by=user
+    )
+    capture.refresh_from_db()
+    return capture
+
+
+def partial_image_delete(*, capture: Capture, user: Any) -> Operation:
+    """Delete the image (or version) a failed capture left behind."""
+    if capture.operation.is_unfinished or capture.operation.status == "succeeded":
+        raise ActionRefused("Only what a failed capture left behind can be deleted here.")
+    operation, _ = operation_request(
+        kind=DELETE_PARTIAL_IMAGE.kind,
+        target=Target(
+            id=capture.image_id,
+            type=(
+                "Microsoft.Compute/galleries/images/versions"
+                if capture.gallery
+                else "Microsoft.Compute/images"
+            ),
+            name=capture.image_name,
+            resource_group=capture.image_resource_group,
+            subscription_id=capture.vm.subscription.subscription_id,
+        ),
+        subject=capture,
+        user=user,
+        parameters={"capture_id": capture.pk},
+    )
+    return operation

@@ -1,0 +1,157 @@
+"""The three kinds of capture, each one OperationSpec made of the steps it needs, and the
+clean-up a failed capture offers (deleting a partial image).
+
+A capture is one operation on its VM, so no power action can run beside it; its kind says
+which capture it is, so each shows exactly its own steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contoso_images import azure
+from contoso_images.azure.ids import resource_names
+from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext
+from vmops.capture.choices import CaptureKind
+from vmops.capture.rules import capture_availability
+from vmops.capture.steps import (
+    CreateDefinition,
+    CreateManagedImage,
+    CreateVersion,
+    Deallocate,
+    DeleteSource,
+    EnterCatalog,
+    Generalize,
+    GuestPrepare,
+    Preflight,
+    Replicate,
+    Verify,
+    refresh_source_vm,
+)
+from vmops.models import VM_TYPE, VirtualMachine
+
+CAPTURE = "vmops.capture_virtualmachine"
+
+KINDS = {
+    CaptureKind.GALLERY_GENERALIZED: "vm.capture_gallery",
+    CaptureKind.MANAGED_IMAGE: "vm.capture_managed_image",
+    CaptureKind.GALLERY_SPECIALIZED: "vm.capture_specialized",
+}
+#: Every operation kind that is a capture (records and pages find captures by these).
+CAPTURE_KINDS = tuple(KINDS.values())
+
+
+def _precheck(kind: CaptureKind) -> Any:
+    def precheck(vm: VirtualMachine, parameters: dict[str, Any]) -> str:
+        return capture_availability(
+            kind=kind,
+            power_state=vm.power_state,
+            generalized=vm.generalized,
+            gone=bool(vm.gone_at),
+        ).reason
+
+    return precheck
+
+
+GALLERY_GENERALIZED = OperationSpec(
+    kind=KINDS[CaptureKind.GALLERY_GENERALIZED],
+    label="Capture",
+    permission=CAPTURE,
+    target_type=VM_TYPE,
+    precheck=_precheck(CaptureKind.GALLERY_GENERALIZED),
+    steps=(
+        Preflight(),
+        GuestPrepare(),
+        Deallocate(),
+        Generalize(),
+        CreateDefinition(),
+        CreateVersion(),
+        Replicate(),
+        Verify(),
+        EnterCatalog(),
+        DeleteSource(),
+    ),
+    finished=refresh_source_vm,
+)
+MANAGED_IMAGE = OperationSpec(
+    kind=KINDS[CaptureKind.MANAGED_IMAGE],
+    label="Capture",
+    permission=CAPTURE,
+    target_type=VM_TYPE,
+    precheck=_precheck(CaptureKind.MANAGED_IMAGE),
+    steps=(
+        Preflight(),
+        GuestPrepare(),
+        Deallocate(),
+        Generalize(),
+        CreateManagedImage(),
+        Verify(),
+        EnterCatalog(),
+        DeleteSource(),
+    ),
+    finished=refresh_source_vm,
+)
+GALLERY_SPECIALIZED = OperationSpec(
+    kind=KINDS[CaptureKind.GALLERY_SPECIALIZED],
+    label="Capture",
+    permission=CAPTURE,
+    target_type=VM_TYPE,
+    precheck=_precheck(CaptureKind.GALLERY_SPECIALIZED),
+    steps=(
+        Preflight(),
+        CreateDefinition(),
+        CreateVersion(),
+        Replicate(),
+        Verify(),
+        EnterCatalog(),
+    ),
+    finished=refresh_source_vm,
+)
+
+
+class DeletePartialImage(Step):
+    """Delete what a failed capture left behind (an image or version in Failed state)."""
+
+    name, label = "delete", "Delete the partial image"
+    result_kind = "image_delete"  # nothing to read back
+
+    def observe(self, ctx: StepContext) -> Observation:
+        try:
+            _read(ctx.operation.target_id)
+        except azure.AzureError as exc:
+            if exc.is_not_found:
+                return Observation(done=True, note="Azure no longer has it.")
+            raise
+        if ctx.watching or ctx.sent is not None:
+            return Observation(in_flight=True)
+        return Observation()
+
+    def begin(self, ctx: StepContext) -> str | None:
+        sub, rg, provider, name = azure.parse_resource_id(ctx.operation.target_id)
+        if provider.lower() == "microsoft.compute/images":
+            return azure.image_begin_delete(sub, rg, name)
+        gallery, definition, version = resource_names(ctx.operation.target_id)[-3:]
+        return azure.gallery_image_version_begin_delete(sub, rg, gallery, definition, version)
+
+
+def _read(resource_id: str) -> object:
+    sub, rg, provider, name = azure.parse_resource_id(resource_id)
+    if provider.lower() == "microsoft.compute/images":
+        return azure.managed_image_get(sub, rg, name)
+    gallery, definition, version = resource_names(resource_id)[-3:]
+    return azure.gallery_image_version_get(sub, rg, gallery, definition, version)
+
+
+DELETE_PARTIAL_IMAGE = OperationSpec(
+    kind="image.delete_partial",
+    label="Delete the partial image",
+    permission=CAPTURE,
+    target_type="Microsoft.Compute/images",
+    steps=(DeletePartialImage(),),
+)
+
+SPECS = (GALLERY_GENERALIZED, MANAGED_IMAGE, GALLERY_SPECIALIZED, DELETE_PARTIAL_IMAGE)
+
+
+def capture_spec(kind: str) -> OperationSpec:
+    return {spec.kind: spec for spec in SPECS}[KINDS[CaptureKind(kind)]]
