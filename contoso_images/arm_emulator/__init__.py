@@ -1,9 +1,9 @@
 """An in-process emulator of Azure Resource Manager for Microsoft.Compute.
 
 It answers the REST calls the dashboard makes (VMs, power actions, generalize, run
-command, managed images, Compute Gallery, Marketplace, VM sizes, subscriptions and
-locations) with ARM's shapes, status codes, long-running-operation headers and error
-envelopes, and the gateway plugs it into the real SDK as an azure-core transport
+command, legacy capture, managed images, Compute Gallery, Marketplace, VM sizes,
+subscriptions and locations) with ARM's shapes, status codes, long-running-operation
+headers and error envelopes, and the gateway plugs it into the real SDK as an azure-core transport
 (``contoso_images.azure.emulator_transport.EmulatorTransport``), so the same SDK code runs
 against it and against Azure.
 
@@ -12,19 +12,28 @@ Azure SDK here: :meth:`Emulator.handle` takes a method, URL, headers and body an
 status, headers and body, so it works from a plain script.
 
 Faults for tests and demos are kept in the state file too, so every process sees them:
-``set_faults`` (rates of 429/5xx/dropped requests, latency), ``queue_fault`` (the next
-matching requests get a 429/5xx/4xx or a dropped connection) and
-``queue_operation_failure`` (the next matching long-running operation is accepted, then
-ends ``Failed`` — or ``Canceled`` — with ARM's error object, and the resource is left as
-it was). ``clear_faults`` forgets all of them.
+``set_faults`` (rates of 429/5xx/dropped requests, of requests applied and then answered
+with a lost response, and latency), ``queue_fault`` (the next matching requests get a
+429/5xx/4xx, a dropped connection or a timeout — before they take effect, or after with
+``applied=True``) and ``queue_operation_failure`` (the next matching long-running
+operation is accepted, then ends ``Failed`` — or ``Canceled`` — with ARM's error
+object). ``clear_faults`` forgets all of them. The request log records what the
+emulator did with each request and whether its answer was lost.
+
+To replay real traffic, ``add_subscription``, ``add_resource_group``, ``seed_vm`` (from a
+recorded VM body) and ``add_marketplace_image`` recreate what a recording started from.
+
+How closely each behaviour follows real Azure, and on what evidence, is listed in
+``docs/emulator-fidelity.md``.
 
 Environment variables:
 
 ``AZURE_EMULATOR_STATE``
     Path of the state file (default ``<repo>/var/azure-emulator.sqlite3``).
 ``AZURE_EMULATOR_THROTTLE_RATE`` / ``AZURE_EMULATOR_SERVER_ERROR_RATE`` /
-``AZURE_EMULATOR_DROP_RATE``
-    Share (0..1) of requests answered 429, 500/503, or dropped; override the file.
+``AZURE_EMULATOR_DROP_RATE`` / ``AZURE_EMULATOR_APPLIED_LOST_RATE``
+    Share (0..1) of requests answered 429, 500/503, dropped, or applied and then
+    answered 500/503/504, timed out or reset; override the file.
 ``AZURE_EMULATOR_LATENCY_MS``
     Added latency per request; overrides the file.
 ``AZURE_EMULATOR_PAGE_SIZE``

@@ -56,12 +56,25 @@ def default_state_path() -> Path:
 
 @dataclass(frozen=True)
 class RequestLogEntry:
+    """One request as the emulator saw it.
+
+    ``status`` is what the emulator did (0: the request was dropped or timed out before
+    it took effect). ``lost`` says how the answer was lost after the request took effect
+    (``"500"``, ``"503"``, ``"504"``, ``"timeout"`` or ``"drop"``), empty when the client
+    got it: an accepted action whose answer was lost is ``status=202, lost="504"``."""
+
     id: int
     method: str
     path: str
-    status: int  # 0 = connection dropped by a fault
+    status: int
     at: datetime
     duration_ms: float
+    lost: str = ""
+
+    @property
+    def applied(self) -> bool:
+        """Whether the request reached the emulated Azure and was answered 2xx there."""
+        return 200 <= self.status < 300
 
 
 class Emulator:
@@ -208,9 +221,18 @@ class Emulator:
         latency_ms: int = 0,
         drop_rate: float = 0.0,
         retry_after: int = 1,
+        applied_lost_rate: float = 0.0,
     ) -> None:
+        """Share (0..1) of requests answered 429, answered 500/503, dropped before they
+        take effect, or (``applied_lost_rate``) applied and then answered 500/503/504, a
+        read timeout or a reset connection; ``latency_ms`` is added to every request."""
         cfg = faults.FaultSettings(
-            throttle_rate, server_error_rate, latency_ms, drop_rate, max(1, int(retry_after))
+            throttle_rate,
+            server_error_rate,
+            latency_ms,
+            drop_rate,
+            max(1, int(retry_after)),
+            applied_lost_rate,
         )
         self.store.meta_set("faults", cfg.as_dict())
 
@@ -226,25 +248,41 @@ class Emulator:
         status: int = 429,
         retry_after: int | None | faults.Default = faults.DEFAULT_RETRY_AFTER,
         drop: bool = False,
+        timeout: bool = False,
+        applied: bool = False,
         count: int = 1,
     ) -> None:
-        """The next ``count`` requests matching method/path get this fault.
+        """The next ``count`` requests matching method/path get this fault: an error
+        ``status``, or a dropped connection (``drop``), or a timeout (``timeout``).
+
+        With ``applied`` the request first takes effect (a POST restart is accepted, the
+        VM restarts) and then its answer is lost: the client gets ``status`` (500, 503
+        or 504 are what a front door answers), a read timeout, or a reset connection;
+        the request log keeps what the emulator did with ``lost`` set. Without it the
+        request never reaches the emulated Azure.
 
         ``retry_after`` left out sends ``Retry-After: 1`` with 429 and 503 only; ``None``
         sends no header. A business error (409/404/400) with one would be retried by the
-        SDK without the caller ever seeing it (azure-facts §9.7)."""
+        SDK without the caller ever seeing it (azure-core retries any response that has
+        one)."""
+        if drop and timeout:
+            raise ValueError("a fault is a drop or a timeout, not both")
+        if applied and not (drop or timeout) and int(status) < 500:
+            raise ValueError("an applied fault loses the answer: give drop, timeout or a 5xx")
         if isinstance(retry_after, faults.Default):
             retry_after = faults.default_retry_after(int(status))
         with self.store.write() as conn:
             conn.execute(
                 "INSERT INTO fault_queue (method, path_contains, status, retry_after, drop_conn, "
-                "remaining) VALUES (?, ?, ?, ?, ?, ?)",
+                "timeout, applied, remaining) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     method.upper() if method else None,
                     path_contains,
                     int(status),
                     retry_after,
                     int(drop),
+                    int(timeout),
+                    int(applied),
                     int(count),
                 ),
             )
@@ -261,8 +299,10 @@ class Emulator:
         """The next ``count`` long-running operations whose initial request path contains
         ``path_contains`` are accepted as usual but end ``status`` with ``{code, message}``.
 
-        That is how Azure reports an operation that went wrong after the 202 (azure-facts
-        §3.2, §4.1); ``status="Canceled"`` with ``OperationPreempted`` is a superseded one.
+        That is how Azure reports an operation that went wrong after the 202: the
+        operation-status body says ``Failed`` with ``error``, and the SDK raises
+        HttpResponseError with status 200; ``status="Canceled"`` with ``OperationPreempted``
+        is a superseded one.
         The resource is left as if the operation had not happened (a VM keeps its power
         state and is ``Succeeded`` again); a failed creation leaves it ``Failed``."""
         canonical = {s.lower(): s for s in faults.OPERATION_FAILURE_STATUSES}.get(status.lower())
@@ -291,25 +331,26 @@ class Emulator:
 
     def request_log(self, *, since_id: int = 0) -> list[RequestLogEntry]:
         rows = self.store.conn().execute(
-            "SELECT id, method, path, status, at, duration_ms FROM request_log WHERE id > ? "
-            "ORDER BY id",
+            "SELECT id, method, path, status, at, duration_ms, lost FROM request_log "
+            "WHERE id > ? ORDER BY id",
             (since_id,),
         )
         return [
-            RequestLogEntry(r[0], r[1], r[2], r[3], clock.to_datetime(r[4]), r[5]) for r in rows
+            RequestLogEntry(r[0], r[1], r[2], r[3], clock.to_datetime(r[4]), r[5], r[6])
+            for r in rows
         ]
 
     def clear_request_log(self) -> None:
         with self.store.write() as conn:
             conn.execute("DELETE FROM request_log")
 
-    def _log(self, req: ArmRequest, status: int, at: float, started: float) -> None:
+    def _log(self, req: ArmRequest, status: int, at: float, started: float, lost: str = "") -> None:
         elapsed = (time.perf_counter() - started) * 1000
         with self.store.write() as conn:
             cur = conn.execute(
-                "INSERT INTO request_log (method, path, status, at, duration_ms) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (req.method, req.path_and_query, status, at, round(elapsed, 3)),
+                "INSERT INTO request_log (method, path, status, at, duration_ms, lost) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (req.method, req.path_and_query, status, at, round(elapsed, 3), lost),
             )
             last = int(cur.lastrowid or 0)
             if last % 1000 == 0:
@@ -320,26 +361,37 @@ class Emulator:
     def handle(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
     ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one ARM request. Raises ``requests.ConnectionError`` for dropped ones."""
+        """Answer one ARM request.
+
+        A fault may answer instead, or raise a ``requests`` exception as a network would:
+        ``ConnectionError`` for a dropped connection, ``ConnectTimeout``/``ReadTimeout``
+        for a timeout (``faults.py``)."""
         started = time.perf_counter()
         req = ArmRequest.parse(method, url, headers, body)
         now = self.now()
-        status = 0
+        status, lost = 0, ""
         try:
             cfg = self.fault_settings()
             if cfg.latency_ms:
                 time.sleep(cfg.latency_ms / 1000)
-            resp = self._answer(req, cfg, now)
-            status = resp.status
+            fault = faults.pick(self.store, req, cfg)
+            if fault is not None and not fault.applied:
+                fault.interrupt("before the request took effect")
+                resp = error_response(fault.error(now))
+                status = resp.status
+            else:
+                resp = self._answer(req, now)
+                status = resp.status
+                if fault is not None:
+                    lost = fault.lost_as
+                    fault.interrupt(f"{req.method} answered {status}")
+                    resp = error_response(fault.error(now))
         finally:
-            self._log(req, status, now, started)
+            self._log(req, status, now, started, lost)
         return resp.status, self._standard_headers(req, resp), resp.body
 
-    def _answer(self, req: ArmRequest, cfg: faults.FaultSettings, now: float) -> Response:
+    def _answer(self, req: ArmRequest, now: float) -> Response:
         try:
-            fault = faults.pick(self.store, req, cfg, now)
-            if fault is not None:
-                return error_response(fault)
             conn = self.store.conn()
             if lro.has_due(conn, now):
                 with self.store.write() as wconn:
@@ -348,8 +400,6 @@ class Emulator:
             return routes.dispatch(ctx, req)
         except ArmError as err:
             return error_response(err)
-        except faults.ConnectionDropped:
-            raise
         except Exception as exc:  # a bug in the emulator: answer like ARM would, and say why
             log.exception("emulator failed on %s %s", req.method, req.path_and_query)
             return error_response(

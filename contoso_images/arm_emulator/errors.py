@@ -142,7 +142,7 @@ def no_route(method: str, path: str) -> ArmError:
     )
 
 
-# --- 409 OperationNotAllowed (azure-facts §3.3) -----------------------------------------
+# --- 409 OperationNotAllowed -------------------------------------------------------------
 
 
 def _not_allowed(message: str) -> ArmError:
@@ -179,7 +179,8 @@ def vm_busy(op: str, vm: str) -> ArmError:
 def vm_power_changing(vm: str, target: str, action: str) -> ArmError:
     """The same power change asked for again while it is still running.
 
-    The template is sourced (error-messages.md); the values filled in are unverified:
+    The template is Azure's (Compute error-messages page); the values filled in are not
+    observed (docs/emulator-fidelity.md):
     the target as one power-state word (``stopped``) and the REST action (``powerOff``),
     single tokens, which is what the gateway's message pattern reads."""
     return _not_allowed(
@@ -228,7 +229,7 @@ def capture_managed_disks() -> ArmError:
 
 
 def operation_preempted() -> dict[str, str]:
-    """What a ``Canceled`` operation carries when a more recent one replaced it (§3.3)."""
+    """What a ``Canceled`` operation carries when a more recent one replaced it."""
     return {
         "code": "OperationPreempted",
         "message": "Operation execution has been preempted by a more recent operation.",

@@ -201,7 +201,7 @@ def settle_due(conn: sqlite3.Connection, now: float) -> int:
 
 
 def preempt(conn: sqlite3.Connection, op_id: str, now: float) -> None:
-    """End a pending operation ``Canceled`` with ``OperationPreempted`` as of ``now`` (§3.3).
+    """End a pending operation ``Canceled`` with ``OperationPreempted`` as of ``now``.
 
     Neither its effect nor its rollback runs: the operation that preempts it takes the
     resource over (call this right before :func:`start`-ing that one, in the same write

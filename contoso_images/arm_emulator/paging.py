@@ -1,7 +1,7 @@
 """ARM paging: ``{"value": [...], "nextLink": <absolute URL>}``.
 
-The SDK follows ``nextLink`` verbatim and does not re-add ``api-version`` (azure-facts
-§1.2/§9.8), so the link is absolute and carries every original query parameter plus a
+The SDK follows ``nextLink`` verbatim and does not re-add ``api-version``, so the link
+is absolute and carries every original query parameter plus a
 ``$skiptoken``. The token is the last ``seq`` of the page (keyset paging: each page is
 one indexed range query, whatever the number of VMs).
 """

@@ -74,7 +74,9 @@ CREATE TABLE IF NOT EXISTS fault_queue (
     status INTEGER NOT NULL,
     retry_after INTEGER,
     drop_conn INTEGER NOT NULL,
-    remaining INTEGER NOT NULL
+    remaining INTEGER NOT NULL,
+    timeout INTEGER NOT NULL DEFAULT 0,
+    applied INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS operation_failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,9 +92,16 @@ CREATE TABLE IF NOT EXISTS request_log (
     path TEXT NOT NULL,
     status INTEGER NOT NULL,
     at REAL NOT NULL,
-    duration_ms REAL NOT NULL
+    duration_ms REAL NOT NULL,
+    lost TEXT NOT NULL DEFAULT ''
 );
 """
+# Columns added after state files were first written: (table, column, declaration).
+ADDED_COLUMNS = (
+    ("fault_queue", "timeout", "INTEGER NOT NULL DEFAULT 0"),
+    ("fault_queue", "applied", "INTEGER NOT NULL DEFAULT 0"),
+    ("request_log", "lost", "TEXT NOT NULL DEFAULT ''"),
+)
 
 RESOURCE_TABLES = ("subscriptions", "resource_groups", "resources", "operations")
 
@@ -129,6 +138,19 @@ class Store:
         conn = self.conn()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
+        self._add_missing_columns(conn)
+
+    @staticmethod
+    def _add_missing_columns(conn: sqlite3.Connection) -> None:
+        """Bring a state file written by an older emulator up to the current schema."""
+        for table, column, declaration in ADDED_COLUMNS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit mode; transactions are explicit)."""

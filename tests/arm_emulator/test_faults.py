@@ -8,10 +8,12 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
+    ServiceRequestTimeoutError,
     ServiceResponseError,
+    ServiceResponseTimeoutError,
 )
 
-from .conftest import PROD_RG, make_client
+from .conftest import PROD_RG, make_client, power
 
 
 def test_queued_429_is_retried_by_the_sdk(emu, sub, client):
@@ -132,3 +134,128 @@ def test_other_hosts_are_refused(emu):
     transport = EmulatorTransport(emu)
     with pytest.raises(requests.exceptions.ConnectionError):
         transport.session.get("https://example.com/")
+
+
+# --- applied, then the answer is lost (issue #12) -------------------------------------------
+
+
+def _prov_time(client, vm: str):
+    view = client.virtual_machines.instance_view(PROD_RG, vm)
+    return next(s.time for s in view.statuses if s.code.startswith("ProvisioningState/"))
+
+
+def test_applied_then_504_the_restart_happens_and_the_log_says_so(emu, sub):
+    """The front door loses the answer of an accepted restart: the client sees 504, the
+    VM restarts anyway, and the log records 202 with ``lost="504"``."""
+    client = make_client(emu, sub, retry_total=0)
+    emu.set_durations(restart=30)
+    before = _prov_time(client, "web-prod-01")
+    emu.advance(2)
+    emu.queue_fault(method="POST", path_contains="/web-prod-01/restart", status=504, applied=True)
+    emu.clear_request_log()
+    with pytest.raises(HttpResponseError) as exc:
+        client.virtual_machines.begin_restart(PROD_RG, "web-prod-01")
+    assert exc.value.status_code == 504
+    [entry] = emu.request_log()
+    assert (entry.method, entry.status, entry.lost, entry.applied) == ("POST", 202, "504", True)
+    assert power(client, PROD_RG, "web-prod-01") == "PowerState/starting"
+    assert _prov_time(client, "web-prod-01") > before  # accepted: the time moved
+    emu.advance(31)
+    assert power(client, PROD_RG, "web-prod-01") == "PowerState/running"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "lost", "error"),
+    [
+        ({"timeout": True}, "timeout", ServiceResponseTimeoutError),
+        ({"drop": True}, "drop", ServiceResponseError),
+    ],
+)
+def test_applied_then_timeout_or_reset_is_not_retried_for_post(emu, sub, kwargs, lost, error):
+    """A read timeout or a reset after the request went out is ServiceResponseError in
+    azure-core, which does not retry a POST (default retry settings here): the power-off
+    happened once, and the caller must find out by reading the VM."""
+    client = make_client(emu, sub)
+    emu.queue_fault(method="POST", path_contains="/web-prod-01/powerOff", applied=True, **kwargs)
+    emu.clear_request_log()
+    with pytest.raises(error):
+        client.virtual_machines.begin_power_off(PROD_RG, "web-prod-01")
+    assert [(e.method, e.status, e.lost) for e in emu.request_log()] == [("POST", 202, lost)]
+    assert power(client, PROD_RG, "web-prod-01") == "PowerState/stopped"
+
+
+def test_a_retried_post_after_a_lost_500_meets_the_first_one(emu, sub):
+    """azure-core retries a POST on 500: when the first one was applied, the retry finds
+    the restart under way and Azure refuses it (409, OperationNotAllowed)."""
+    client = make_client(emu, sub)
+    emu.set_durations(restart=30)
+    emu.queue_fault(method="POST", path_contains="/web-prod-02/restart", status=500, applied=True)
+    emu.clear_request_log()
+    with pytest.raises(ResourceExistsError) as exc:
+        client.virtual_machines.begin_restart(PROD_RG, "web-prod-02")
+    assert exc.value.error.code == "OperationNotAllowed"
+    log = [(e.method, e.status, e.lost) for e in emu.request_log()]
+    assert log == [("POST", 202, "500"), ("POST", 409, "")]
+    assert sum(e.applied for e in emu.request_log()) == 1
+
+
+def test_a_timeout_before_the_request_applies_nothing(emu, client):
+    """A connect timeout: the power-off never reached Azure. azure-core does not retry a
+    POST (nor a PATCH) after a transport error; it does retry a GET."""
+    emu.queue_fault(method="POST", path_contains="/web-prod-01/powerOff", timeout=True)
+    emu.queue_fault(method="GET", path_contains="/web-prod-01/instanceView", timeout=True)
+    emu.clear_request_log()
+    with pytest.raises(ServiceRequestTimeoutError):
+        client.virtual_machines.begin_power_off(PROD_RG, "web-prod-01")
+    assert power(client, PROD_RG, "web-prod-01") == "PowerState/running"
+    assert [(e.method, e.status, e.lost) for e in emu.request_log()] == [
+        ("POST", 0, ""),
+        ("GET", 0, ""),
+        ("GET", 200, ""),
+    ]
+
+
+def test_applied_lost_rate_loses_answers_of_applied_requests(emu, sub):
+    client = make_client(emu, sub, retry_total=0)
+    emu.set_faults(applied_lost_rate=1.0)
+    emu.clear_request_log()
+    with pytest.raises((HttpResponseError, ServiceResponseError)):
+        client.virtual_machines.begin_deallocate(PROD_RG, "web-prod-02")
+    [entry] = emu.request_log()
+    assert entry.status == 202 and entry.lost in ("500", "503", "504", "timeout", "drop")
+    emu.clear_faults()
+    assert power(client, PROD_RG, "web-prod-02") in (
+        "PowerState/deallocated",
+        "PowerState/deallocating",
+    )
+
+
+def test_applied_faults_need_a_way_to_lose_the_answer(emu):
+    with pytest.raises(ValueError, match="applied"):
+        emu.queue_fault(status=409, applied=True)
+    with pytest.raises(ValueError, match="drop or a timeout"):
+        emu.queue_fault(drop=True, timeout=True)
+
+
+def test_an_older_state_file_gets_the_new_columns(tmp_path):
+    """A state file written before timeouts and lost answers existed still opens."""
+    import sqlite3
+
+    from contoso_images.arm_emulator import Emulator
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE fault_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT, "
+            "path_contains TEXT NOT NULL, status INTEGER NOT NULL, retry_after INTEGER, "
+            "drop_conn INTEGER NOT NULL, remaining INTEGER NOT NULL);"
+            "CREATE TABLE request_log (id INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT NOT "
+            "NULL, path TEXT NOT NULL, status INTEGER NOT NULL, at REAL NOT NULL, duration_ms "
+            "REAL NOT NULL);"
+            "INSERT INTO request_log (method, path, status, at, duration_ms) "
+            "VALUES ('GET', '/x', 200, 0, 1);"
+        )
+    emu = Emulator(path)
+    emu.queue_fault(drop=True, applied=True)
+    assert emu.request_log()[0].lost == ""
+    emu.store.close()
