@@ -28,17 +28,18 @@ class CatalogFilterForm(forms.Form):
     include_gone = forms.BooleanField(required=False, label="Include images deleted in Azure")
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORTS])
 
-    def __init__(self, data: Any, *, choices: dict[str, list[str]]) -> None:
+    def __init__(
+        self, data: Any, *, choices: dict[str, list[str]], awaiting: int | None = None
+    ) -> None:
         super().__init__(data)
+        waiting = "Awaiting review" + (f" ({awaiting})" if awaiting is not None else "")
         self._choices("kind", "Any source", list(ImageKind.choices))
         self._choices("os_type", "Any OS", [(o, o) for o in choices["os_types"]])
         self._choices(
             "architecture", "Any architecture", [(a, a) for a in choices["architectures"]]
         )
         self._choices("location", "Any region", [(loc, loc) for loc in choices["locations"]])
-        self._choices(
-            "review", "Any review status", [(AWAITING, "Awaiting review"), *ReviewStatus.choices]
-        )
+        self._choices("review", "Any review status", [(AWAITING, waiting), *ReviewStatus.choices])
         self._choices("lifecycle", "Any lifecycle", list(Lifecycle.choices))
 
     def _choices(self, name: str, anything: str, options: list[tuple[str, str]]) -> None:

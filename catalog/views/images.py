@@ -133,7 +133,8 @@ COLUMNS = [
 def catalog_index(request: HttpRequest) -> HttpResponse:
     """Every catalog entry, filterable, searchable, sortable and paginated."""
     choices = selectors.catalog_filter_choices(user=request.user)
-    form = CatalogFilterForm(request.GET, choices=choices)
+    overview = selectors.catalog_overview(user=request.user)
+    form = CatalogFilterForm(request.GET, choices=choices, awaiting=overview.awaiting)
     filters, sort = form.filters(), form.sort_order()
     images = selectors.catalog_list(user=request.user, filters=filters, sort=sort)
     page = Paginator(images, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -151,7 +152,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "columns": _columns(sort, _querystring(request, drop=("page", "sort"))),
         "querystring": _querystring(request, drop=("page",)),
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
-        "overview": selectors.catalog_overview(user=request.user),
+        "overview": overview,
         "sync": selectors.catalog_sync_status(),
     }
     if is_partial(request, "catalog-listing"):
