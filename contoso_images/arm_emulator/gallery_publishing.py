@@ -203,14 +203,17 @@ def reschedule(
     duration: float,
 ) -> list[dict[str, Any]]:
     """The replication plan after an update: regions kept as they were stay as planned;
-    new regions and regions whose replica count changed replicate again over
-    ``duration``; removed regions go."""
+    new regions, regions whose replica count changed and regions whose replication failed
+    replicate again over ``duration`` ("if it fails, trigger the command again", the
+    troubleshooting page); removed regions go."""
     old = {r["name"]: r["regionalReplicaCount"] for r in before}
     planned = {p["region"]: p for p in plan}
     changed = [
         r["name"]
         for r in after
-        if r["name"] not in planned or old.get(r["name"]) != r["regionalReplicaCount"]
+        if r["name"] not in planned
+        or planned[r["name"]].get("failed")
+        or old.get(r["name"]) != r["regionalReplicaCount"]
     ]
     n = max(1, len(changed))
     out = []
@@ -246,13 +249,15 @@ def replication_status(plan: list[dict[str, Any]], now: float) -> dict[str, Any]
         done = now >= due
         span = max(due - start, 1e-9)
         progress = 100 if done else max(0, min(99, int(100 * (now - start) / span)))
+        state = "Completed" if done else "Replicating"
+        if entry.get("failed"):
+            state, progress = "Failed", min(progress, 99)
         summary.append(
-            {
-                "region": entry["region"],
-                "state": "Completed" if done else "Replicating",
-                "details": "",
-                "progress": progress,
-            }
+            {"region": entry["region"], "state": state, "details": "", "progress": progress}
         )
-    complete = all(s["state"] == "Completed" for s in summary)
-    return {"aggregatedState": "Completed" if complete else "InProgress", "summary": summary}
+    states = {s["state"] for s in summary}
+    if "Failed" in states:
+        aggregated = "Failed"
+    else:
+        aggregated = "Completed" if states <= {"Completed"} else "InProgress"
+    return {"aggregatedState": aggregated, "summary": summary}

@@ -323,6 +323,7 @@ def _update(
         duration=duration,
         poll=lro.CAPS,
         show=renderer(req, ctx.now, update_response=True),
+        settle="gallery_version_updated",
     )
 
 
@@ -408,4 +409,25 @@ def _settle_ready(conn: sqlite3.Connection, op: lro.Operation, when: float) -> N
 
 @lro.rollback("gallery_version_ready")
 def _creation_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    resources.release(conn, op, provisioning_state="Failed")
+
+
+@lro.effect("gallery_version_updated")
+def _settle_update(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    resources.release(conn, op, provisioning_state="Succeeded")
+
+
+@lro.rollback("gallery_version_updated")
+def _update_failed(conn: sqlite3.Connection, op: lro.Operation, when: float) -> None:
+    """A failed update keeps what it wrote (the 200 showed it); the regions it was
+    replicating show ``Failed`` and so does the version (not observed:
+    docs/emulator-fidelity.md)."""
+    res = get_resource_by_seq(conn, op.resource_seq or 0)
+    if res is None:
+        return
+    res.emu["replication"] = [
+        {**entry, "failed": True} if entry["from"] == op.started else entry
+        for entry in gallery_publishing.plan_of(res.emu)
+    ]
+    save_resource(conn, res)
     resources.release(conn, op, provisioning_state="Failed")

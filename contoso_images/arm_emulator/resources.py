@@ -125,6 +125,7 @@ def begin_update(
     poll: str = lro.CRP,
     params: dict[str, Any] | None = None,
     show: Render = render,
+    settle: str = "resource_updated",
 ) -> Response:
     """A PUT or PATCH on an existing resource, whose changes the caller has applied to
     ``res.body``: 200 + Azure-AsyncOperation with ``provisioningState: Updating`` and the
@@ -139,7 +140,7 @@ def begin_update(
         ctx,
         req,
         res,
-        kind="resource_updated",
+        kind=settle,
         op_key=f"{res.kind}_update",
         duration=duration,
         params=params,
