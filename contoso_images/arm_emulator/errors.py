@@ -203,12 +203,14 @@ def vm_not_generalized_for_image(vm: str) -> ArmError:
 
 
 def vm_already_running(op: str, vm: str) -> ArmError:
-    """Invented: Azure documents no message for starting a running VM."""
+    """Invented (docs/emulator-fidelity.md): Azure documents no message for starting a
+    running VM."""
     return _not_allowed(f"Operation '{op}' is not allowed on VM '{vm}' since the VM is running.")
 
 
 def vm_not_running(op: str, vm: str) -> ArmError:
-    """Invented wording, modelled on the other OperationNotAllowed messages."""
+    """Invented wording (docs/emulator-fidelity.md), modelled on the other
+    OperationNotAllowed messages."""
     return _not_allowed(
         f"Operation '{op}' is not allowed on VM '{vm}' since the VM is not running."
     )
