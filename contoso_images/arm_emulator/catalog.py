@@ -62,15 +62,18 @@ class MarketplaceSku:
     @property
     def feature_list(self) -> list[dict[str, str]]:
         pairs = self.features
-        if pairs is None:
-            pairs = GEN2_FEATURES if self.generation == "V2" else ()
-        return [{"name": name, "value": value} for name, value in pairs]
+        if pairs is None and self.generation == "V2":
+            security = "TrustedLaunchAndConfidentialVmSupported"
+            if self.os_type == "Linux":
+                security = "TrustedLaunchSupported"
+            pairs = (("SecurityType", security), *GEN2_FEATURES)
+        return [{"name": name, "value": value} for name, value in pairs or ()]
 
 
-# What Windows Server 2022 Azure Edition (Gen2) lists in the az vm image show output of
-# the Trusted Launch FAQ; images differ (CentOS 7.5 lists none, Ubuntu 18.04 three).
+# What Windows Server 2022 Azure Edition (Gen2) lists besides SecurityType in the
+# az vm image show output of the Trusted Launch FAQ (which gives Ubuntu 22.04 Gen2
+# TrustedLaunchSupported); images differ (CentOS 7.5 lists none, Ubuntu 18.04 these).
 GEN2_FEATURES = (
-    ("SecurityType", "TrustedLaunchAndConfidentialVmSupported"),
     ("IsAcceleratedNetworkSupported", "True"),
     ("DiskControllerTypes", "SCSI, NVMe"),
     ("IsHibernateSupported", "True"),

@@ -99,18 +99,22 @@ def target_regions(
         if "excludeFromLatest" in entry:
             item["excludeFromLatest"] = bool(entry["excludeFromLatest"])
         if isinstance(entry.get("encryption"), dict):
-            item["encryption"] = _encryption(entry["encryption"])
+            item["encryption"] = entry["encryption"]
         out.append(item)
     return out
 
 
-def _encryption(raw: dict[str, Any]) -> dict[str, Any]:
-    """Echoed as sent, with the empty ``securityProfile`` Azure adds to the OS disk part
-    (recorded in test_gallery_e2e)."""
-    out = dict(raw)
-    if isinstance(raw.get("osDiskImage"), dict):
-        out["osDiskImage"] = {"securityProfile": {}, **raw["osDiskImage"]}
-    return out
+def with_disk_security_profiles(profile: dict[str, Any]) -> dict[str, Any]:
+    """``profile`` with the empty ``securityProfile`` Azure adds to each target region's
+    OS-disk encryption (recorded with api 2022-03-03; absent with 2019-12-01)."""
+    regions_out = []
+    for region in profile.get("targetRegions") or []:
+        encryption = region.get("encryption")
+        if isinstance(encryption, dict) and isinstance(encryption.get("osDiskImage"), dict):
+            os_disk = {"securityProfile": {}, **encryption["osDiskImage"]}
+            region = {**region, "encryption": {**encryption, "osDiskImage": os_disk}}
+        regions_out.append(region)
+    return {**profile, "targetRegions": regions_out}
 
 
 def new_profile(

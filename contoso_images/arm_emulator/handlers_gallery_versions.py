@@ -7,7 +7,8 @@ Shapes and rules follow the recorded traffic (docs/emulator-fidelity.md):
   the version is ready (``osDiskImage.source`` is an empty object);
 - ``publishedDate`` is the operation's start time, written ``…+00:00``;
 - ``safetyProfile`` is answered from api-version 2022-01-03 on, ``validationsProfile``
-  from 2024-03-03 on (except in the 200 of an update);
+  from 2024-03-03 on (except in the 200 of an update), an empty ``securityProfile`` in
+  each region's OS-disk encryption from 2021-10-01 on;
 - a VM in ``storageProfile.source.id`` is refused from api-version 2023-07-03 on, where
   ``source.virtualMachineId`` exists (Azure/azure-cli#28700), and accepted before;
 - a source whose OS state, OS type or generation differs from its definition's is
@@ -56,6 +57,7 @@ def renderer(req: ArmRequest, now: float, *, update_response: bool = False) -> r
     api = req.api_version
     expand = req.query.get("$expand", "").lower() == "replicationstatus"
     safety = versions.at_least(api, versions.GALLERY_SAFETY_PROFILE)
+    disk_security = versions.at_least(api, versions.GALLERY_DISK_SECURITY_PROFILE)
     validations = not update_response and versions.at_least(
         api, versions.GALLERY_VALIDATIONS_PROFILE
     )
@@ -65,6 +67,10 @@ def renderer(req: ArmRequest, now: float, *, update_response: bool = False) -> r
         props = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
         if not safety:
             props.pop("safetyProfile", None)
+        if disk_security:
+            props["publishingProfile"] = gallery_publishing.with_disk_security_profiles(
+                props["publishingProfile"]
+            )
         if validations:
             props["validationsProfile"] = {"validationOperationStatus": "NotExecuted"}
         if expand:

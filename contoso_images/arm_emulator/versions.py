@@ -86,6 +86,8 @@ GALLERY_VM_SOURCE_FIELD = "2023-07-03"
 GALLERY_ARCHITECTURE = "2021-10-01"
 # safetyProfile (allowDeletionOfReplicatedLocations, reportedForPolicyViolation).
 GALLERY_SAFETY_PROFILE = "2022-01-03"
+# An empty securityProfile in targetRegions[].encryption.osDiskImage.
+GALLERY_DISK_SECURITY_PROFILE = "2021-10-01"
 # validationsProfile {"validationOperationStatus": "NotExecuted"} on image versions.
 GALLERY_VALIDATIONS_PROFILE = "2024-03-03"
 # linuxConfiguration.enableVMAgentPlatformUpdates: shown between these two.

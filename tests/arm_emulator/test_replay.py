@@ -117,6 +117,21 @@ PLANS: dict[str, tuple[Plan, int]] = {
         ),
         79,
     ),
+    # The same scenario in 2020 (Compute 2020-06-01, Gallery 2019-12-01 and 2020-09-30):
+    # the older api-versions' shapes (no safetyProfile, no architecture, …).
+    "test_gallery_e2e_2020": (
+        Plan(
+            subscription=SUB,
+            resource_groups=[("clitest.rg000001", "eastus2")],
+            seed_vm_from={10: 10, 108: 108},
+            skip=dict.fromkeys(
+                range(77, 81),
+                "disk encryption sets (DiskRP) are not emulated: the dashboard never "
+                "creates one; the version that uses it is still replayed",
+            ),
+        ),
+        117,
+    ),
     # Run Command on a Linux VM (2020, api-version 2020-06-01).
     "test_vm_run_command_e2e": (
         Plan(
