@@ -35,6 +35,11 @@ VIEW = "audit.view_audit"
 EXPORT = "audit.export_audit"
 
 
+def _vm_links(request: HttpRequest) -> bool:
+    """Whether targets that are VMs link to their VM page (asked once, not per row)."""
+    return request.user.has_perm("vmops.view_virtualmachine")
+
+
 def _querystring(request: HttpRequest, *, drop: tuple[str, ...] = ("page",)) -> str:
     params = request.GET.copy()
     for key in drop:
@@ -59,6 +64,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         "action_suggestions": form.action_suggestions(),
         "status": selectors.chain_status(),
         "formats": list(FORMATS),
+        "vm_links": _vm_links(request),
     }
     if is_partial(request, "audit-log"):
         return render(request, "audit/audit_index.html#audit-log", context)
@@ -82,6 +88,7 @@ def event_detail(request: HttpRequest, sequence: int) -> HttpResponse:
         "links_back": links_back,
         "parameters": _pretty(event.parameters),
         "result": _pretty(event.result),
+        "vm_links": _vm_links(request),
     }
     return render(request, "audit/event_detail.html", context)
 
@@ -121,7 +128,11 @@ def operation_detail(request: HttpRequest, operation_id: int) -> HttpResponse:
     record = selectors.operation_record(operation_id)
     if record is None:
         raise Http404("The audit record holds no event of this operation.")
-    context = {"record": record, "is_capture": selectors.is_capture(record)}
+    context = {
+        "record": record,
+        "is_capture": selectors.is_capture(record),
+        "vm_links": _vm_links(request),
+    }
     return render(request, "audit/operation_detail.html", context)
 
 
