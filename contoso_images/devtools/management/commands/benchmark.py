@@ -32,7 +32,7 @@ from django.utils import timezone
 BENCHMARK_MODULES = (
     "contoso_images.devtools.benchmarks.arm_listing",
     "contoso_images.devtools.benchmarks.vmops",
-    "contoso_images.devtools.benchmarks.audit",
+    "contoso_images.devtools.benchmarks.catalog",
 )
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
 #: Variables the sandbox must not inherit: they could point it at real data or services.
