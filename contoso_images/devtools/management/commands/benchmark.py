@@ -33,6 +33,7 @@ BENCHMARK_MODULES = (
     "contoso_images.devtools.benchmarks.arm_listing",
     "contoso_images.devtools.benchmarks.vmops",
     "contoso_images.devtools.benchmarks.catalog",
+    "contoso_images.devtools.benchmarks.audit",
 )
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
 #: Variables the sandbox must not inherit: they could point it at real data or services.
