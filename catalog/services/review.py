@@ -30,6 +30,7 @@ from catalog.choices import (
 )
 from catalog.models import CatalogImage, ReviewDecision
 from catalog.services.sync import recompute_latest
+from contoso_images.audit.services import Outcome, Subject, record
 from contoso_images.core.errors import ActionRefused
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import OperationEvent
@@ -169,21 +170,34 @@ def _put_in_force(
 
 
 def record_decision_in_audit(decision: ReviewDecision) -> None:
-    """AUDIT CALL SITE — the one place a review decision is written to the audit record.
+    """Write the decision to the audit record, inside the decision's transaction (a record
+    that cannot be written undoes the decision).
 
-    contoso_images.audit has no write service yet; when it has, this calls it inside the
-    decision's transaction (a record that cannot be written undoes the decision), e.g.
-    ``audit.services.record_event(actor=decision.decided_by, action=f"catalog.review.
-    {decision.decision}", target=decision.image.resource_key, ...)``. Until then the decision
-    row itself is the permanent record, and the effect's Operation is recorded by the
-    operations log.
+    ``catalog.review.<decision>``: accepted when its Azure effect is queued (the operation's
+    own events say how it ended), succeeded when it is in force at once.
     """
-    logger.info(
-        "Review decision %s: %s of %s by %s",
-        decision.pk,
-        decision.decision,
-        decision.image.resource_key,
-        decision.decided_by,
+    image = decision.image
+    effect = decision.operation is not None
+    record(
+        action=f"catalog.review.{decision.decision}",
+        actor=decision.decided_by,
+        target=Subject(
+            kind=image.target.type if image.resource_id else "marketplace-image",
+            id=image.resource_id or image.resource_key,
+            name=image.display_name,
+        ),
+        outcome=Outcome.ACCEPTED if effect else Outcome.SUCCEEDED,
+        parameters={
+            "note": decision.note,
+            "end_of_life_date": (
+                decision.end_of_life_date.isoformat() if decision.end_of_life_date else None
+            ),
+            "status_before": decision.status_before,
+            "effect": "queued in Azure" if effect else "recorded only",
+            "image": decision.snapshot,
+        },
+        operation=decision.operation,
+        related=("catalog.review", decision.pk),
     )
 
 

@@ -310,3 +310,41 @@ def test_decisions_are_never_edited_or_deleted(catalog, reviewer_user):
     with pytest.raises(ImmutableDecision):
         ReviewDecision.objects.all().delete()
     assert ReviewDecision.objects.get(pk=decision.pk).note == ""
+
+
+# --- the audit record ----------------------------------------------------------------------
+
+
+def test_every_decision_is_in_the_audit_record(catalog, emulator, reviewer_user):
+    from contoso_images.audit.models import AuditEvent
+
+    version = catalog["win2022-base 1.1.0"]
+    managed = catalog["img-legacy-app-2016"]
+    effect = review_decide(image=version, user=reviewer_user, decision="reject", note="CIS fails")
+    recorded = review_decide(image=managed, user=reviewer_user, decision="approve")
+    operation_run(operation_id=effect.operation.pk)
+
+    first = AuditEvent.objects.get(action="catalog.review.reject")
+    assert (first.target_key, first.actor_username, first.outcome) == (
+        version.resource_key,
+        reviewer_user.username,
+        "accepted",
+    )
+    assert (first.related_kind, first.related_id) == ("catalog.review", str(effect.pk))
+    assert first.operation_id == effect.operation.pk
+    assert "CIS fails" in first.parameters
+    second = AuditEvent.objects.get(action="catalog.review.approve")
+    assert (second.target_key, second.outcome) == (managed.resource_key, "succeeded")
+    assert second.operation_id is None and second.related_id == str(recorded.pk)
+    # The effect's own end is recorded by the operations engine's events.
+    assert AuditEvent.objects.filter(
+        operation_id=effect.operation.pk, action="catalog.reject.succeeded"
+    ).exists()
+
+
+def test_a_refused_decision_leaves_no_audit_event_of_a_decision(catalog, reviewer_user):
+    from contoso_images.audit.models import AuditEvent
+
+    with pytest.raises(ActionRefused):
+        review_decide(image=catalog["img-legacy-app-2016"], user=reviewer_user, decision="reject")
+    assert not AuditEvent.objects.filter(action__startswith="catalog.review.").exists()
