@@ -24,8 +24,9 @@ from contoso_images.audit.models import (
     Outcome,
 )
 
-#: Operation kinds whose history is the capture history.
-CAPTURE_KINDS = ("vm.capture",)
+#: Operation kinds are captures when they are this kind or start with it and an underscore
+#: (``vm.capture_gallery``, ``vm.capture_managed_image``, ``vm.capture_specialized``).
+CAPTURE_KIND = "vm.capture"
 REVIEW_PREFIX = "catalog.review."
 #: Fields the free-text search looks in.
 TEXT_FIELDS = (
@@ -147,28 +148,33 @@ def checkpoint_list() -> QuerySet[AuditCheckpoint]:
 # --- Capture history ------------------------------------------------------------------------
 
 
-def _actions(kinds: Iterable[str], suffix: str) -> list[str]:
-    return [f"{kind}.{suffix}" for kind in kinds]
+def _capture_kind(action: str) -> bool:
+    kind = action.split(".step.", 1)[0].rsplit(".", 1)[0]
+    return kind == CAPTURE_KIND or kind.startswith(f"{CAPTURE_KIND}_")
+
+
+def _capture_events() -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        Q(action__startswith=f"{CAPTURE_KIND}.") | Q(action__startswith=f"{CAPTURE_KIND}_"),
+        operation_id__isnull=False,
+    )
 
 
 def capture_list(filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
     """One row per capture: its ``requested`` event, newest first, under the filters."""
     captures = _common(
-        AuditEvent.objects.filter(
-            action__in=_actions(CAPTURE_KINDS, "requested"), operation_id__isnull=False
-        ),
+        _capture_events().filter(action__endswith=".requested").exclude(action__contains=".step."),
         filters,
     )
-    ended = AuditEvent.objects.filter(
-        action__in=_actions(CAPTURE_KINDS, "succeeded") + _actions(CAPTURE_KINDS, "failed")
-    )
+    ended = _capture_events().exclude(action__contains=".step.")
     outcome = filters.get("outcome")
-    if outcome in (Outcome.SUCCEEDED, Outcome.FAILED):
+    if outcome in (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.CANCELED):
         captures = captures.filter(
             operation_id__in=ended.filter(outcome=outcome).values("operation_id")
         )
     elif outcome == "unfinished":
-        captures = captures.exclude(operation_id__in=ended.values("operation_id"))
+        finished = ended.filter(outcome__in=[Outcome.SUCCEEDED, Outcome.FAILED, Outcome.CANCELED])
+        captures = captures.exclude(operation_id__in=finished.values("operation_id"))
     if filters.get("q"):
         matching = AuditEvent.objects.filter(
             _text_query(str(filters["q"])), operation_id__isnull=False
@@ -207,24 +213,37 @@ class CaptureRecord:
 
     @property
     def status_label(self) -> str:
-        return {"succeeded": "Succeeded", "failed": "Failed"}.get(self.status, "In progress")
+        labels = {"succeeded": "Succeeded", "failed": "Failed", "canceled": "Canceled"}
+        return labels.get(self.status, "In progress")
 
     @property
     def image_ids(self) -> list[str]:
-        """ARM ids the capture produced (any id-like value of its result)."""
-        return [
-            value
-            for value in self.result.values()
-            if isinstance(value, str) and value.lower().startswith("/subscriptions/")
-        ]
+        """ARM ids the capture produces (id-like values of its options and its result)."""
+        ids: list[str] = []
+        for data in (self.options, self.result):
+            for value in data.values():
+                if (
+                    isinstance(value, str)
+                    and value.lower().startswith("/subscriptions/")
+                    and value.lower() != self.requested.target_key
+                    and value not in ids
+                ):
+                    ids.append(value)
+        return ids
 
     @property
     def image_id(self) -> str:
-        preferred = self.result.get("image_id")
-        if isinstance(preferred, str) and preferred:
-            return preferred
+        for data in (self.result, self.options):
+            preferred = data.get("image_id")
+            if isinstance(preferred, str) and preferred:
+                return preferred
         ids = self.image_ids
         return ids[0] if ids else ""
+
+    @property
+    def produced(self) -> bool:
+        """The image exists: the capture succeeded (before that it is only the name asked)."""
+        return self.status == Outcome.SUCCEEDED
 
     @property
     def image_name(self) -> str:
@@ -245,12 +264,21 @@ class CaptureRecord:
         told = self.result.get("source_vm")
         if isinstance(told, str) and told:
             return told
-        if self.step_named("delete_source") is not None:
-            return "Deleted after the capture"
         if self.step_named("generalize") is not None:
-            return "Generalized and deallocated: it can no longer be started"
-        if self.step_named("deallocate") is not None:
-            return "Deallocated (still exists)"
+            state = "generalized and deallocated: it can no longer be started"
+        elif self.step_named("deallocate") is not None:
+            state = "deallocated"
+        else:
+            state = ""
+        delete = self.step_named("delete_source")
+        if delete is not None:
+            if delete.action.endswith(".succeeded"):
+                return "Deleted after the capture"
+            if self.options.get("delete_source"):
+                return f"Deleted ({delete.detail})" if delete.detail else "Deleted"
+            return f"Kept, {state}" if state else "Kept"
+        if state:
+            return state[0].upper() + state[1:]
         return "Unchanged" if self.ended else "—"
 
 
@@ -278,7 +306,7 @@ def _attach(record: CaptureRecord, event: AuditEvent) -> None:
     kind = record.requested.action.rsplit(".", 1)[0]
     if event.action.startswith(f"{kind}.step."):
         record.steps.append(event)
-    elif event.action in (f"{kind}.succeeded", f"{kind}.failed"):
+    elif event.action in (f"{kind}.succeeded", f"{kind}.failed", f"{kind}.canceled"):
         record.ended = event
 
 
@@ -313,4 +341,4 @@ def operation_record(operation_id: int) -> CaptureRecord | None:
 
 
 def is_capture(record: CaptureRecord) -> bool:
-    return record.requested.action.rsplit(".", 1)[0] in CAPTURE_KINDS
+    return _capture_kind(record.requested.action)

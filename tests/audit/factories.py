@@ -26,13 +26,15 @@ def append_events(n: int = 1, **kwargs: Any) -> list:
     )
 
 
-#: The steps a capture will have (the lead's design); the history does not depend on them.
+#: The steps of a capture into a gallery (vmops.capture.specs); the history does not
+#: depend on them.
 CAPTURE_STEPS = (
     "preflight",
     "guest_prepare",
     "deallocate",
     "generalize",
-    "create_image",
+    "create_definition",
+    "create_version",
     "replicate",
     "verify",
     "catalog",
@@ -50,12 +52,14 @@ def simulate_capture(
     skipped: tuple[str, ...] = (),
     fail_at: str = "",
     finish: bool = True,
+    kind: str = "vm.capture_gallery",
 ) -> Any:
-    """Play a capture operation through the engine's events, as the capture spec will.
+    """Play a capture operation through the engine's events, quickly and with any outcome.
 
-    Capture does not exist yet; this drives the same OperationEvents the engine sends for
-    any kind (requested, one per step, then succeeded or failed), with the operation row
-    the listener reads.
+    Drives the same OperationEvents the engine sends for any kind (requested, one per
+    step, then succeeded or failed), with the operation row the listener reads; the
+    parameters are shaped like vmops.capture's (``image_id``, ``delete_source``, ...).
+    ``test_operation_events`` also runs a real capture through the emulator.
     """
     from django.utils import timezone
 
@@ -64,10 +68,13 @@ def simulate_capture(
     from tests.factories import OperationFactory, OperationStepFactory
 
     kwargs = {"vm": vm} if vm is not None else {}
+    parameters = {"capture_kind": "gallery_generalized", "delete_source": False, **(options or {})}
+    if image_id:
+        parameters["image_id"] = image_id
     operation = OperationFactory(
-        kind="vm.capture",
+        kind=kind,
         requested_by=user,
-        parameters=options or {},
+        parameters=parameters,
         status="queued",
         **kwargs,
     )
@@ -117,7 +124,7 @@ def simulate_capture(
         if not finish and name == steps[len(steps) // 2]:
             return operation
     operation.status, operation.finished_at = "succeeded", timezone.now()
-    operation.state = {"image_id": image_id, "sent": {"create_image": {"at": "x"}}}
+    operation.state = {"sent": {"create_version": {"at": "x"}}}
     operation.save()
     notify("succeeded")
     return operation

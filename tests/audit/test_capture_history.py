@@ -49,14 +49,15 @@ def test_a_capture_is_recorded_step_by_step(captures):
         .values_list("action", flat=True)
     )
     assert actions == [
-        "vm.capture.requested",
-        "vm.capture.step.preflight.succeeded",
-        "vm.capture.step.guest_prepare.skipped",
-        *(f"vm.capture.step.{name}.succeeded" for name in CAPTURE_STEPS[2:]),
-        "vm.capture.succeeded",
+        "vm.capture_gallery.requested",
+        "vm.capture_gallery.step.preflight.succeeded",
+        "vm.capture_gallery.step.guest_prepare.skipped",
+        *(f"vm.capture_gallery.step.{name}.succeeded" for name in CAPTURE_STEPS[2:]),
+        "vm.capture_gallery.succeeded",
     ]
-    end = AuditEvent.objects.get(action="vm.capture.succeeded")
-    assert end.result_data == {"image_id": IMAGE}  # the engine's bookkeeping is left out
+    end = AuditEvent.objects.get(action="vm.capture_gallery.succeeded")
+    assert end.result_data == {}  # the engine's bookkeeping ("sent" markers) is left out
+    assert end.parameters_data["image_id"] == IMAGE
 
 
 def test_the_history_shows_each_capture_and_what_followed(auditor_client, captures):

@@ -69,7 +69,7 @@ def test_auditor_filters_the_capture_history_and_opens_a_record(
     events = page.locator("table.audit-table tbody tr")
     expect(events).to_have_count(4)  # requested, preflight, deallocate, failed
     events.first.get_by_role("link").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("vm.capture.requested")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("vm.capture_gallery.requested")
     expect(page.get_by_text("Matches its hash")).to_be_visible()
     assert csp_violations == []
 
@@ -79,7 +79,7 @@ def test_auditor_filters_the_log_and_exports_what_is_shown(
 ):
     sign_in(auditor_user.username)
     page.goto(f"{live_server.url}/audit/")
-    page.get_by_label("Action").fill("vm.capture.failed")
+    page.get_by_label("Action").fill("vm.capture_gallery.failed")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_role("status").filter(has_text="the filters")).to_have_text(
         "1 event matches the filters."
@@ -88,7 +88,7 @@ def test_auditor_filters_the_log_and_exports_what_is_shown(
         page.get_by_role("button", name="CSV").click()
     body = download.value.path().read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert [row["action"] for row in rows] == ["vm.capture.failed"]
+    assert [row["action"] for row in rows] == ["vm.capture_gallery.failed"]
     assert rows[0]["target_name"] == "db-golden"
 
     page.goto(f"{live_server.url}/audit/?action=audit.export")
