@@ -213,3 +213,15 @@ def listen(listener: Listener) -> None:
 def notify(event: OperationEvent) -> None:
     for listener in list(_listeners):
         listener(event)
+
+
+def notify_many(events: list[OperationEvent]) -> None:
+    """A batch of events (a multi-select's requests): a listener with a ``many`` attribute
+    takes them in one call, so recording a thousand costs a fixed number of queries."""
+    for listener in list(_listeners):
+        many = getattr(listener, "many", None)
+        if many is not None:
+            many(events)
+        else:
+            for event in events:
+                listener(event)

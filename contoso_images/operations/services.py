@@ -153,9 +153,14 @@ def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) ->
         reason = spec.precheck(item.subject, dict(item.parameters))
         if reason:
             refused.append((item.target, reason))
-            _refused(kind, item.target, user, reason)
             continue
         wanted.append(item)
+    registry.notify_many(
+        [
+            OperationEvent(name="refused", kind=kind, target=target, user=user, reason=reason)
+            for target, reason in refused
+        ]
+    )
     try:
         created = _create_many(spec, kind, wanted, user)
     except IntegrityError:
@@ -209,8 +214,8 @@ def _create_many(
             for operation in created
             for i, step in enumerate(spec.steps)
         )
-        for operation in created:
-            registry.notify(
+        registry.notify_many(
+            [
                 OperationEvent(
                     name="requested",
                     kind=kind,
@@ -218,7 +223,9 @@ def _create_many(
                     user=user,
                     operation=operation,
                 )
-            )
+                for operation in created
+            ]
+        )
     return created
 
 
