@@ -81,9 +81,15 @@ def catalog_list(
                 | Q(offer__icontains=word)
                 | Q(sku__icontains=word)
             )
+    return qs.order_by(*SORTS.get(effective_sort(filters, sort), GROUPED))
+
+
+def effective_sort(filters: dict[str, Any], sort: str) -> str:
+    """The order a view is listed in: the reviewers' queue ("Awaiting review") is oldest
+    first unless another order is asked for."""
     if filters.get("review") == AWAITING and sort == "grouped":
-        sort = "waiting"  # the reviewer's queue: oldest first
-    return qs.order_by(*SORTS.get(sort, GROUPED))
+        return "waiting"
+    return sort if sort in SORTS else "grouped"
 
 
 def _review_filter(qs: QuerySet[CatalogImage], value: str) -> QuerySet[CatalogImage]:

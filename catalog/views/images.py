@@ -136,7 +136,8 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     overview = selectors.catalog_overview(user=request.user)
     form = CatalogFilterForm(request.GET, choices=choices, awaiting=overview.awaiting)
     filters, sort = form.filters(), form.sort_order()
-    images = selectors.catalog_list(user=request.user, filters=filters, sort=sort)
+    listed_by = selectors.effective_sort(filters, sort)
+    images = selectors.catalog_list(user=request.user, filters=filters, sort=listed_by)
     page = Paginator(images, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page)
     unfinished = selectors.unfinished_operations(shown)
@@ -148,8 +149,8 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "sort": sort,
-        "grouped": sort == "grouped",
-        "columns": _columns(sort, _querystring(request, drop=("page", "sort"))),
+        "grouped": listed_by == "grouped",
+        "columns": _columns(listed_by, _querystring(request, drop=("page", "sort"))),
         "querystring": _querystring(request, drop=("page",)),
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
         "overview": overview,

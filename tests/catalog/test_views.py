@@ -372,3 +372,10 @@ def test_refresh_now_queues_one_sync(reviewer_client, catalog, monkeypatch):
     assert response.status_code == 200
     reviewer_client.post(reverse("catalog:catalog_refresh"), headers=HX)
     assert len(queued) == 1
+
+
+def test_the_awaiting_queue_is_not_grouped_and_names_each_definition(reviewer_client, catalog):
+    html = reviewer_client.get(INDEX, {"review": "awaiting"}).content.decode()
+    assert 'class="group-row"' not in html and 'class="kind-row"' not in html
+    assert ">win2022-base 1.1.0</a>" in html
+    assert 'name="sort" value="grouped"' in html  # changing a filter keeps the usual order
