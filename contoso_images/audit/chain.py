@@ -3,8 +3,8 @@
 Nothing here touches Django, so the same code checks the live table, a data migration's
 rows and an exported archive (``audit_verify --archive``) years later.
 
-An event's hash is SHA-256 over the canonical JSON (sorted keys, no spaces, UTF-8) of every
-column but the hash itself; the previous event's hash is one of those columns, so changing,
+An event's hash is SHA-256 over a JSON array (UTF-8, no spaces) of every column but the hash
+itself, in a fixed order; the previous event's hash is one of those columns, so changing,
 removing, inserting or reordering any event breaks a link from there on. A checkpoint is
 an HMAC-SHA-256 signature over (sequence, head hash, time): it vouches for the chain's
 length, which the chain alone cannot.
@@ -73,17 +73,21 @@ def canonical_time(value: datetime | str) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_TIME = HASHED_FIELDS.index("occurred_at")
+_JSON = tuple(HASHED_FIELDS.index(name) for name in JSON_FIELDS)
+
+
 def content(fields: Mapping[str, Any]) -> bytes:
-    """The canonical bytes an event's hash is taken over."""
-    document: dict[str, Any] = {}
-    for name in HASHED_FIELDS:
-        value = fields[name]
-        if name == "occurred_at":
-            value = canonical_time(value)
-        elif name in JSON_FIELDS and isinstance(value, str):
-            value = json.loads(value or "{}")
-        document[name] = value
-    return canonical_json(document).encode("utf-8")
+    """The bytes an event's hash is taken over: the JSON array of its values in
+    ``HASHED_FIELDS`` order (UTF-8, no spaces), the time as ``canonical_time``, parameters
+    and result as their canonical JSON text (an archive's objects are turned back into it)."""
+    values = [fields[name] for name in HASHED_FIELDS]
+    values[_TIME] = canonical_time(values[_TIME])
+    for index in _JSON:
+        if not isinstance(values[index], str):
+            values[index] = canonical_json(values[index])
+    return _ENCODER.encode(values).encode("utf-8")
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:

@@ -84,3 +84,13 @@ def chain_verify_and_checkpoint(*, actor: Any = None, source: str) -> tuple[chai
     if not report.ok:
         return report, None
     return report, checkpoint_create(actor=actor)
+
+
+VERIFY_TASK = "contoso_images.audit.tasks.audit_verify_requested"
+
+
+def chain_verify_enqueue(*, actor: Any) -> None:
+    """Verify (and checkpoint) in a worker: a long log takes longer than a page may wait."""
+    from django_q.tasks import async_task
+
+    async_task(VERIFY_TASK, getattr(actor, "pk", None), group="audit", task_name="audit-verify")
