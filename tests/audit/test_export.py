@@ -137,3 +137,22 @@ def test_export_is_a_post_and_a_known_format(auditor_client, history):
     assert response.status_code == 400
     assert response.content.decode() == "Choose CSV or JSON Lines for the export."
     assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def test_the_archive_procedure_checkpoint_then_export_then_verify(
+    auditor_client, history, tmp_path
+):
+    """README's procedure: sign a checkpoint, export everything as JSON Lines, keep both;
+    years later, audit_verify --archive proves the file is the record the checkpoint signed."""
+    auditor_client.post("/audit/chain/verify/")  # signs a checkpoint of #3 (tasks run inline)
+    from contoso_images.audit.models import AuditCheckpoint
+
+    checkpoint = AuditCheckpoint.objects.get()
+    kept = tmp_path / "checkpoint.json"
+    kept.write_bytes(auditor_client.get(f"/audit/checkpoints/{checkpoint.pk}.json").content)
+    _, body = _export(auditor_client, format="jsonl")
+    archive = tmp_path / "audit.jsonl"
+    archive.write_text(body, encoding="utf-8")
+    out = io.StringIO()
+    call_command("audit_verify", "--archive", str(archive), "--checkpoint", str(kept), stdout=out)
+    assert "OK: the chain is intact" in out.getvalue() and "1 checkpoint" in out.getvalue()
