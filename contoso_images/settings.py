@@ -291,6 +291,8 @@ LOGGING = {
 #: reconciler hands it to another worker.
 OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=60)
 OPERATION_REQUEUE_AFTER_SECONDS = env.int("OPERATION_REQUEUE_AFTER_SECONDS", default=120)
+#: A pause after Azure failed (5xx, unreachable) without a Retry-After of its own.
+OPERATION_RETRY_SECONDS = env.int("OPERATION_RETRY_SECONDS", default=30)
 #: A worker watches one operation this long, then queues it again so others get their turn.
 OPERATION_WAIT_SLICE_SECONDS = env.float("OPERATION_WAIT_SLICE_SECONDS", default=5.0)
 

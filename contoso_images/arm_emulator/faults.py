@@ -107,7 +107,7 @@ def settings(stored: dict[str, Any] | None) -> FaultSettings:
     values = dict(stored or {})
     for key, var in ENV.items():
         raw = os.environ.get(var)
-        if raw not in (None, ""):
+        if raw:
             values[key] = float(raw)
     return FaultSettings(
         throttle_rate=float(values.get("throttle_rate", 0.0)),

@@ -173,9 +173,18 @@ _OPERATION_NOT_ALLOWED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 _NOT_FOUND = re.compile(
-    r"The Resource '(?P<type>[^']+)/(?P<name>[^'/]+)' under resource group '(?P<rg>[^']+)'",
-    re.IGNORECASE,
+    r"The Resource '(?P<path>[^']+)' under resource group '(?P<rg>[^']+)'", re.IGNORECASE
 )
+#: ARM's collection names, as people call what they hold.
+_KINDS = {
+    "virtualmachines": "VM",
+    "images": "Image",
+    "galleries": "Gallery",
+    "galleries/images": "Image definition",
+    "galleries/images/versions": "Image version",
+    "disks": "Disk",
+    "snapshots": "Snapshot",
+}
 _RG_NOT_FOUND = re.compile(r"Resource group '(?P<rg>[^']+)' could not be found", re.IGNORECASE)
 _PARENT_NOT_FOUND = re.compile(r"Parent resource '(?P<parent>[^']+)' not found", re.IGNORECASE)
 
@@ -225,11 +234,36 @@ def _not_found_sentence(code: str, message: str) -> str:
     if match := _PARENT_NOT_FOUND.search(message):
         return f"'{match['parent']}' does not exist, so nothing can be created or read under it."
     if match := _NOT_FOUND.search(message):
-        kind = match["type"].rsplit("/", 1)[-1]
-        return f"{kind} '{match['name']}' was not found in resource group '{match['rg']}'."
+        return _missing_resource(match["path"], match["rg"])
     if code == "NotFound" and "VMImage" in message:
         return "That Marketplace image does not exist in this region."
     return "The Azure resource was not found."
+
+
+def _missing_resource(path: str, resource_group: str) -> str:
+    """'Microsoft.Compute/galleries/g/images/i' → "Image definition 'i' in gallery 'g' ...".
+
+    The path alternates collection and name after the namespace; the last pair is what is
+    missing, the pairs before it are its parents."""
+    parts = path.split("/")[1:]  # drop the namespace (Microsoft.Compute)
+    pairs = list(zip(parts[0::2], parts[1::2], strict=False))
+    if not pairs:
+        return f"'{path}' was not found in resource group '{resource_group}'."
+    kinds = []
+    for i, (collection, _) in enumerate(pairs):
+        key = "/".join(c.lower() for c, _ in pairs[: i + 1])
+        kinds.append(_KINDS.get(key, collection))
+    parents = "".join(
+        f" in {_lower_first(kind)} '{name}'"
+        for kind, (_, name) in reversed(list(zip(kinds[:-1], pairs[:-1], strict=True)))
+    )
+    return (
+        f"{kinds[-1]} '{pairs[-1][1]}'{parents} was not found in resource group '{resource_group}'."
+    )
+
+
+def _lower_first(kind: str) -> str:
+    return kind if kind.isupper() else kind[0].lower() + kind[1:]
 
 
 # --- translation ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Bounded retries: honour Retry-After, but never let one gateway call sleep past a cap.
+"""Bounded retries: honour Retry-After, never let one gateway call sleep past a cap, and never
+resend an action whose answer may have been lost.
 
 azure-core's ``RetryPolicy`` sleeps whatever ``Retry-After`` says, and real Compute throttling
 says 1200 seconds. A web request must not hang for 20 minutes, so the policy
@@ -69,6 +70,13 @@ class CappedRetryPolicy(RetryPolicy):
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if not super().is_retry(settings, response):
+            return False
+        method = response.http_request.method.upper()
+        if method in ("POST", "PATCH") and response.http_response.status_code != 429:
+            # azure-core resends an action after a 500/503/504, but Azure may have carried it
+            # out and lost only the answer: a second restart is a second outage. The engine
+            # looks at the resource before sending again; only a 429 (refused, not applied)
+            # is retried here.
             return False
         wait = self.get_retry_after(response)
         # Too long to wait: give the 429 back so the caller learns its Retry-After.

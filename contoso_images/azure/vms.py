@@ -202,11 +202,11 @@ def vm_begin_deallocate(subscription_id: str, resource_group: str, name: str) ->
 
 @gateway_call
 def vm_begin_restart(subscription_id: str, resource_group: str, name: str) -> str:
-    """Restart, sent once: azure-core would resend a POST whose answer was a 500/503/504, and
-    a second restart is a second outage. The caller finds out from the VM whether a lost
-    answer's request was accepted."""
+    """Restart. Like every action it is sent once per call (see retry.py): a second restart
+    is a second outage, so the caller finds out from the VM whether a request whose answer
+    was lost was accepted."""
     ops = compute_client(subscription_id).virtual_machines
-    return lro.begin(ops.begin_restart, resource_group, name, retry_total=0)
+    return lro.begin(ops.begin_restart, resource_group, name)
 
 
 @gateway_call
@@ -225,8 +225,7 @@ def vm_begin_run_command(
     else:
         raise ValueError(f"os_type must be 'Windows' or 'Linux', not {os_type!r}")
     ops = compute_client(subscription_id).virtual_machines
-    # Sent once, like a restart: the script must not run twice because an answer was lost.
-    return lro.begin(ops.begin_run_command, resource_group, name, body, retry_total=0)
+    return lro.begin(ops.begin_run_command, resource_group, name, body)
 
 
 @gateway_call

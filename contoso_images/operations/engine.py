@@ -93,6 +93,11 @@ def _poll_step() -> float:
     return min(step, _lease_seconds() / 3)
 
 
+def _retry_seconds() -> int:
+    """How long to pause when Azure failed without saying when to come back."""
+    return int(getattr(settings, "OPERATION_RETRY_SECONDS", 30))
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -135,7 +140,12 @@ def _run_spec(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None
     except azure.AzureError as exc:
         if exc.is_transient:
             # Azure could not be read or reached for now: a pause, not a failure.
-            _release(operation, retry_after=exc.retry_after or 30, note=exc.sentence, planned=True)
+            _release(
+                operation,
+                retry_after=exc.retry_after or _retry_seconds(),
+                note=exc.sentence,
+                planned=True,
+            )
         else:
             _fail(ctx, exc)
     except Exception:
@@ -281,7 +291,10 @@ def _send(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
             if exc.is_throttled:
                 # Refused for now (429 means it was not accepted): come back when Azure says.
                 _release(
-                    operation, retry_after=exc.retry_after or 30, note=exc.sentence, planned=True
+                    operation,
+                    retry_after=exc.retry_after or _retry_seconds(),
+                    note=exc.sentence,
+                    planned=True,
                 )
                 return "stop"
             if exc.is_transient:
@@ -289,7 +302,7 @@ def _send(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
                 if lost > LOST_ANSWERS_PER_ATTEMPT:
                     _release(
                         operation,
-                        retry_after=exc.retry_after or 30,
+                        retry_after=exc.retry_after or _retry_seconds(),
                         note=exc.sentence,
                         planned=True,
                     )

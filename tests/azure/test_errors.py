@@ -179,3 +179,18 @@ def test_pickles_with_all_fields():
         7,
         "r",
     )
+
+
+def test_a_missing_nested_resource_is_named_with_its_parents():
+    """Azure/azure-cli#25148: the path holds the gallery and the definition, in order."""
+    error = AzureError(
+        "ResourceNotFound",
+        "The Resource 'Microsoft.Compute/galleries/gal_contoso/images/web/versions/1.0.3' under "
+        "resource group 'rg-images' was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+        status_code=404,
+    )
+    assert error.sentence == (
+        "Image version '1.0.3' in image definition 'web' in gallery 'gal_contoso' was not "
+        "found in resource group 'rg-images'."
+    )

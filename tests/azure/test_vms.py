@@ -92,7 +92,7 @@ def test_vm_get_not_found(subscription_id, vms):
     assert err.message.startswith(
         f"The Resource 'Microsoft.Compute/virtualMachines/no-such-vm' under resource group '{rg}'"
     )
-    assert err.sentence == f"virtualMachines 'no-such-vm' was not found in resource group '{rg}'."
+    assert err.sentence == f"VM 'no-such-vm' was not found in resource group '{rg}'."
     assert err.request_id
 
 

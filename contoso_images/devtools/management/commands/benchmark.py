@@ -35,6 +35,8 @@ BENCHMARK_MODULES = (
     "contoso_images.devtools.benchmarks.catalog",
     "contoso_images.devtools.benchmarks.audit",
 )
+#: Run only when asked for with --only (minutes of real-cluster work).
+ON_REQUEST_MODULES = ("contoso_images.devtools.benchmarks.soak",)
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
 #: Variables the sandbox must not inherit: they could point it at real data or services.
 INHERITED_PREFIXES_DROPPED = ("AZURE_", "DATABASE_", "REDIS_", "Q_", "DJANGO_")
@@ -55,11 +57,29 @@ class Command(BaseCommand):
             action="store_true",
             help="skip the click-to-task-start latency (it starts a real qcluster)",
         )
+        parser.add_argument(
+            "--only",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="run only this benchmark (arm_listing, vmops, catalog, audit, soak); repeatable",
+        )
+        parser.add_argument(
+            "--operations",
+            type=int,
+            default=500,
+            help="operations in the fault soak (--only soak; 500)",
+        )
         parser.add_argument("--inner", metavar="RESULT_FILE", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["vms"] < 1:
             raise CommandError("--vms must be at least 1.")
+        known = {path.rsplit(".", 1)[-1] for path in BENCHMARK_MODULES + ON_REQUEST_MODULES}
+        unknown = set(options["only"]) - known
+        if unknown:
+            names, choices = ", ".join(sorted(unknown)), ", ".join(sorted(known))
+            raise CommandError(f"No benchmark named {names}; known: {choices}.")
         if options["inner"]:
             self._measure(Path(options["inner"]), options)
         else:
@@ -82,6 +102,9 @@ class Command(BaseCommand):
             ]
             if options["skip_cluster"]:
                 command.append("--skip-cluster")
+            for name in options["only"]:
+                command += ["--only", name]
+            command += ["--operations", str(options["operations"])]
             started = time.perf_counter()
             child = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
                 command, cwd=settings.BASE_DIR, env=_sandbox_environment(sandbox), check=False
@@ -134,10 +157,11 @@ class Command(BaseCommand):
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         }
         with override_settings(STORAGES=plain_static):
-            for module_path in BENCHMARK_MODULES:
+            for module_path in _selected(options["only"]):
                 run = import_module(module_path).run
                 offered = {
                     "vms": options["vms"],
+                    "operations": options["operations"],
                     "cluster": not options["skip_cluster"],
                     "progress": lambda message, m=module_path: self.stderr.write(
                         f"  {m}: {message}…"
@@ -155,6 +179,14 @@ class Command(BaseCommand):
                     }
                 )
         result.write_text(json.dumps(sections))
+
+
+def _selected(only: list[str]) -> tuple[str, ...]:
+    if not only:
+        return BENCHMARK_MODULES
+    return tuple(
+        path for path in BENCHMARK_MODULES + ON_REQUEST_MODULES if path.rsplit(".", 1)[-1] in only
+    )
 
 
 def _sandbox_environment(sandbox: Path) -> dict[str, str]:

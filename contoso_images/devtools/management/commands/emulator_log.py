@@ -31,11 +31,15 @@ class Command(BaseCommand):
             self.stdout.write("The request log is empty.")
             return
         self.stdout.write(
-            f"{'id':>7}  {'time (UTC)':<23}  {'method':<6}  {'status':>6}  {'ms':>8}  path"
+            f"{'id':>7}  {'time (UTC)':<23}  {'method':<6}  {'status':>6}  {'answer':<9}  "
+            f"{'ms':>8}  path"
         )
         for e in entries:
-            status = "drop" if e.status == 0 else str(e.status)
+            # 0: dropped or timed out before it took effect; "lost": it took effect, and the
+            # client got a 5xx, a timeout or a dropped connection instead of the answer.
+            status = "none" if e.status == 0 else str(e.status)
+            answer = f"lost {e.lost}" if e.lost else ("not sent" if e.status == 0 else "sent")
             self.stdout.write(
                 f"{e.id:>7}  {e.at.strftime('%Y-%m-%d %H:%M:%S.%f')[:23]:<23}  {e.method:<6}  "
-                f"{status:>6}  {e.duration_ms:>8.1f}  {e.path}"
+                f"{status:>6}  {answer:<9}  {e.duration_ms:>8.1f}  {e.path}"
             )
