@@ -24,9 +24,10 @@ OPTIONAL_COLUMNS = (
     Column("tags", "Tags"),
     Column("image", "Image", "image"),
     Column("age", "Age", "created"),
-    Column("changed", "In this state since", "changed"),
+    Column("changed", "State since", "changed"),
 )
-DEFAULT_COLUMNS = ("size", "os", "location", "tags", "image", "age", "changed")
+#: OS and generation also show under the image, so their own column starts hidden.
+DEFAULT_COLUMNS = ("size", "location", "tags", "image", "age", "changed")
 
 
 @dataclass(frozen=True)

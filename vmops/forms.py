@@ -88,13 +88,16 @@ class VmFilterForm(forms.Form):
     include_gone = forms.BooleanField(required=False, label="Include VMs deleted in Azure")
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
 
-    #: The fields that narrow the list (everything but the sort order).
+    #: The fields that narrow the list, described in words.
     FILTERS = ("q", "subscription", "resource_group", "power_state", "tag", "os_type", "location")
+    #: Every parameter that decides which VMs "all matching the filter" means, in order.
+    SELECTION = (*FILTERS, "include_gone", "sort")
 
     def __init__(self, data: Any = None, *args: Any, choices: dict, **kwargs: Any) -> None:
         if data is not None and data.get("power_state") in POWER_STATE_ALIASES:
             data = data.copy()
             data["power_state"] = POWER_STATE_ALIASES[data["power_state"]]
+        kwargs.setdefault("label_suffix", "")
         super().__init__(data, *args, **kwargs)
         self._choices(
             "subscription",

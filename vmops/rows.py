@@ -64,6 +64,7 @@ class Note:
 class VmRow:
     vm: VirtualMachine
     operation: Operation | None
+    #: All four, what the VM can do now first (the primary one at the head).
     actions: tuple[RowAction, ...]
     can_operate: bool
     polling: bool
@@ -86,8 +87,7 @@ class VmRow:
     @property
     def offered(self) -> list[RowAction]:
         """The actions the VM can take now, the primary one first."""
-        allowed = [a for a in self.actions if a.allowed]
-        return sorted(allowed, key=lambda a: not a.primary)
+        return [a for a in self.actions if a.allowed]
 
     @property
     def idle_reason(self) -> str:
@@ -145,6 +145,8 @@ def vm_row(
             )
         )
     badges, notes = _state(vm, operation)
+    # What the VM can do now comes first, the primary action at the head.
+    actions.sort(key=lambda a: (not a.allowed, not a.primary))
     return VmRow(
         vm=vm,
         operation=operation,

@@ -64,40 +64,6 @@ def _power_rule(kind: str, power_state: str) -> Availability:
     return Availability(False, "Unknown action.")
 
 
-@dataclass(frozen=True)
-class ActionChoice:
-    kind: str
-    label: str
-    allowed: bool
-    reason: str
-
-
-def vm_action_choices(*, vm: object, busy_with: str = "") -> list[ActionChoice]:
-    """Every power action for a VM row or page, each allowed or with the reason it is not."""
-    choices = []
-    for action in PowerAction:
-        availability = action_availability(
-            kind=action,
-            power_state=vm.power_state,  # type: ignore[attr-defined]
-            generalized=vm.generalized,  # type: ignore[attr-defined]
-            gone=bool(vm.gone_at),  # type: ignore[attr-defined]
-            busy_with=busy_with,
-        )
-        choices.append(
-            ActionChoice(action.value, action.label, availability.allowed, availability.reason)
-        )
-    return choices
-
-
-def grouped_reasons(choices: list[ActionChoice]) -> list[tuple[str, str]]:
-    """("Start, Restart", reason) pairs, so one reason shared by several actions shows once."""
-    grouped: dict[str, list[str]] = {}
-    for choice in choices:
-        if not choice.allowed:
-            grouped.setdefault(choice.reason, []).append(choice.label)
-    return [(", ".join(labels), reason) for reason, labels in grouped.items()]
-
-
 #: The action a row offers first in each settled power state: what people most often want.
 PRIMARY_ACTION = {
     PowerState.RUNNING: PowerAction.POWER_OFF,

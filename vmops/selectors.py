@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
-    Case,
-    CharField,
     Count,
+    Exists,
     F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     TextField,
-    Value,
-    When,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -117,35 +115,68 @@ def _tag_filter(
     return qs.alias(_tag=tag).filter(_tag=value)
 
 
-def _shown_state(qs: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
-    """Annotate ``shown_state``: the pending state of an unfinished power operation, else
-    the cached power state (one correlated lookup on the unfinished-operation index)."""
-    pending = Subquery(
+def _pending(kinds: list[str]) -> Exists:
+    """True for a VM with an unfinished operation of one of these kinds (an index probe)."""
+    return Exists(
         Operation.objects.filter(
-            target_key=OuterRef("azure_id"), status__in=UNFINISHED_STATUSES
-        ).values("kind")[:1]
-    )
-    return qs.alias(_pending_kind=pending).annotate(
-        shown_state=Case(
-            *[
-                When(_pending_kind=kind, then=Value(state))
-                for kind, state in PENDING_STATES.items()
-            ],
-            default=F("power_state"),
-            output_field=CharField(),
+            target_key=OuterRef("azure_id"), status__in=UNFINISHED_STATUSES, kind__in=kinds
         )
     )
+
+
+def _shown_in(states: tuple[str, ...]) -> Q:
+    """VMs the rows show in one of ``states``: the pending state of an unfinished power
+    operation, else the cached power state."""
+    kinds = [kind for kind, state in PENDING_STATES.items() if state in states]
+    shown = Q(power_state__in=states) & ~Q(_pending(list(PENDING_STATES)))
+    return shown | Q(_pending(kinds)) if kinds else shown
 
 
 def _power_state_filter(qs: QuerySet[VirtualMachine], value: str) -> QuerySet[VirtualMachine]:
     if value == GENERALIZED:
         return qs.filter(generalized=True)
-    qs = _shown_state(qs)
     if value == BILLED_STOPPED:
-        return qs.filter(Q(shown_state=PowerState.STOPPED))
+        return qs.filter(_shown_in((PowerState.STOPPED,)))
     if value == TRANSITIONING:
-        return qs.filter(Q(shown_state__in=TRANSITIONAL_POWER_STATES))
-    return qs.filter(Q(shown_state=value))
+        return qs.filter(_shown_in(TRANSITIONAL_POWER_STATES))
+    return qs.filter(_shown_in((value,)))
+
+
+@dataclass(frozen=True)
+class StateCount:
+    """How many VMs of a resource group the rows show in a state."""
+
+    resource_group: str
+    state: str
+    generalized: bool
+    n: int
+
+
+def vm_state_counts(*, user: Any, filters: dict[str, Any] | None = None) -> list[StateCount]:
+    """VMs by resource group and state as the rows show them (a queued Deallocate counts as
+    "deallocating"), for every filter but the power state one, in two queries: the cached
+    states grouped, then the few VMs with an unfinished power operation moved over."""
+    scope = _filtered(
+        vm_queryset(user=user),
+        {k: v for k, v in (filters or {}).items() if k != "power_state"},
+    )
+    counts: Counter[tuple[str, str, bool]] = Counter()
+    keys = ("resource_group", "power_state", "generalized")
+    for row in scope.values(*keys).annotate(n=Count("pk")).order_by():
+        counts[(row["resource_group"], row["power_state"], row["generalized"])] += row["n"]
+    pending = Subquery(
+        Operation.objects.filter(
+            target_key=OuterRef("azure_id"),
+            status__in=UNFINISHED_STATUSES,
+            kind__in=list(PENDING_STATES),
+        ).values("kind")[:1]
+    )
+    busy = scope.filter(_pending(list(PENDING_STATES))).annotate(pending_kind=pending)
+    for row in busy.values(*keys, "pending_kind"):
+        counts[(row["resource_group"], row["power_state"], row["generalized"])] -= 1
+        shown = PENDING_STATES[row["pending_kind"]]
+        counts[(row["resource_group"], shown, row["generalized"])] += 1
+    return [StateCount(rg, state, gen, n) for (rg, state, gen), n in sorted(counts.items()) if n]
 
 
 @dataclass(frozen=True)
@@ -158,33 +189,40 @@ class Overview:
     generalized: int
 
 
-def vm_overview(*, user: Any, filters: dict[str, Any] | None = None) -> Overview:
-    """The tile counts of the VMs the filters select (bar the power state filter, so every
-    tile keeps its count while one is chosen), as the rows show them: one aggregate query."""
-    scope = {k: v for k, v in (filters or {}).items() if k != "power_state"}
-    live = _shown_state(_filtered(vm_queryset(user=user), scope))
-    counts = live.aggregate(
-        total=Count("pk"),
-        running=Count("pk", filter=Q(shown_state=PowerState.RUNNING)),
-        billed_stopped=Count("pk", filter=Q(shown_state=PowerState.STOPPED)),
-        deallocated=Count("pk", filter=Q(shown_state=PowerState.DEALLOCATED)),
-        transitioning=Count("pk", filter=Q(shown_state__in=TRANSITIONAL_POWER_STATES)),
-        generalized=Count("pk", filter=Q(generalized=True)),
+def overview_of(counts: list[StateCount]) -> Overview:
+    """The tiles: every one keeps its count while a power state filter picks one of them."""
+
+    def total(*states: str) -> int:
+        return sum(c.n for c in counts if c.state in states)
+
+    return Overview(
+        total=sum(c.n for c in counts),
+        running=total(PowerState.RUNNING),
+        billed_stopped=total(PowerState.STOPPED),
+        deallocated=total(PowerState.DEALLOCATED),
+        transitioning=total(*TRANSITIONAL_POWER_STATES),
+        generalized=sum(c.n for c in counts if c.generalized),
     )
-    return Overview(**counts)
 
 
-def vm_counts_by_group_and_state(
-    *, user: Any, filters: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """Rows of (resource_group, power_state, n) for the chart of the filtered VMs, as the
-    rows show them, in one GROUP BY query."""
-    live = _shown_state(_filtered(vm_queryset(user=user), filters or {}))
-    by = ("resource_group", "shown_state")  # shown_state is an annotation
-    grouped = live.values(*by).annotate(n=Count("pk"))
+def chart_rows_of(counts: list[StateCount], power_state: str | None) -> list[dict[str, Any]]:
+    """(resource_group, power_state, n) rows of the chart, the power state filter applied."""
+
+    def shown(c: StateCount) -> bool:
+        if not power_state:
+            return True
+        if power_state == GENERALIZED:
+            return c.generalized
+        if power_state == BILLED_STOPPED:
+            return c.state == PowerState.STOPPED
+        if power_state == TRANSITIONING:
+            return c.state in TRANSITIONAL_POWER_STATES
+        return c.state == power_state
+
     return [
-        {"resource_group": row["resource_group"], "power_state": row["shown_state"], "n": row["n"]}
-        for row in grouped.order_by("resource_group", "shown_state")
+        {"resource_group": c.resource_group, "power_state": c.state, "n": c.n}
+        for c in counts
+        if shown(c)
     ]
 
 

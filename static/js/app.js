@@ -89,10 +89,35 @@
     showMessage("error", text);
   });
 
+  function isPoll(elt) {
+    return !!(elt && elt.getAttribute && (elt.getAttribute("hx-trigger") || "").indexOf("every") !== -1);
+  }
+
+  // A refusal stays on its row while the row's polls redraw it, until the person acts there.
+  var refusals = {};
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.id && !isPoll(event.detail.elt)) { delete refusals[target.id]; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var fresh = event.target;
+    if (!fresh || !fresh.id || !fresh.querySelector) { return; }
+    var note = fresh.querySelector(".refusal:not(.client)");
+    if (note) { refusals[fresh.id] = note.textContent; return; }
+    var text = refusals[fresh.id];
+    var actions = text && fresh.querySelector(".actions");
+    if (actions) {
+      var kept = document.createElement("p");
+      kept.className = "refusal";
+      kept.textContent = text;
+      actions.appendChild(kept);
+    }
+  });
+
   function sayNear(elt, text) {
     if (!elt || !elt.closest) { return; }
     var place = elt.closest(".actions, form, td, section") || elt.parentElement;
-    if (!place || elt.matches("[hx-trigger*='every']")) { return; }  // a background poll
+    if (!place || isPoll(elt)) { return; }  // a background poll says nothing here
     var note = place.querySelector(":scope > .refusal.client");
     if (!note) {
       note = document.createElement("p");
@@ -105,18 +130,19 @@
 
   // --- Focus stays where the person was when a row or panel is swapped -----------------------
 
+  // htmx puts focus back on an element with the same id; when the clicked button is gone
+  // (the action is no longer offered), focus goes to the row's state, not to <body>.
   var focusedIn = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
-    focusedIn = target && target.id && target.contains(document.activeElement) ? target.id : null;
+    if (target && target.id && target.contains(document.activeElement)) { focusedIn = target.id; }
   });
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!focusedIn) { return; }
-    var active = document.activeElement;
-    if (active && active !== document.body && document.body.contains(active)) { focusedIn = null; return; }
-    var swapped = document.getElementById(focusedIn);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var swapped = event.target;
+    if (!focusedIn || !swapped || swapped.id !== focusedIn) { return; }
     focusedIn = null;
-    if (!swapped) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body && document.body.contains(active)) { return; }
     var spot = swapped.querySelector("[data-focus-after-swap]") || swapped;
     if (!spot.hasAttribute("tabindex")) { spot.setAttribute("tabindex", "-1"); }
     spot.focus();
@@ -289,7 +315,8 @@
       node.setAttribute("data-localized", "1");
     });
     (root || document).querySelectorAll(".local-zone").forEach(function (node) {
-      node.textContent = zone ? zone + " (" + zoneName(new Date()) + ")" : node.textContent;
+      var short = zoneName(new Date());
+      if (zone) { node.textContent = short && short !== zone ? zone + " (" + short + ")" : zone; }
     });
   }
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
+from django.db import connection
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,3 +55,37 @@ def csp_violations(page):
         ),
     )
     return seen
+
+
+@pytest.fixture
+def background_worker(monkeypatch):
+    """Run queued operations in a thread, as a django-q2 worker would, so the page must poll."""
+    from contoso_images.operations.engine import run as operation_run
+
+    threads = []
+
+    def enqueue(operation_id):
+        def work():
+            try:
+                operation_run(operation_id=operation_id)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work, daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr("contoso_images.operations.engine.enqueue", enqueue)
+    yield
+    for thread in threads:
+        thread.join(30)
+
+
+@pytest.fixture
+def synced(emulator):
+    """The pilot tenant synced into the database: {vm name: VirtualMachine}."""
+    from vmops.models import VirtualMachine
+    from vmops.services import inventory_sync_all
+
+    inventory_sync_all()
+    return {vm.name: vm for vm in VirtualMachine.objects.all()}

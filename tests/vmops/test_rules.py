@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vmops.rules import action_availability, grouped_reasons, vm_action_choices
+from vmops.rules import action_availability, confirmation_question, primary_action
 from vmops.specs import power_spec
 
 
@@ -81,11 +81,60 @@ def test_already_done_needs_no_call(kind, state, done):
 
 
 def test_reasons_shared_by_several_actions_show_once():
-    class Vm:
-        power_state, generalized, gone_at = "deallocating", False, None
+    from django.utils import timezone
 
-    choices = vm_action_choices(vm=Vm())
-    assert [c.allowed for c in choices] == [False] * 4
-    assert grouped_reasons(choices) == [
+    from vmops.models import VirtualMachine
+    from vmops.rows import vm_row
+
+    vm = VirtualMachine(name="web-01", power_state="deallocating", reported_at=timezone.now())
+    row = vm_row(vm, None, can_operate=True)
+    assert [a.allowed for a in row.actions] == [False] * 4
+    assert row.offered == []
+    assert row.idle_reason == "The VM is deallocating; wait for it."
+    assert row.reasons == [
         ("Start, Stop, Deallocate, Restart", "The VM is deallocating; wait for it.")
     ]
+
+
+@pytest.mark.parametrize(
+    ("state", "generalized", "primary"),
+    [
+        ("running", False, "power_off"),
+        ("stopped", False, "deallocate"),
+        ("deallocated", False, "start"),
+        ("stopped", True, "deallocate"),
+        ("deallocated", True, ""),
+        ("starting", False, ""),
+    ],
+)
+def test_the_primary_action_is_what_the_state_most_often_asks_for(state, generalized, primary):
+    assert primary_action(power_state=state, generalized=generalized) == primary
+
+
+@pytest.mark.parametrize(
+    ("kind", "state", "asks"),
+    [
+        ("restart", "running", True),
+        ("deallocate", "running", True),
+        ("deallocate", "unknown", True),
+        ("deallocate", "stopped", False),  # only stopped: one click
+        ("power_off", "running", True),
+        ("start", "deallocated", False),
+    ],
+)
+def test_which_actions_ask_first_naming_the_vm(kind, state, asks):
+    question = confirmation_question(kind=kind, power_state=state, name="sql-prod-01")
+    assert bool(question) is asks
+    assert not question or "sql-prod-01" in question
+
+
+def test_offered_actions_put_the_primary_first():
+    from django.utils import timezone
+
+    from vmops.models import VirtualMachine
+    from vmops.rows import vm_row
+
+    vm = VirtualMachine(name="b", power_state="stopped", reported_at=timezone.now())
+    row = vm_row(vm, None, can_operate=True)
+    assert [a.kind for a in row.offered] == ["deallocate", "start"]
+    assert [a.kind for a in row.actions][2:] == ["power_off", "restart"]

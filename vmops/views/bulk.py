@@ -88,7 +88,7 @@ class Selection:
         """What the POST repeats: the action, the scope, the filter or the ticked ids."""
         fields = [("scope", self.scope)]
         if self.scope == SCOPE_FILTER:
-            for name in (*VmFilterForm.FILTERS, "include_gone", "sort"):
+            for name in VmFilterForm.SELECTION:
                 fields += [(name, v) for v in self.params.getlist(name) if v]
         return fields
 
@@ -155,7 +155,7 @@ def _s(n: int) -> str:
 
 def _list_url(selection: Selection) -> str:
     kept = QueryDict(mutable=True)
-    for name in (*VmFilterForm.FILTERS, "include_gone", "sort"):
+    for name in VmFilterForm.SELECTION:
         values = [v for v in selection.params.getlist(name) if v]
         if values:
             kept.setlist(name, values)

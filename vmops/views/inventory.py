@@ -55,7 +55,9 @@ def vm_list(request: HttpRequest) -> HttpResponse:
         "column_form": ColumnsForm(initial={"columns": [c.key for c in columns]}),
         "querystring": querystring(request, drop=("page",)),
         "next_url": current_page(request),
-        "filter_fields": [(k, v) for k, v in request.GET.lists() if k in VmFilterForm.FILTERS],
+        "filter_fields": [
+            (k, v) for k, v in request.GET.lists() if k in VmFilterForm.SELECTION and k != "sort"
+        ],
         **_overview_context(request, form, filters, choices["subscriptions"]),
     }
     if is_partial(request, "vm-inventory"):
@@ -67,13 +69,12 @@ def _overview_context(
     request: HttpRequest, form: VmFilterForm, filters: dict, subscriptions: list
 ) -> dict[str, Any]:
     """Tiles, chart and the billed-VMs banner of the VMs the filters select."""
-    overview = selectors.vm_overview(user=request.user, filters=filters)
+    counts = selectors.vm_state_counts(user=request.user, filters=filters)
+    overview = selectors.overview_of(counts)
     in_scope = filters.get("power_state") in (None, selectors.BILLED_STOPPED)
     return {
         "overview": overview,
-        "chart": power_state_chart(
-            selectors.vm_counts_by_group_and_state(user=request.user, filters=filters)
-        ),
+        "chart": power_state_chart(selectors.chart_rows_of(counts, filters.get("power_state"))),
         "sync": selectors.inventory_sync_status(subscriptions),
         "billed_in_view": overview.billed_stopped if in_scope else 0,
         "filters_described": form.described(),

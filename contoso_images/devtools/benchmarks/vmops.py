@@ -34,7 +34,8 @@ from contoso_images.devtools.cluster import cluster_environment, stop_cluster, w
 from contoso_images.operations.models import Operation, OperationStatus
 from vmops import services
 from vmops.choices import PowerAction, PowerState
-from vmops.models import VirtualMachine
+from vmops.columns import visible_columns
+from vmops.models import BulkAction, VirtualMachine
 
 Rows = list[tuple[str, str]]
 
@@ -116,6 +117,7 @@ def _measure(
         (f"list page @ {large_label}: queries", str(large.queries)),
         ("list page time ratio (large / small)", f"{large.ms / small.ms:.2f}"),
         ("list page query ratio (large / small)", f"{large.queries / small.queries:.2f}"),
+        ("list page columns (the defaults)", _default_columns()),
         (f"list page @ {large_label}: size (bytes)", f"{large.size:,}"),
         (
             f"list page 2 @ {large_label}: median (ms) / queries",
@@ -151,6 +153,10 @@ def _measure(
 
 
 # --- Helpers --------------------------------------------------------------------------------
+
+
+def _default_columns() -> str:
+    return ", ".join(c.label.lower() for c in visible_columns(None)) + ", actions"
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,7 @@ def _click_to_task_start(client: Client, emulator: Any, tmp: Path) -> Rows:
             latencies = [_one_click(client, vm) for vm in candidates]
             sent = _deallocate_posts(emulator)
             bulk_rows = _bulk_deallocation(client, emulator)
+            multi_rows = _multi_select(client, emulator)
         except Exception:
             sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
             raise
@@ -275,6 +282,7 @@ def _click_to_task_start(client: Client, emulator: Any, tmp: Path) -> Rows:
         (f"click-to-task-start, {len(ms)} deallocations: max (ms)", _ms(max(ms))),
         ("deallocations succeeded / POSTs sent to ARM", f"{succeeded} / {sent}"),
         *bulk_rows,
+        *multi_rows,
     ]
 
 
@@ -302,7 +310,9 @@ def _bulk_deallocation(client: Client, emulator: Any) -> Rows:
     started = time.perf_counter()
     for vm in vms:
         url = reverse("vmops:vm_action", args=[vm.pk, PowerAction.DEALLOCATE])
-        if client.post(url, headers={"HX-Request": "true"}).status_code != 200:
+        # A running VM's deallocation asks first: the button's answer comes with the POST.
+        response = client.post(url, {"confirm": "yes"}, headers={"HX-Request": "true"})
+        if response.status_code != 200:
             raise RuntimeError(f"deallocate {vm.name} was refused")
     keys = [vm.azure_id for vm in vms]
     _wait_for(
@@ -331,6 +341,48 @@ def _bulk_deallocation(client: Client, emulator: Any) -> Rows:
             "  succeeded / deallocate POSTs / hand-offs",
             f"{succeeded} / {sent} / {sum(operations.values_list('handoffs', flat=True))}",
         ),
+    ]
+
+
+#: A search matching exactly 1,000 of the filler VMs (vm-fleet-01000 to vm-fleet-01999).
+MULTI_SELECT_QUERY = "vm-fleet-01"
+MULTI_SELECT_TIMEOUT = 900.0
+
+
+def _multi_select(client: Client, emulator: Any) -> Rows:
+    """Deallocate "all VMs matching the filter" for 1,000 VMs: one request, then the workers."""
+    selected = VirtualMachine.objects.filter(name__icontains=MULTI_SELECT_QUERY).count()
+    emulator.set_durations(all=0)
+    emulator.clear_request_log()
+    data = {"action": PowerAction.DEALLOCATE.value, "scope": "filter", "q": MULTI_SELECT_QUERY}
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("vmops:vm_bulk"), data)
+    request_seconds = time.perf_counter() - started
+    if response.status_code != 302:
+        raise RuntimeError(f"the multi-select answered {response.status_code}")
+    bulk = BulkAction.objects.latest("pk")
+    ids = [item["operation"] for item in bulk.items if item["outcome"] == "queued"]
+    deadline = time.monotonic() + MULTI_SELECT_TIMEOUT
+    while Operation.objects.filter(pk__in=ids, finished_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("Timed out waiting for the 1,000-VM multi-select to finish.")
+        time.sleep(0.25)  # a calm poll: the workers share the SQLite file
+    wall = time.perf_counter() - started
+    succeeded = Operation.objects.filter(pk__in=ids, status=OperationStatus.SUCCEEDED).count()
+    inserts = sum(1 for q in queries.captured_queries if q["sql"].lstrip().startswith("INSERT"))
+    skipped = len(bulk.items) - len(ids)
+    return [
+        (f"multi-select Deallocate of {selected:,} VMs (all matching a search)", ""),
+        ("  VMs acted on / skipped (already deallocated)", f"{len(ids):,} / {skipped:,}"),
+        ("  request time (s)", f"{request_seconds:.2f}"),
+        (
+            "  request queries (of which INSERT batches, task rows included)",
+            f"{len(queries)} ({inserts})",
+        ),
+        ("  deallocate POSTs sent to ARM", f"{_deallocate_posts(emulator):,}"),
+        (f"  wall time until all done on {settings.Q_WORKERS} workers (s)", f"{wall:.1f}"),
+        ("  succeeded", f"{succeeded:,} / {len(ids):,}"),
     ]
 
 
