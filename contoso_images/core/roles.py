@@ -18,6 +18,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "vmops.view_virtualmachine",
         "vmops.operate_virtualmachine",
         "vmops.capture_virtualmachine",
+        # IT staff choose images from the catalog (and find their captures there).
+        "catalog.view_catalog",
     ),
     REVIEWERS: (
         "vmops.view_virtualmachine",
@@ -27,6 +29,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     AUDITORS: (
         "audit.view_audit",
         "audit.export_audit",
+        # Admins read what was captured and reviewed; they change nothing.
+        "catalog.view_catalog",
     ),
 }
 

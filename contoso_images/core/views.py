@@ -11,14 +11,18 @@ from contoso_images.core.health import health_report
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each user to the first section their role can see."""
+    """Send each user to the section of their work: operators to the VMs, managers to the
+    catalog they review, admins to the audit log (then whatever else they may see)."""
     user = request.user
-    if user.has_perm("vmops.view_virtualmachine"):
-        return redirect("vmops:vm_list")
-    if user.has_perm("catalog.view_catalog"):
-        return redirect("catalog:catalog_index")
-    if user.has_perm("audit.view_audit"):
-        return redirect("audit:audit_index")
+    for permission, section in (
+        ("vmops.operate_virtualmachine", "vmops:vm_list"),
+        ("catalog.review_image", "catalog:catalog_index"),
+        ("audit.view_audit", "audit:audit_index"),
+        ("vmops.view_virtualmachine", "vmops:vm_list"),
+        ("catalog.view_catalog", "catalog:catalog_index"),
+    ):
+        if user.has_perm(permission):
+            return redirect(section)
     return render(request, "no_role.html", status=403)
 
 
