@@ -40,6 +40,8 @@ HOST = "localhost"
 EXTRA_VERSIONS = 20
 LARGE = 1_000
 SMALL = 10
+#: Enough entries to fill the page (50 rows): from here on, only the catalog's size grows.
+FULL_PAGE = 100
 UBUNTU = ("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2")
 
 
@@ -371,6 +373,9 @@ def _page_figures(say: Callable[[str], None]) -> Rows:
     _fill_to(SMALL)
     small_count = CatalogImage.objects.count()
     small = _get_figures(client, url)
+    say(f"catalog page at {FULL_PAGE} entries")
+    _fill_to(FULL_PAGE)
+    full = _get_figures(client, url)
     say(f"catalog page at {LARGE:,} entries")
     _fill_to(LARGE)
     large_count = CatalogImage.objects.count()
@@ -379,6 +384,8 @@ def _page_figures(say: Callable[[str], None]) -> Rows:
     return [
         (f"catalog page @ {small_count:,} entries: median of 5 (ms)", f"{small.ms:.1f}"),
         (f"catalog page @ {small_count:,} entries: queries", str(small.queries)),
+        (f"catalog page @ {FULL_PAGE} entries (a full page): median of 5 (ms)", f"{full.ms:.1f}"),
+        (f"catalog page @ {FULL_PAGE} entries: queries", str(full.queries)),
         (f"catalog page @ {large_count:,} entries: median of 5 (ms)", f"{large.ms:.1f}"),
         (f"catalog page @ {large_count:,} entries: queries", str(large.queries)),
         (
