@@ -1,19 +1,9 @@
-"""Fixtures of the catalog tests: the synced pilot catalog, and the roles that see it."""
+"""Fixtures of the catalog tests: the synced pilot catalog, and an empty cache."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
-
-
-@pytest.fixture(autouse=True)
-def _operators_and_auditors_see_the_catalog(db):
-    """TEMPORARY until core/roles.py gives operators and auditors catalog.view_catalog
-    (requested from the lead): "operators and auditors see, never change"."""
-    view = Permission.objects.get(content_type__app_label="catalog", codename="view_catalog")
-    for name in ("operators", "auditors"):
-        Group.objects.get(name=name).permissions.add(view)
 
 
 @pytest.fixture(autouse=True)
