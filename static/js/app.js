@@ -163,7 +163,14 @@
   });
   document.addEventListener("click", function (event) {
     var cancel = event.target.closest("[data-close-confirm]");
-    if (cancel && cancel.closest("details")) { closeConfirm(cancel.closest("details")); }
+    if (cancel && cancel.closest("details")) { closeConfirm(cancel.closest("details")); return; }
+    // A click on the dimmed page around an open confirmation closes it, and does nothing else.
+    document.querySelectorAll("details.confirm[open]").forEach(function (open) {
+      if (!open.contains(event.target)) {
+        open.removeAttribute("open");
+        event.preventDefault();
+      }
+    });
   });
   // One confirmation open at a time.
   document.addEventListener("toggle", function (event) {

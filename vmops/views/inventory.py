@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from contoso_images.core.health import health_report
-from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
+from contoso_images.core.htmx import HtmxHttpRequest, is_partial
 from vmops import selectors, services
 from vmops.chart import power_state_chart
 from vmops.columns import header_cells
@@ -54,7 +54,8 @@ def vm_list(request: HttpRequest) -> HttpResponse:
         ),
         "column_form": ColumnsForm(initial={"columns": [c.key for c in columns]}),
         "querystring": querystring(request, drop=("page",)),
-        "next_url": current_page(request),
+        # The list's URL is the page's URL, the partial's too (its filters are pushed).
+        "next_url": request.get_full_path(),
         "filter_fields": [
             (k, v) for k, v in request.GET.lists() if k in VmFilterForm.SELECTION and k != "sort"
         ],
