@@ -238,34 +238,54 @@ def operation_cancel(*, operation: Operation, user: Any) -> Operation:
     """
     spec = registry.get(operation.kind)
     if user is not None and not user.has_perm(spec.permission):
-        raise PermissionDenied(f"Your role does not allow canceling {spec.label.lower()}.")
-    asked = Operation.objects.filter(
-        pk=operation.pk,
-        status__in=UNFINISHED_STATUSES,
-        irreversible_step="",
-        cancel_requested_at__isnull=True,
-    ).update(cancel_requested_at=timezone.now(), cancel_requested_by=user)
-    operation.refresh_from_db()
-    if asked:
-        registry.notify(
-            OperationEvent(
-                name="cancel_requested",
-                kind=operation.kind,
-                target=operation.target,
-                user=user,
-                operation=operation,
+        reason = f"Your role does not allow canceling {spec.label.lower()}."
+        _cancel_refused(operation, user, reason)
+        raise PermissionDenied(reason)
+    with transaction.atomic():  # no cancel without its record
+        asked = Operation.objects.filter(
+            pk=operation.pk,
+            status__in=UNFINISHED_STATUSES,
+            irreversible_step="",
+            cancel_requested_at__isnull=True,
+        ).update(cancel_requested_at=timezone.now(), cancel_requested_by=user)
+        operation.refresh_from_db()
+        if asked:
+            registry.notify(
+                OperationEvent(
+                    name="cancel_requested",
+                    kind=operation.kind,
+                    target=operation.target,
+                    user=user,
+                    operation=operation,
+                )
             )
-        )
-        return operation
+            return operation
     if not operation.is_unfinished:
-        raise ActionRefused(f"{spec.label} of {operation.target_name} has already ended.")
+        reason = f"{spec.label} of {operation.target_name} has already ended."
+        _cancel_refused(operation, user, reason)
+        raise ActionRefused(reason)
     if operation.irreversible_step:
         started = next(
             (step.label for step in spec.steps if step.name == operation.irreversible_step),
             operation.irreversible_step,
         )
-        raise ActionRefused(
+        reason = (
             f"'{started}' has started and cannot be undone, so {spec.label.lower()} of "
             f"{operation.target_name} can no longer be canceled."
         )
+        _cancel_refused(operation, user, reason)
+        raise ActionRefused(reason)
     return operation  # asked before
+
+
+def _cancel_refused(operation: Operation, user: Any, reason: str) -> None:
+    registry.notify(
+        OperationEvent(
+            name="refused",
+            kind=f"{operation.kind}.cancel",
+            target=operation.target,
+            user=user,
+            operation=operation,
+            reason=reason,
+        )
+    )

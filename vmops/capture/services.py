@@ -71,9 +71,20 @@ def capture_request(
             target=vm.target,
             subject=vm,
             user=user,
+            # Every option, so the tamper-evident record holds what was asked for.
             parameters={
                 "capture_kind": kind.value,
                 "image_id": produced,
+                "image_name": options.image_name,
+                "image_resource_group": options.image_resource_group,
+                "gallery": options.gallery,
+                "definition": options.definition,
+                "new_definition": options.new_definition,
+                "target_regions": options.target_regions,
+                "end_of_life_date": (
+                    options.end_of_life_date.isoformat() if options.end_of_life_date else None
+                ),
+                "exclude_from_latest": options.exclude_from_latest,
                 "guest_preparation": options.guest_preparation,
                 "delete_source": options.delete_source,
                 "retry_of": retry_of.operation_id if retry_of else None,

@@ -39,7 +39,7 @@ BENCHMARK_MODULES = (
 ON_REQUEST_MODULES = ("contoso_images.devtools.benchmarks.soak",)
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
 #: Variables the sandbox must not inherit: they could point it at real data or services.
-INHERITED_PREFIXES_DROPPED = ("AZURE_", "DATABASE_", "REDIS_", "Q_", "DJANGO_")
+INHERITED_PREFIXES_DROPPED = ("AZURE_", "DATABASE_", "REDIS_", "Q_", "DJANGO_", "AUDIT_")
 
 
 class Command(BaseCommand):
