@@ -86,7 +86,7 @@ def test_reasons_shared_by_several_actions_show_once():
     from vmops.models import VirtualMachine
     from vmops.rows import vm_row
 
-    vm = VirtualMachine(name="web-01", power_state="deallocating", reported_at=timezone.now())
+    vm = VirtualMachine(pk=1, name="web-01", power_state="deallocating", reported_at=timezone.now())
     row = vm_row(vm, None, can_operate=True)
     assert [a.allowed for a in row.actions] == [False] * 4
     assert row.offered == []
@@ -134,7 +134,7 @@ def test_offered_actions_put_the_primary_first():
     from vmops.models import VirtualMachine
     from vmops.rows import vm_row
 
-    vm = VirtualMachine(name="b", power_state="stopped", reported_at=timezone.now())
+    vm = VirtualMachine(pk=2, name="b", power_state="stopped", reported_at=timezone.now())
     row = vm_row(vm, None, can_operate=True)
     assert [a.kind for a in row.offered] == ["deallocate", "start"]
     assert [a.kind for a in row.actions][2:] == ["power_off", "restart"]
