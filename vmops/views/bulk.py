@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from vmops.forms import SCOPE_FILTER, SCOPE_SELECTED, BulkActionForm, VmFilterFo
 from vmops.models import BulkAction, VirtualMachine
 from vmops.rows import poll_seconds
 from vmops.services.actions import (
+    ALREADY,
     QUEUED,
     SKIPPED,
     bulk_action_counts,
@@ -106,13 +108,13 @@ def vm_bulk(request: HttpRequest) -> HttpResponse:
     selection = Selection(request, request.GET)
     plan = vms_action_plan(vms=selection.vms, kind=selection.kind) if selection.valid else []
     plan.sort(key=lambda item: item.outcome == QUEUED)  # the skipped ones first: read them
-    acting = sum(1 for item in plan if item.outcome == QUEUED)
+    outcomes = Counter(item.outcome for item in plan)
     context: dict[str, Any] = {
         "selection": selection,
         "plan": plan,
-        "acting": acting,
-        "skipped": sum(1 for item in plan if item.outcome == SKIPPED),
-        "already": len(plan) - acting - sum(1 for item in plan if item.outcome == SKIPPED),
+        "acting": outcomes[QUEUED],
+        "skipped": outcomes[SKIPPED],
+        "already": outcomes[ALREADY],
         "limit": bulk_limit(),
         "back_url": _list_url(selection),
     }
