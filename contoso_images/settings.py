@@ -293,8 +293,19 @@ OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=60)
 OPERATION_REQUEUE_AFTER_SECONDS = env.int("OPERATION_REQUEUE_AFTER_SECONDS", default=120)
 #: A pause after Azure failed (5xx, unreachable) without a Retry-After of its own.
 OPERATION_RETRY_SECONDS = env.int("OPERATION_RETRY_SECONDS", default=30)
+#: An operation still unfinished after this long is settled from what Azure shows.
+OPERATION_GIVE_UP_AFTER_SECONDS = env.int("OPERATION_GIVE_UP_AFTER_SECONDS", default=24 * 3600)
 #: A worker watches one operation this long, then queues it again so others get their turn.
 OPERATION_WAIT_SLICE_SECONDS = env.float("OPERATION_WAIT_SLICE_SECONDS", default=5.0)
+
+# --- Catalog --------------------------------------------------------------------------------
+CATALOG_SYNC_SECONDS = env.int("CATALOG_SYNC_SECONDS", default=300)
+#: How long one Marketplace level (publishers, offers, SKUs, versions of a region) is cached.
+CATALOG_MARKETPLACE_CACHE_SECONDS = env.int(
+    "CATALOG_MARKETPLACE_CACHE_SECONDS", default=6 * 60 * 60
+)
+CATALOG_MARKETPLACE_REGION = env.str("CATALOG_MARKETPLACE_REGION", default="westeurope")
+CATALOG_ROW_POLL_SECONDS = env.int("CATALOG_ROW_POLL_SECONDS", default=2)
 
 # --- Audit ----------------------------------------------------------------------------------
 #: Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For the audit record believes;

@@ -71,11 +71,14 @@ class Command(BaseCommand):
         return path.read_text().strip()
 
     def _first_sync(self) -> None:
+        """The VMs and the catalog are there at the first page view, not a schedule later."""
+        from catalog.services import catalog_sync_all
         from vmops.services import inventory_sync_all
 
-        results = inventory_sync_all()
-        for result in results:
+        for result in inventory_sync_all():
             self.stdout.write(f"Synced {result}")
+        for catalog_result in catalog_sync_all():
+            self.stdout.write(f"Synced the catalog of {catalog_result}")
 
     def _serve(self, addr: str, port: int) -> None:
         cluster = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
