@@ -43,6 +43,19 @@ def size_json(name: str) -> dict[str, object]:
 
 
 @dataclass(frozen=True)
+class Deprecation:
+    """An ``imageDeprecationStatus`` other than Active. The shape follows the SDK model
+    (``ImageDeprecationStatus``, ``AlternativeOption``); no public recording shows one
+    filled in, so it is marked invented in docs/emulator-fidelity.md. The date is relative
+    to the request so the demo always shows a deprecation still to come."""
+
+    state: str  # ScheduledForDeprecation | Deprecated
+    days_from_now: int
+    alternative_type: str = ""  # Offer | Plan
+    alternative_value: str = ""
+
+
+@dataclass(frozen=True)
 class MarketplaceSku:
     publisher: str
     offer: str
@@ -54,6 +67,8 @@ class MarketplaceSku:
     os_disk_gb: int = 0  # 0: 127 for Windows, 30 for Linux
     # (name, value) pairs; None: the Gen2 set below for V2 images, none for V1 ones.
     features: tuple[tuple[str, str], ...] | None = None
+    architecture: str = "x64"
+    deprecation: Deprecation | None = None
 
     @property
     def disk_gb(self) -> int:
@@ -89,10 +104,29 @@ def _older(version: str, step: int) -> str:
 
 
 def _sku(
-    pub: str, offer: str, sku: str, version: str, os_type: str, gen: str, plan: bool = False
+    pub: str,
+    offer: str,
+    sku: str,
+    version: str,
+    os_type: str,
+    gen: str,
+    plan: bool = False,
+    *,
+    architecture: str = "x64",
+    deprecation: Deprecation | None = None,
 ) -> MarketplaceSku:
     versions = (version, _older(version, 7), _older(version, 31))
-    return MarketplaceSku(pub, offer, sku, tuple(dict.fromkeys(versions)), os_type, gen, plan)
+    return MarketplaceSku(
+        pub,
+        offer,
+        sku,
+        tuple(dict.fromkeys(versions)),
+        os_type,
+        gen,
+        plan,
+        architecture=architecture,
+        deprecation=deprecation,
+    )
 
 
 W, L = "Windows", "Linux"
@@ -177,6 +211,16 @@ MARKETPLACE: tuple[MarketplaceSku, ...] = (
         "9600.21620.241004",
         W,
         "V1",
+        deprecation=Deprecation("ScheduledForDeprecation", 45),
+    ),
+    _sku(
+        "MicrosoftWindowsServer",
+        "WindowsServer",
+        "2012-Datacenter",
+        "9200.24975.240606",
+        W,
+        "V1",
+        deprecation=Deprecation("ScheduledForDeprecation", 45),
     ),
     _sku("MicrosoftSQLServer", "sql2022-ws2022", "sqldev-gen2", "16.0.241010", W, "V2"),
     _sku("MicrosoftSQLServer", "sql2022-ws2022", "standard-gen2", "16.0.241010", W, "V2"),
@@ -195,6 +239,7 @@ MARKETPLACE: tuple[MarketplaceSku, ...] = (
     _sku("RedHat", "RHEL", "8-lvm-gen2", "8.10.2024100213", L, "V2"),
     _sku("RedHat", "RHEL", "9-lvm", "9.4.2024081415", L, "V1"),
     _sku("RedHat", "RHEL", "9-lvm-gen2", "9.4.2024081415", L, "V2"),
+    _sku("SUSE", "sles-15-sp3", "gen2", "2022.11.09", L, "V2"),
     _sku("SUSE", "sles-15-sp5", "gen2", "2024.09.13", L, "V2"),
     _sku("SUSE", "sles-15-sp6", "gen2", "2024.10.08", L, "V2"),
     _sku("SUSE", "openSUSE-leap-15-4", "gen2", "2024.06.10", L, "V2"),
@@ -203,9 +248,27 @@ MARKETPLACE: tuple[MarketplaceSku, ...] = (
     _sku("resf", "rockylinux-x86_64", "9-base", "9.4.20240509", L, "V2", plan=True),
     _sku("resf", "rockylinux-x86_64", "8-base", "8.9.20231119", L, "V1", plan=True),
     _sku("Oracle", "Oracle-Linux", "ol95-lvm-gen2", "9.5.2", L, "V2"),
-    _sku("OpenLogic", "CentOS", "8_5-gen2", "8.5.2022101800", L, "V2"),
+    _sku(
+        "OpenLogic",
+        "CentOS",
+        "8_5-gen2",
+        "8.5.2022101800",
+        L,
+        "V2",
+        deprecation=Deprecation("ScheduledForDeprecation", 30, "Offer", "almalinux-x86_64"),
+    ),
     _sku("kinvolk", "flatcar-container-linux-free", "stable-gen2", "3975.2.2", L, "V2"),
     _sku("microsoftazurelinux", "azurelinux-4", "4", "4.0.20260101", L, "V2"),
+    _sku("microsoftazurelinux", "azurelinux-4", "4-gen1", "4.0.20260101", L, "V1"),
+    _sku(
+        "microsoftazurelinux",
+        "azurelinux-4",
+        "4-arm64",
+        "4.0.20260101",
+        L,
+        "V2",
+        architecture="Arm64",
+    ),
     _sku("bitnami", "rabbitmq", "rabbitmq", "3.7.1809211005", L, "V1", plan=True),
     _sku("bitnami", "lampstack", "5-6", "5.6.40", L, "V1", plan=True),
     _sku("bitnami", "mysql", "mysql", "8.0.39", L, "V1", plan=True),

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import catalog, errors, regions
 from .catalog import MARKETPLACE, MarketplaceSku
+from .clock import iso
 from .lookup import require_sub
 from .state import Store
 from .wire import ArmRequest, Ctx, Response, json_response
@@ -39,6 +40,7 @@ def add_image(store: Store, sku: MarketplaceSku) -> None:
             "plan": sku.plan,
             "os_disk_gb": sku.os_disk_gb,
             "features": None if sku.features is None else [list(f) for f in sku.features],
+            "architecture": sku.architecture,
         }
     )
     store.meta_set(EXTRA_KEY, extra)
@@ -144,7 +146,20 @@ def _version_id(sub: str, loc: str, s: MarketplaceSku, version: str) -> str:
     )
 
 
-def _properties(s: MarketplaceSku) -> dict[str, Any]:
+def _deprecation_status(s: MarketplaceSku, now: float) -> dict[str, Any]:
+    if s.deprecation is None:
+        return {"imageState": "Active"}
+    d = s.deprecation
+    status: dict[str, Any] = {
+        "imageState": d.state,
+        "scheduledDeprecationTime": iso(now + 86400 * d.days_from_now),
+    }
+    if d.alternative_type:
+        status["alternativeOption"] = {"type": d.alternative_type, "value": d.alternative_value}
+    return status
+
+
+def _properties(s: MarketplaceSku, now: float) -> dict[str, Any]:
     """The recorded key set (CentOS 7.5, Ubuntu 18.04: ``sizeInGb`` is present for some
     images and not others; it is always sent here)."""
     props: dict[str, Any] = {}
@@ -153,11 +168,11 @@ def _properties(s: MarketplaceSku) -> dict[str, Any]:
     props.update(
         {
             "hyperVGeneration": s.generation,
-            "architecture": "x64",
+            "architecture": s.architecture,
             "replicaType": "Unmanaged",
             "disallowed": {"vmDiskType": "None"},
             "automaticOSUpgradeProperties": {"automaticOSUpgradeSupported": False},
-            "imageDeprecationStatus": {"imageState": "Active"},
+            "imageDeprecationStatus": _deprecation_status(s, now),
         }
     )
     if s.feature_list:
@@ -188,7 +203,7 @@ def versions(
     for v in names:
         item = _entry(v, loc, _version_id(sub, loc, s, v))
         if expand:
-            item["properties"] = _properties(s)
+            item["properties"] = _properties(s, ctx.now)
         items.append(item)
     return json_response(200, items)
 
@@ -211,7 +226,7 @@ def version_get(
     if wanted not in s.versions:
         raise errors.artifact_not_found()
     item = _entry(wanted, loc, _version_id(sub, loc, s, wanted))
-    return json_response(200, {"properties": _properties(s), **item})
+    return json_response(200, {"properties": _properties(s, ctx.now), **item})
 
 
 def vm_sizes(ctx: Ctx, req: ArmRequest, sub: str, location: str) -> Response:

@@ -337,9 +337,12 @@ def _version(
     regions: list[str],
     published: float,
     disk_gb: int,
+    *,
+    exclude_from_latest: bool = False,
+    end_of_life: float | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     shown = [region_display(r) for r in regions]
-    body = {
+    body: dict[str, Any] = {
         "name": version,
         "id": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/"
         f"{gallery}/images/{image}/versions/{version}",
@@ -353,7 +356,7 @@ def _version(
                     for r in shown
                 ],
                 "replicaCount": 1,
-                "excludeFromLatest": False,
+                "excludeFromLatest": exclude_from_latest,
                 "publishedDate": iso(published),
                 "storageAccountType": "Standard_LRS",
             },
@@ -368,6 +371,8 @@ def _version(
             "provisioningState": "Succeeded",
         },
     }
+    if end_of_life is not None:
+        body["properties"]["publishingProfile"]["endOfLifeDate"] = iso(end_of_life)
     emu = {
         "op": None,
         "source_region": regions[0],
@@ -439,6 +444,10 @@ def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, 
             os_state="Generalized",
             generation=gen,
             architecture="x64",
+            # What a Trusted Launch capable Gen2 image declares (a V1 one cannot).
+            features=[{"name": "SecurityType", "value": "TrustedLaunchSupported"}]
+            if gen == "V2"
+            else None,
             extra={"description": f"{offer} {sku}"},
             state="Succeeded",
         )
@@ -480,12 +489,30 @@ def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, 
             {"id": image_ids["img-legacy-app-2016"]},
             ["westeurope", "uksouth"],
         ),
+        # A candidate kept out of "latest" until it is reviewed.
+        (
+            "ubuntu2204-base",
+            "1.1.0",
+            {"id": image_ids["img-ubuntu2204-20240915"]},
+            ["westeurope"],
+        ),
     ]
     for i, (definition, version, source, regions) in enumerate(versions):
         published = now - 86400 * (20 - i)
         disk_gb = 30 if definition.startswith("ubuntu") else 127
         body, emu = _version(
-            PROD, gallery_rg, gallery, definition, version, source, regions, published, disk_gb
+            PROD,
+            gallery_rg,
+            gallery,
+            definition,
+            version,
+            source,
+            regions,
+            published,
+            disk_gb,
+            exclude_from_latest=(definition, version) == ("ubuntu2204-base", "1.1.0"),
+            # Support for the legacy app's image ends within the month.
+            end_of_life=now + 86400 * 20 if definition == "legacy-app" else None,
         )
         rows.append(
             (KIND_GALLERY_VERSION, PROD, gallery_rg, f"{gallery}/{definition}", version, body, emu)

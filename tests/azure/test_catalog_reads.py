@@ -68,6 +68,30 @@ def test_marketplace_plan_image(subscription_id):
     assert image.plan == {"name": "9-base", "product": "rockylinux-x86_64", "publisher": "resf"}
 
 
+def test_marketplace_deprecation_and_architecture(subscription_id):
+    from datetime import UTC, datetime, timedelta
+
+    def newest(publisher, offer, sku):
+        version = gateway.marketplace_versions(subscription_id, "westeurope", publisher, offer, sku)
+        return gateway.marketplace_image(
+            subscription_id, "westeurope", publisher, offer, sku, version[0]
+        )
+
+    centos = newest("OpenLogic", "CentOS", "8_5-gen2")
+    assert centos.image_state == "ScheduledForDeprecation"
+    deprecation = centos.deprecation
+    assert deprecation is not None and deprecation.scheduled_time is not None
+    assert deprecation.scheduled_time - datetime.now(UTC) > timedelta(days=20)
+    assert (deprecation.alternative_type, deprecation.alternative_value) == (
+        "Offer",
+        "almalinux-x86_64",
+    )
+    windows = newest("MicrosoftWindowsServer", "WindowsServer", "2012-R2-Datacenter")
+    assert windows.deprecation is not None and windows.deprecation.alternative_type == ""
+    arm = newest("microsoftazurelinux", "azurelinux-4", "4-arm64")
+    assert (arm.architecture, arm.image_state) == ("Arm64", "Active")
+
+
 def test_marketplace_not_found(subscription_id):
     with pytest.raises(AzureError) as caught:
         gateway.marketplace_image(
@@ -152,3 +176,14 @@ def test_version_straight_from_a_generalized_vm(subscription_id, vms):
     assert {r.state for r in version.replication} == {"Completed"}
     assert version.target_regions[1].regional_replica_count == 2
     assert version.target_regions[1].storage_account_type == "Standard_ZRS"
+
+
+def test_every_cli_alias_resolves_in_the_emulator_with_its_architecture():
+    """The catalog's popular list is the CLI's aliases; each must be served (Arm64 as Arm64)."""
+    from catalog.aliases import POPULAR
+    from contoso_images.arm_emulator.catalog import find_sku
+
+    for alias in POPULAR:
+        sku = find_sku(alias.publisher, alias.offer, alias.sku)
+        assert sku is not None, alias.alias
+        assert (sku.os_type, sku.architecture) == (alias.os_type, alias.architecture), alias.alias

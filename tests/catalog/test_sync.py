@@ -109,10 +109,10 @@ def test_first_sync_reads_each_level_once_and_replication_of_new_versions(emulat
         "galleries": subscriptions,
         "definitions": 1,
         "versions": 3,  # one per definition
-        "replication": 4,  # each new version once
+        "replication": 5,  # each new version once
     }
     assert [r.error for r in results] == [""] * subscriptions
-    assert sum(r.replication_reads for r in results) == 4
+    assert sum(r.replication_reads for r in results) == 5
 
 
 def test_a_settled_catalog_costs_one_listing_per_level_and_no_per_image_call(catalog, emulator):
@@ -159,7 +159,7 @@ def test_sync_records_every_field_the_catalog_shows(catalog):
         "V2",
     )
     assert CatalogImage.objects.filter(kind=ImageKind.MANAGED_IMAGE).count() == 3
-    assert CatalogImage.objects.filter(kind=ImageKind.GALLERY_VERSION).count() == 4
+    assert CatalogImage.objects.filter(kind=ImageKind.GALLERY_VERSION).count() == 5
     assert ImageDefinition.objects.count() == 3
 
 
@@ -265,7 +265,7 @@ def test_sync_catalog_command(emulator, db):
 
     out = StringIO()
     call_command("sync_catalog", stdout=out)
-    assert "3 managed images, 1 galleries, 3 definitions, 4 versions listed" in out.getvalue()
+    assert "3 managed images, 1 galleries, 3 definitions, 5 versions listed" in out.getvalue()
 
 
 # --- after a capture -----------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_the_catalog_shows_every_entry_grouped_with_badges(reviewer_client, cata
     response = reviewer_client.get(INDEX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Awaiting review (8)" in html  # 3 managed images, 4 versions, 1 Marketplace entry
+    assert "Awaiting review (9)" in html  # 3 managed images, 5 versions, 1 Marketplace entry
     assert "gal_contoso › win2022-base" in html  # versions grouped under their definition
     kinds = [part.split("<")[0] for part in html.split('colspan="8">')[1:]]
     assert [k for k in kinds if k.endswith(("versions", "images"))] == [
@@ -80,15 +80,18 @@ def test_users_without_a_role_get_403(client, roleless_user, catalog):
             {"kind": "managed_image"},
             {"img-win2022-base-20241001", "img-ubuntu2204-20240915", "img-legacy-app-2016"},
         ),
-        ({"kind": "gallery_version", "os_type": "Linux"}, {"ubuntu2204-base 1.0.0"}),
-        ({"generation": "V1"}, {"legacy-app 1.0.0", "img-legacy-app-2016"}),
         (
+            {"kind": "gallery_version", "os_type": "Linux"},
+            {"ubuntu2204-base 1.0.0", "ubuntu2204-base 1.1.0"},
+        ),
+        ({"generation": "V1"}, {"legacy-app 1.0.0", "img-legacy-app-2016"}),
+        (  # the seeded ubuntu2204-base 1.1.0 is excluded from latest
             {"lifecycle": "latest"},
             {"win2022-base 1.1.0", "ubuntu2204-base 1.0.0", "legacy-app 1.0.0"},
         ),
         (
             {"location": "westeurope", "q": "ubuntu"},
-            {"ubuntu2204-base 1.0.0", "img-ubuntu2204-20240915"},
+            {"ubuntu2204-base 1.0.0", "ubuntu2204-base 1.1.0", "img-ubuntu2204-20240915"},
         ),
         ({"q": "win2022 1.1"}, {"win2022-base 1.1.0"}),
         ({"review": "approved"}, {"legacy-app 1.0.0"}),
@@ -113,16 +116,15 @@ def test_lifecycle_filters_for_end_of_life(reviewer_client, catalog):
 
     from django.utils import timezone
 
+    # The seed gives legacy-app 1.0.0 an end of life in 20 days and keeps
+    # ubuntu2204-base 1.1.0 out of latest; the sync carries both.
     soon = catalog["legacy-app 1.0.0"]
     past = catalog["win2022-base 1.0.0"]
-    excluded = catalog["ubuntu2204-base 1.0.0"]
-    CatalogImage.objects.filter(pk=soon.pk).update(
-        end_of_life_date=timezone.now() + timedelta(days=10)
-    )
+    excluded = catalog["ubuntu2204-base 1.1.0"]
+    assert soon.end_of_life_date is not None and excluded.exclude_from_latest
     CatalogImage.objects.filter(pk=past.pk).update(
         end_of_life_date=timezone.now() - timedelta(days=1)
     )
-    CatalogImage.objects.filter(pk=excluded.pk).update(exclude_from_latest=True)
     assert _row_ids(reviewer_client.get(INDEX, {"lifecycle": "eol_soon"})) == {soon.pk}
     assert _row_ids(reviewer_client.get(INDEX, {"lifecycle": "past_eol"})) == {past.pk}
     assert _row_ids(reviewer_client.get(INDEX, {"lifecycle": "excluded"})) == {excluded.pk}
@@ -143,7 +145,7 @@ def test_awaiting_review_is_the_oldest_first(reviewer_client, catalog):
     html = response.content.decode()
     first = html.index('id="image-row-')
     assert html[first:].startswith(f'id="image-row-{oldest.pk}"')
-    assert len(_row_ids(response)) == 7
+    assert len(_row_ids(response)) == 8
 
 
 def test_gone_images_are_hidden_unless_asked_for(reviewer_client, catalog):
