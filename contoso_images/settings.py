@@ -143,6 +143,10 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
 # Lock the pair, not the address: behind a proxy every user shares one address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The same client address the audit record keeps: X-Forwarded-For is believed only from
+# AUDIT_TRUSTED_PROXIES, so behind a proxy one client's lockout is not everyone's, and a
+# forged header never buys an attacker fresh attempts.
+AXES_CLIENT_IP_CALLABLE = "contoso_images.audit.context.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -93,6 +93,37 @@ def test_a_refusal_already_recorded_is_not_recorded_twice(operator_user):
 # --- The client's address -------------------------------------------------------------------
 
 
+def test_lockout_counts_the_client_behind_a_trusted_proxy_not_a_forged_header(
+    client, operator_user, settings
+):
+    settings.AUDIT_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    locked = AuditEvent.objects.filter(action="auth.locked_out")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        # Straight to the server, not through the proxy: a new forged header each time
+        # buys no fresh attempts.
+        _sign_in(
+            client,
+            operator_user.username,
+            password="wrong",
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+    assert locked.count() == 1
+    behind_proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(
+            client,
+            operator_user.username,
+            password="wrong",
+            HTTP_X_FORWARDED_FOR="198.51.100.66",
+            **behind_proxy,
+        )
+    assert locked.count() == 2
+    # A colleague behind the same proxy is not locked out by that.
+    _sign_in(client, operator_user.username, HTTP_X_FORWARDED_FOR="198.51.100.77", **behind_proxy)
+    assert AuditEvent.objects.filter(action="auth.login").count() == 1
+
+
 def _request(remote, forwarded=None):
     meta = {"REMOTE_ADDR": remote}
     if forwarded is not None:
