@@ -29,9 +29,13 @@ def notifications(request: HttpRequest) -> HttpResponse:
     """Every signed-in user sees their own operations (nothing to check beyond sign-in)."""
     items = recent_notifications(user=request.user)
     unread_ids = [item.operation.pk for item in items if item.unread]
-    return render(
-        request, "operations/notifications.html", {"items": items, "unread_ids": unread_ids}
-    )
+    context = {
+        "items": items,
+        "unread_ids": unread_ids,
+        # The bell loads once these are marked seen, not beside that POST with stale counts.
+        "bell_after_seen": bool(unread_ids),
+    }
+    return render(request, "operations/notifications.html", context)
 
 
 @require_GET

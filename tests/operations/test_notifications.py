@@ -79,6 +79,9 @@ def test_opening_the_page_marks_what_it_showed_as_seen_with_a_post(
     html = operator_client.get("/notifications/").content.decode()
     assert f'<input type="hidden" name="op" value="{shown.pk}">' in html
     assert 'hx-post="/notifications/seen/" hx-trigger="load"' in html
+    # The bell waits for that POST, so it never shows the counts from before it.
+    bell = html.split('<a id="bell"')[1].split(">")[0]
+    assert 'hx-trigger="operations-changed from:body"' in bell
     shown.refresh_from_db()
     assert shown.outcome_seen_at is None  # a GET changes nothing
     later = _failed(VirtualMachineFactory(subscription=vm.subscription), operator_user)
