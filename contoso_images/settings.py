@@ -275,6 +275,8 @@ QCLUSTER_STOP_SECONDS = env.float("QCLUSTER_STOP_SECONDS", default=Q_TIMEOUT + 5
 INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
 RECONCILE_SECONDS = env.int("RECONCILE_SECONDS", default=60)
 VM_ROW_POLL_SECONDS = env.int("VM_ROW_POLL_SECONDS", default=2)
+#: The most VMs one multi-select may act on ("all matching the filter" above it sends nothing).
+VM_BULK_LIMIT = env.int("VM_BULK_LIMIT", default=2000)
 
 LOGGING = {
     "version": 1,

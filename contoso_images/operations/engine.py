@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 #: The django-q2 task that runs one operation (a dotted path, so nothing here imports tasks).
 TASK = "contoso_images.operations.tasks.operation_run_task"
+FAN_OUT_TASK = "contoso_images.operations.tasks.operations_enqueue_task"
 #: Claims after a crash (not planned pauses) after which the operation is settled from what
 #: Azure shows, without sending anything more.
 MAX_ATTEMPTS = 5
@@ -77,6 +78,26 @@ def enqueue(operation_id: int) -> None:
     from django_q.tasks import async_task
 
     async_task(TASK, operation_id, task_name=f"operation-{operation_id}", group="operations")
+
+
+#: Above this many, a request queues one task that queues the rest: each queued task is a
+#: write to the broker, and a thousand of them made a multi-select request take seconds.
+FAN_OUT_ABOVE = 20
+
+
+def enqueue_many(operation_ids: list[int]) -> None:
+    """Queue many operations (committed) without making the request wait for each.
+
+    If the fan-out task is lost, the reconciler queues each operation again after
+    OPERATION_REQUEUE_AFTER_SECONDS; if it runs twice, the second claims nothing.
+    """
+    from django_q.tasks import async_task
+
+    if len(operation_ids) <= FAN_OUT_ABOVE:
+        for pk in operation_ids:
+            enqueue(pk)
+        return
+    async_task(FAN_OUT_TASK, list(operation_ids), group="operations")
 
 
 def _lease_seconds() -> int:

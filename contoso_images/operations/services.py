@@ -87,13 +87,16 @@ def _same_or_refused(unfinished: Operation, kind: str, target: Target, user: Any
     refused, with the reason, and the refusal is recorded (it is never dropped in silence)."""
     if unfinished.kind == kind:
         return unfinished
-    asked = registry.get(kind).label
-    reason = (
-        f"{unfinished.label} of {target.name} is already in progress; "
-        f"{asked} was not sent. Try again when it has finished."
-    )
+    reason = _busy_reason(unfinished, kind, target)
     _refused(kind, target, user, reason)
     raise ActionRefused(reason)
+
+
+def _busy_reason(unfinished: Operation, kind: str, target: Target) -> str:
+    return (
+        f"{unfinished.label} of {target.name} is already in progress; "
+        f"{registry.get(kind).label} was not sent. Try again when it has finished."
+    )
 
 
 def unfinished_operation(*, target_key: str) -> Operation | None:
@@ -118,9 +121,9 @@ class RequestItem:
 @dataclass(frozen=True)
 class ManyResult:
     created: list[Operation]
-    #: Targets that already had an operation under way: it is kept, nothing new is made.
+    #: Targets that already had this operation under way: it is kept, nothing new is made.
     already: list[Operation]
-    #: Targets the pre-check refused, with the reason.
+    #: Targets refused, with the reason: busy with another operation, or the pre-check said no.
     refused: list[tuple[Target, str]]
 
 
@@ -148,7 +151,10 @@ def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) ->
             continue
         seen.add(key)
         if key in busy:
-            already.append(busy[key])
+            if busy[key].kind == kind:
+                already.append(busy[key])
+            else:
+                refused.append((item.target, _busy_reason(busy[key], kind, item.target)))
             continue
         reason = spec.precheck(item.subject, dict(item.parameters))
         if reason:
@@ -177,13 +183,8 @@ def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) ->
             (created if was_created else already).append(operation)
         return ManyResult(created=created, already=already, refused=refused)
     ids = [operation.pk for operation in created]
-    transaction.on_commit(lambda: _enqueue_all(ids))
+    transaction.on_commit(lambda: engine.enqueue_many(ids))
     return ManyResult(created=created, already=already, refused=refused)
-
-
-def _enqueue_all(ids: list[int]) -> None:
-    for pk in ids:
-        engine.enqueue(pk)
 
 
 def _create_many(

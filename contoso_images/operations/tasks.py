@@ -12,6 +12,12 @@ def operation_run_task(operation_id: int) -> str:
     return f"operation {operation_id}: {operation.status}"
 
 
+def operations_enqueue_task(operation_ids: list[int]) -> str:
+    for pk in operation_ids:
+        engine.enqueue(pk)
+    return f"queued {len(operation_ids)} operations"
+
+
 def reconcile_scheduled() -> str:
     counts = engine.reconcile()
     return f"requeued {counts['requeued']}, resumed {counts['resumed']}"

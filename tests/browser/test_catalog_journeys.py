@@ -8,6 +8,9 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
+from catalog.choices import ReviewStatus
+from catalog.models import CatalogImage
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -119,6 +122,9 @@ def test_a_reviewer_rejects_with_a_reason(
 ):
     settings.CATALOG_ROW_POLL_SECONDS = 1
     sign_in(reviewer_user.username)
+    awaiting = CatalogImage.objects.filter(
+        review_status=ReviewStatus.NOT_REVIEWED, gone_at__isnull=True
+    ).count()
     page.goto(f"{live_server.url}/catalog/?review=awaiting")
     row = page.locator("tr", has_text="img-legacy-app-2016")
     row.get_by_text("Reject…").click()
@@ -126,4 +132,5 @@ def test_a_reviewer_rejects_with_a_reason(
     opened.get_by_label("Reason").fill("Windows Server 2016 is out of support here.")
     opened.get_by_role("button", name="Reject", exact=True).click()
     expect(row.locator(".review-rejected")).to_have_text("Rejected", timeout=10_000)
-    expect(page.locator("#catalog-overview .tile-awaiting .count")).to_have_text("7")
+    tile = page.locator("#catalog-overview .tile-awaiting .count")
+    expect(tile).to_have_text(str(awaiting - 1))

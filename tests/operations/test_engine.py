@@ -231,3 +231,27 @@ def test_no_cancel_once_an_irreversible_step_has_started(
         operation_cancel(operation=operation, user=operator_user)
     done = engine.run(operation_id=operation.pk)
     assert done.status == "succeeded"
+
+
+def test_many_operations_are_queued_through_one_fan_out_task(monkeypatch):
+    """A multi-select of a thousand VMs writes one task to the broker in its request."""
+    import django_q.tasks
+
+    queued: list[int] = []
+    sent: list[str] = []
+    real = django_q.tasks.async_task
+
+    def spy(func, *args, **kwargs):
+        sent.append(func)
+        return real(func, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "enqueue", queued.append)
+    monkeypatch.setattr(django_q.tasks, "async_task", spy)
+    many = list(range(1, engine.FAN_OUT_ABOVE + 6))
+    engine.enqueue_many(many)
+    assert sent == [engine.FAN_OUT_TASK]  # run inline here (sync mode): it queued each one
+    assert queued == many
+    queued.clear()
+    sent.clear()
+    engine.enqueue_many([1, 2, 3])
+    assert (sent, queued) == ([], [1, 2, 3])

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from contoso_images.audit.models import AuditEvent
 from contoso_images.operations.models import Operation
 from tests.factories import OperationFactory, SubscriptionFactory, VirtualMachineFactory
 from tests.helpers import HX, vm_in_state
@@ -99,8 +100,14 @@ def test_a_vm_busy_with_another_action_is_skipped_with_the_reason(operator_clien
     operator_client.post("/vms/bulk/", {"action": "deallocate", "vm": [vm.pk]})
     item = BulkAction.objects.get().items[0]
     assert item["outcome"] == "skipped"
-    assert item["reason"] == "Restart is already in progress; Deallocate was not sent."
+    assert item["reason"] == (
+        f"Restart of {vm.name} is already in progress; Deallocate was not sent. "
+        "Try again when it has finished."
+    )
     assert Operation.objects.filter(kind="vm.deallocate").count() == 0
+    # The refusal is recorded as a one-click refusal would be.
+    refused = AuditEvent.objects.get(outcome="refused")
+    assert (refused.action, refused.target_name) == ("vm.deallocate.refused", vm.name)
 
 
 def test_all_matching_the_filter_sends_the_filter_not_the_ids(operator_client, inventory):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from vmops.services.actions import (
-    BulkRequestResult,
+    BulkCounts,
+    bulk_action_counts,
     vm_action_request,
     vm_unfinished_operation,
-    vms_deallocate_request,
+    vms_action_plan,
+    vms_action_request,
 )
 from vmops.services.inventory import (
     SyncResult,
@@ -17,7 +19,8 @@ from vmops.services.inventory import (
 )
 
 __all__ = [
-    "BulkRequestResult",
+    "BulkCounts",
+    "bulk_action_counts",
     "SyncResult",
     "inventory_sync",
     "inventory_sync_all",
@@ -25,5 +28,6 @@ __all__ = [
     "vm_action_request",
     "vm_read_live",
     "vm_unfinished_operation",
-    "vms_deallocate_request",
+    "vms_action_plan",
+    "vms_action_request",
 ]

@@ -108,12 +108,8 @@ def vms_action_request(
         for operation in result.created:
             got[operation.target_key] = (QUEUED, "", operation.pk)
         for operation in result.already:
-            if operation.kind == action.operation_kind:
-                reason = f"{operation.label} is already in progress."
-                got[operation.target_key] = (ALREADY, reason, operation.pk)
-            else:
-                reason = f"{operation.label} is already in progress; {action.label} was not sent."
-                got[operation.target_key] = (SKIPPED, reason, None)
+            reason = f"{operation.label} is already in progress."
+            got[operation.target_key] = (ALREADY, reason, operation.pk)
         for target, reason in result.refused:
             got[target.key] = (SKIPPED, reason, None)
         return BulkAction.objects.create(
@@ -139,25 +135,17 @@ def _item_record(vm: VirtualMachine, got: tuple[str, str, int | None] | None) ->
 
 
 @dataclass(frozen=True)
-class BulkRequestResult:
+class BulkCounts:
     queued: int
     already: int  # VMs that already had the same operation under way (it is kept)
     skipped: int  # VMs whose state (or another operation) does not allow the action
 
 
-def bulk_action_counts(bulk: BulkAction) -> BulkRequestResult:
+def bulk_action_counts(bulk: BulkAction) -> BulkCounts:
     """How many VMs of a multi-select got each outcome when it was asked for."""
     outcomes = [item["outcome"] for item in bulk.items]
-    return BulkRequestResult(
+    return BulkCounts(
         queued=outcomes.count(QUEUED),
         already=outcomes.count(ALREADY),
         skipped=outcomes.count(SKIPPED),
     )
-
-
-def vms_deallocate_request(*, vms: list[VirtualMachine], user: Any) -> BulkRequestResult:
-    """Deallocate several VMs: a multi-select of one action (kept for existing callers)."""
-    bulk = vms_action_request(
-        vms=vms, kind=PowerAction.DEALLOCATE, user=user, selection=f"{len(vms)} ticked VMs"
-    )
-    return bulk_action_counts(bulk)

@@ -37,7 +37,7 @@ RESULTS_PAGE_SIZE = 100
 
 def bulk_limit() -> int:
     """The most VMs one multi-select acts on (a request, not a worker, per VM)."""
-    return int(getattr(settings, "VM_BULK_LIMIT", 2000))
+    return int(settings.VM_BULK_LIMIT)
 
 
 class Selection:
