@@ -99,20 +99,6 @@ class VirtualMachine(models.Model):
         )
 
 
-class SyncRequest(models.Model):
-    """When someone last asked for an inventory sync now ("Refresh now"): one row per kind.
-
-    Every web process claims the row with a conditional UPDATE, so clicks on any number of
-    processes (no shared cache needed) queue one sync per window.
-    """
-
-    name = models.CharField(max_length=40, unique=True)
-    requested_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name} requested at {self.requested_at:%Y-%m-%d %H:%M:%S}"
-
-
 class ListPreference(models.Model):
     """The columns a user chose for the VM list (remembered across sessions and devices)."""
 

@@ -41,13 +41,11 @@ from catalog.services.fields import (
 )
 from contoso_images import azure
 from contoso_images.core.models import Subscription
-from contoso_images.core.services import subscriptions_sync
+from contoso_images.core.services import subscriptions_sync, sync_request_claim
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-#: A click on "Refresh now" within this many seconds of the last one queues nothing more.
-SYNC_REQUEST_WINDOW_SECONDS = 30
 CUSTOM_KINDS = (ImageKind.MANAGED_IMAGE, ImageKind.GALLERY_VERSION)
 
 # --- reading Azure -------------------------------------------------------------------------
@@ -355,13 +353,11 @@ def recompute_latest(*, definition_ids: Iterable[int]) -> int:
 
 
 def catalog_sync_request() -> bool:
-    """Queue a sync now, once however often it is asked for; True when one was queued."""
-    from django.core.cache import cache
+    """Queue a sync now, once however often it is asked for (on any number of web
+    processes); True when one was queued."""
     from django_q.tasks import async_task
 
-    if not cache.add(
-        "catalog:sync-requested", timezone.now().isoformat(), SYNC_REQUEST_WINDOW_SECONDS
-    ):
+    if not sync_request_claim("catalog", timezone.now()):
         return False
     async_task(
         "catalog.tasks.catalog_sync_scheduled", task_name="catalog-sync-now", group="catalog-sync"

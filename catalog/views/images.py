@@ -3,7 +3,7 @@ permission, call a selector or service, render."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +26,7 @@ from catalog.models import CatalogImage, ReviewDecision
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.health import health_report
-from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
+from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial, since_param
 from contoso_images.operations.models import Operation
 
 PAGE_SIZE = 50
@@ -211,13 +211,7 @@ def catalog_refresh(request: HtmxHttpRequest) -> HttpResponse:
 def catalog_sync_status(request: HtmxHttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect("catalog:catalog_index")
-    try:
-        since: datetime | None = datetime.fromisoformat(request.GET.get("since", ""))
-    except ValueError:
-        since = None
-    if since is not None and timezone.is_naive(since):
-        since = since.replace(tzinfo=UTC)
-    return _sync_status_response(request, since=since)
+    return _sync_status_response(request, since=since_param(request))
 
 
 def _sync_status_response(request: HttpRequest, *, since: datetime | None) -> HttpResponse:

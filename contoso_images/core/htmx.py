@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -25,3 +27,13 @@ def current_page(request: HttpRequest) -> str:
     """The page the user is on: the browser's URL for htmx requests, else this request's."""
     htmx: HtmxDetails | None = getattr(request, "htmx", None)
     return (htmx.current_url_abs_path if htmx else None) or request.get_full_path()
+
+
+def since_param(request: HttpRequest) -> datetime | None:
+    """The ``since`` a status poll carries (when its sync was asked for); None when missing
+    or not a time, so a tampered poll shows the last sync instead of failing."""
+    try:
+        since = datetime.fromisoformat(request.GET.get("since", ""))
+    except ValueError:
+        return None
+    return since.replace(tzinfo=UTC) if since.tzinfo is None else since

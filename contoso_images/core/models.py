@@ -37,3 +37,17 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.subscription_id
+
+
+class SyncRequest(models.Model):
+    """When someone last asked for a sync now ("Refresh now"): one row per kind of sync.
+
+    Every web process claims the row with a conditional UPDATE, so clicks on any number of
+    processes (no shared cache needed) queue one sync per window.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    requested_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} requested at {self.requested_at:%Y-%m-%d %H:%M:%S}"

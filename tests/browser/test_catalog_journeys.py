@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from catalog.choices import ReviewStatus
 from catalog.models import CatalogImage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def background_worker(monkeypatch):
-    """Run queued operations in a thread, as a django-q2 worker would, so the page must poll."""
-    from contoso_images.operations.engine import run as operation_run
-
-    threads = []
-
-    def enqueue(operation_id):
-        def work():
-            try:
-                operation_run(operation_id=operation_id)
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=work, daemon=True)
-        threads.append(thread)
-        thread.start()
-
-    monkeypatch.setattr("contoso_images.operations.engine.enqueue", enqueue)
-    yield
-    for thread in threads:
-        thread.join(30)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """The Marketplace levels and the "Refresh now" guard live in Django's cache."""
+    """The Marketplace levels live in Django's cache."""
     cache.clear()
     yield
     cache.clear()

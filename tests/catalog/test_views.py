@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -372,7 +373,9 @@ def test_refresh_now_queues_one_sync(reviewer_client, catalog, monkeypatch):
     monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
     response = reviewer_client.post(reverse("catalog:catalog_refresh"), headers=HX)
     assert response.status_code == 200
-    reviewer_client.post(reverse("catalog:catalog_refresh"), headers=HX)
+    for _ in range(5):
+        cache.clear()  # as another web process without a shared cache would see it
+        reviewer_client.post(reverse("catalog:catalog_refresh"), headers=HX)
     assert len(queued) == 1
 
 

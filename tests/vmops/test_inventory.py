@@ -189,7 +189,7 @@ def test_refresh_requests_share_one_window_across_processes(db, monkeypatch):
 
 
 def test_a_refresh_after_the_window_queues_again(db, monkeypatch):
-    from vmops.models import SyncRequest
+    from contoso_images.core.models import SyncRequest
     from vmops.services import inventory_sync_request
 
     queued = []

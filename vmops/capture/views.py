@@ -5,6 +5,7 @@ Thin: parse, check permission, call a selector or service, render a page or a pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -202,17 +203,26 @@ def _record_context(request: HttpRequest, capture: Capture) -> dict[str, Any]:
     }
 
 
-@require_POST
-@permission_required(CAPTURE, raise_exception=True)
-def capture_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def _capture_action(
+    request: HttpRequest, pk: int, act: Callable[..., object], done: Callable[[Capture], str]
+) -> HttpResponse:
+    """Carry out one of a capture's buttons; a refusal is its sentence, and nothing changes."""
     capture = _capture(request, pk)
     try:
-        services.capture_cancel(capture=capture, user=request.user)
+        act(capture=capture, user=request.user)
     except ActionRefused as exc:
         messages.error(request, str(exc))
     else:
-        messages.info(request, "The capture stops before its next step.")
+        messages.info(request, done(capture))
     return redirect("capture:capture_detail", pk=capture.pk)
+
+
+@require_POST
+@permission_required(CAPTURE, raise_exception=True)
+def capture_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _capture_action(
+        request, pk, services.capture_cancel, lambda c: "The capture stops before its next step."
+    )
 
 
 @require_POST
@@ -231,27 +241,23 @@ def capture_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(CAPTURE, raise_exception=True)
 def capture_abandon(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = _capture(request, pk)
-    try:
-        services.capture_abandon(capture=capture, user=request.user)
-    except ActionRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.info(request, "The capture was abandoned; it stays in the history.")
-    return redirect("capture:capture_detail", pk=capture.pk)
+    return _capture_action(
+        request,
+        pk,
+        services.capture_abandon,
+        lambda c: "The capture was abandoned; it stays in the history.",
+    )
 
 
 @require_POST
 @permission_required(CAPTURE, raise_exception=True)
 def capture_delete_partial(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = _capture(request, pk)
-    try:
-        services.partial_image_delete(capture=capture, user=request.user)
-    except ActionRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.info(request, f"Deleting {capture.target_label} in Azure.")
-    return redirect("capture:capture_detail", pk=capture.pk)
+    return _capture_action(
+        request,
+        pk,
+        services.partial_image_delete,
+        lambda c: f"Deleting {c.target_label} in Azure.",
+    )
 
 
 # --- History --------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from contoso_images import azure
 from contoso_images.core.models import Subscription
-from contoso_images.core.services import subscriptions_sync
+from contoso_images.core.services import subscriptions_sync, sync_request_claim
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
-from vmops.models import SyncRequest, VirtualMachine
+from vmops.models import VirtualMachine
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +277,6 @@ def vm_apply_detail(*, vm: VirtualMachine, detail: azure.VirtualMachineDetail, n
     )
 
 
-#: A click on "Refresh now" within this many seconds of the last one queues nothing more.
-SYNC_REQUEST_WINDOW_SECONDS = 30
 SYNC_REQUEST_NAME = "inventory"
 
 
@@ -290,7 +288,7 @@ def inventory_sync_request() -> bool:
     """
     from django_q.tasks import async_task
 
-    if not _claim_sync_request(timezone.now()):
+    if not sync_request_claim(SYNC_REQUEST_NAME, timezone.now()):
         return False
     async_task(
         "vmops.tasks.inventory_sync_scheduled",
@@ -298,16 +296,3 @@ def inventory_sync_request() -> bool:
         group="inventory-sync",
     )
     return True
-
-
-def _claim_sync_request(now: Any) -> bool:
-    window_start = now - timedelta(seconds=SYNC_REQUEST_WINDOW_SECONDS)
-    claimed = SyncRequest.objects.filter(
-        name=SYNC_REQUEST_NAME, requested_at__lte=window_start
-    ).update(requested_at=now)
-    if claimed:
-        return True
-    _, created = SyncRequest.objects.get_or_create(
-        name=SYNC_REQUEST_NAME, defaults={"requested_at": now}
-    )
-    return created

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from contoso_images.core.health import health_report
-from contoso_images.core.htmx import HtmxHttpRequest, is_partial
+from contoso_images.core.htmx import HtmxHttpRequest, is_partial, since_param
 from vmops import selectors, services
 from vmops.chart import power_state_chart
 from vmops.columns import header_cells
@@ -147,13 +147,7 @@ def vm_refresh(request: HtmxHttpRequest) -> HttpResponse:
 def vm_sync_status(request: HtmxHttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect("vmops:vm_list")
-    try:
-        since: datetime | None = datetime.fromisoformat(request.GET.get("since", ""))
-    except ValueError:
-        since = None
-    if since is not None and timezone.is_naive(since):
-        since = since.replace(tzinfo=UTC)
-    return _sync_status_response(request, since=since)
+    return _sync_status_response(request, since=since_param(request))
 
 
 #: After this long without the requested sync, the page stops waiting and says why.
