@@ -7,6 +7,7 @@ The three kinds of capture (specs.py) are made of these steps in their order.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,6 +178,26 @@ def _state_of(provisioning_state: str) -> str:
     return (provisioning_state or "").lower()
 
 
+def _creation_seen(
+    read: Callable[[], Any], what: str, *, missing_is_fine: bool = True, unexpected: str
+) -> Observation:
+    """What Azure shows of a resource a step creates: absent (send), being created (watch),
+    there (done), or in another state (stop with ``unexpected``, which may use
+    ``{state}``)."""
+    try:
+        found = read()
+    except azure.AzureError as exc:
+        if exc.is_not_found and missing_is_fine:
+            return Observation()
+        raise
+    state = _state_of(found.provisioning_state)
+    if state == "succeeded":
+        return Observation(done=True, note=f"{what} exists.")
+    if state in ("creating", "updating"):
+        return Observation(in_flight=True, note=f"Azure is creating {what[0].lower()}{what[1:]}.")
+    return Observation(unexpected=unexpected.format(state=found.provisioning_state or "unknown"))
+
+
 class CreateDefinition(Step):
     """Create the image definition the new version belongs to, when it does not exist."""
 
@@ -186,20 +207,12 @@ class CreateDefinition(Step):
     def observe(self, ctx: StepContext) -> Observation:
         capture = capture_of(ctx)
         sub, rg, gallery, definition, _ = _gallery_version_id(capture)
-        try:
-            found = azure.gallery_image_definition_get(sub, rg, gallery, definition)
-        except azure.AzureError as exc:
-            if exc.is_not_found and capture.new_definition:
-                return Observation()
-            raise
-        state = _state_of(found.provisioning_state)
-        if state == "succeeded":
-            return Observation(done=True, note=f"Image definition {definition} exists.")
-        if state in ("creating", "updating"):
-            return Observation(in_flight=True, note=f"Azure is creating {definition}.")
-        return Observation(
-            unexpected=f"Image definition {definition} is in state "
-            f"{found.provisioning_state or 'unknown'}; fix or delete it in Azure, then retry."
+        return _creation_seen(
+            lambda: azure.gallery_image_definition_get(sub, rg, gallery, definition),
+            f"Image definition {definition}",
+            missing_is_fine=bool(capture.new_definition),
+            unexpected=f"Image definition {definition} is in state {{state}}; "
+            "fix or delete it in Azure, then retry.",
         )
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -229,21 +242,12 @@ class CreateVersion(Step):
 
     def observe(self, ctx: StepContext) -> Observation:
         capture = capture_of(ctx)
-        try:
-            found = azure.gallery_image_version_get(*_gallery_version_id(capture))
-        except azure.AzureError as exc:
-            if exc.is_not_found:
-                return Observation()
-            raise
-        state = _state_of(found.provisioning_state)
         name = capture.image_name
-        if state == "succeeded":
-            return Observation(done=True, note=f"Image version {name} exists.")
-        if state in ("creating", "updating"):
-            return Observation(in_flight=True, note=f"Azure is creating image version {name}.")
-        return Observation(
-            unexpected=f"Image version {name} exists in state {found.provisioning_state}; "
-            "delete it, then retry the capture."
+        return _creation_seen(
+            lambda: azure.gallery_image_version_get(*_gallery_version_id(capture)),
+            f"Image version {name}",
+            unexpected=f"Image version {name} exists in state {{state}}; "
+            "delete it, then retry the capture.",
         )
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -279,20 +283,12 @@ class CreateManagedImage(Step):
     def observe(self, ctx: StepContext) -> Observation:
         capture = capture_of(ctx)
         sub = capture.vm.subscription.subscription_id
-        try:
-            found = azure.managed_image_get(sub, capture.image_resource_group, capture.image_name)
-        except azure.AzureError as exc:
-            if exc.is_not_found:
-                return Observation()
-            raise
-        state = _state_of(found.provisioning_state)
-        if state == "succeeded":
-            return Observation(done=True, note=f"Image {capture.image_name} exists.")
-        if state in ("creating", "updating"):
-            return Observation(in_flight=True, note=f"Azure is creating {capture.image_name}.")
-        return Observation(
-            unexpected=f"Image {capture.image_name} exists in state {found.provisioning_state}; "
-            "delete it, then retry the capture."
+        name = capture.image_name
+        return _creation_seen(
+            lambda: azure.managed_image_get(sub, capture.image_resource_group, name),
+            f"Image {name}",
+            unexpected=f"Image {name} exists in state {{state}}; "
+            "delete it, then retry the capture.",
         )
 
     def begin(self, ctx: StepContext) -> str | None:
