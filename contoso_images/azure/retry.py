@@ -22,6 +22,8 @@ from azure.core.pipeline.policies import RetryPolicy
 RETRY_TOTAL = 3
 BACKOFF_FACTOR = 0.5
 BACKOFF_MAX = 4
+#: Requests that change something in Azure: never resent after an answer that may be lost.
+WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 #: No single request, retries included, may take longer than this (azure-core: one week).
 REQUEST_TIMEOUT = 90
 
@@ -68,15 +70,24 @@ class CappedRetryPolicy(RetryPolicy):
             budget = settings.setdefault("capped_budget", _Budget(self.max_wait))
         return budget
 
+    def _is_method_retryable(
+        self, settings: dict[str, Any], request: Any, response: Any | None = None
+    ) -> bool:
+        if request.method.upper() in WRITE_METHODS:
+            # azure-core resends a POST/PATCH after a 500/503/504 and a PUT/DELETE after a
+            # timeout or a dropped connection, but Azure may have carried the request out and
+            # lost only the answer: a second restart is a second outage, a second image PUT a
+            # second create. The engine looks at the resource before sending again; only a
+            # 429 (refused, nothing applied) is retried here.
+            return response is not None and response.status_code == 429
+        return super()._is_method_retryable(settings, request, response=response)
+
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if not super().is_retry(settings, response):
             return False
         method = response.http_request.method.upper()
-        if method in ("POST", "PATCH") and response.http_response.status_code != 429:
-            # azure-core resends an action after a 500/503/504, but Azure may have carried it
-            # out and lost only the answer: a second restart is a second outage. The engine
-            # looks at the resource before sending again; only a 429 (refused, not applied)
-            # is retried here.
+        if method in WRITE_METHODS and response.http_response.status_code != 429:
+            # A 5xx with Retry-After skips azure-core's method check: refuse it here too.
             return False
         wait = self.get_retry_after(response)
         # Too long to wait: give the 429 back so the caller learns its Retry-After.

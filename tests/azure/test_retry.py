@@ -95,3 +95,31 @@ def test_dropped_connections_on_reads_are_retried_then_surfaced(emulator, subscr
     with pytest.raises(AzureError) as caught:
         gateway.vm_get(subscription_id, vm.resource_group, vm.name)
     assert caught.value.code == "ConnectionFailed"
+
+
+@pytest.mark.parametrize(
+    "loss", [{"status": 500}, {"status": 503}, {"timeout": True}, {"drop": True}]
+)
+def test_a_put_whose_answer_is_lost_is_not_sent_again(emulator, subscription_id, vms, loss):
+    """azure-core resends a PUT after a 5xx, a timeout or a reset: Azure may have created the
+    resource already, so the gateway hands the loss back and the engine looks before sending."""
+    resource_group = vms[0].resource_group
+    emulator.clear_request_log()
+    emulator.queue_fault(method="PUT", path_contains="/galleries/gal_lost", applied=True, **loss)
+    with pytest.raises(AzureError):
+        gateway.gallery_begin_create(
+            subscription_id, resource_group, "gal_lost", location="westeurope"
+        )
+    puts = [e for e in emulator.request_log() if e.method == "PUT"]
+    assert [e.applied for e in puts] == [True] and puts[0].lost
+    assert gateway.galleries(subscription_id)  # it exists: the first PUT took effect
+
+
+def test_a_throttled_put_is_retried(emulator, subscription_id, vms):
+    """A 429 says nothing was applied: sending the PUT again is safe."""
+    emulator.queue_fault(method="PUT", path_contains="/galleries/gal_429", status=429, count=1)
+    emulator.clear_request_log()
+    gateway.gallery_begin_create(
+        subscription_id, vms[0].resource_group, "gal_429", location="westeurope"
+    )
+    assert [e.status for e in emulator.request_log() if e.method == "PUT"][:2] == [429, 201]
