@@ -94,8 +94,8 @@ def check(detail: azure.VirtualMachineDetail, target: Target) -> Preflight:
     sub = detail.vm.subscription_id
     if kind.to_gallery:
         problems += _gallery_problems(sub, detail, target, warnings)
-    elif not target.retry:
-        problems += _managed_image_problems(sub, target)
+    else:
+        problems += _managed_image_problems(sub, target, detail.vm.id)
     return Preflight(vm_facts(detail), problems, warnings)
 
 
@@ -194,13 +194,14 @@ def _gallery_problems(
                 f"capture makes a {wanted_state.lower()} one.",
             )
         )
-    if target.retry:
-        return problems
     versions = azure.gallery_image_versions(
         sub, target.image_resource_group, target.gallery, target.definition
     )
     names = {v.name for v in versions}
-    if target.image_name in names:
+    same = next((v for v in versions if v.name == target.image_name), None)
+    if same is not None and target.retry and same_resource(same.source_id, vm.id):
+        pass  # what the failed capture already made: the retry finishes it
+    elif same is not None:
         problems.append(
             (
                 "version",
@@ -218,13 +219,20 @@ def _gallery_problems(
     return problems
 
 
-def _managed_image_problems(sub: str, target: Target) -> list[Problem]:
+def same_resource(a: str, b: str) -> bool:
+    """ARM ids compare without regard to case; an unknown source is nobody's."""
+    return bool(a) and a.lower() == b.lower()
+
+
+def _managed_image_problems(sub: str, target: Target, vm_id: str) -> list[Problem]:
     try:
-        azure.managed_image_get(sub, target.image_resource_group, target.image_name)
+        found = azure.managed_image_get(sub, target.image_resource_group, target.image_name)
     except azure.AzureError as exc:
         if exc.is_not_found:
             return []
         raise
+    if target.retry and same_resource(found.source_id, vm_id):
+        return []  # what the failed capture already made: the retry finishes it
     return [
         (
             "image_name",

@@ -109,7 +109,8 @@ def latest_capture_of_vm(vm: VirtualMachine) -> Capture | None:
 
 
 def situation(capture: Capture) -> tuple[str, bool]:
-    """What a stopped capture left behind, in one sentence, and whether its image exists
+    """What a stopped capture left behind, in one sentence, and whether an image of its
+    name exists that was made from its VM, so that deleting it is this capture's to offer
     (one ARM read of the image)."""
     vm = capture.vm
     parts = []
@@ -134,14 +135,17 @@ def situation(capture: Capture) -> tuple[str, bool]:
                 capture.definition,
                 capture.image_name,
             )
-            state = found.provisioning_state
+            state, source = found.provisioning_state, found.source_id
         else:
             found_image = azure.managed_image_get(
                 sub, capture.image_resource_group, capture.image_name
             )
-            state = found_image.provisioning_state
-        parts.append(f"{noun} exists in {state or 'an unknown'} state")
-        exists = True
+            state, source = found_image.provisioning_state, found_image.source_id
+        if preflight.same_resource(source, vm.azure_id):
+            parts.append(f"{noun} exists in {state or 'an unknown'} state")
+            exists = True
+        else:
+            parts.append(f"{noun} exists, made from {source or 'another source'}, not from this VM")
     except azure.AzureError as exc:
         if not exc.is_not_found:
             parts.append(f"whether {noun} exists could not be read ({exc.code})")

@@ -20,6 +20,7 @@ from contoso_images.operations.registry import Target
 from contoso_images.operations.services import operation_cancel, operation_request
 from vmops.capture.choices import CaptureKind, GuestPreparation
 from vmops.capture.models import Capture
+from vmops.capture.selectors import situation
 from vmops.capture.specs import DELETE_PARTIAL_IMAGE, KINDS
 from vmops.models import VirtualMachine
 
@@ -133,13 +134,29 @@ def options_of(capture: Capture) -> CaptureOptions:
     )
 
 
-def capture_retry(*, capture: Capture, user: Any) -> Capture:
+def retry_needs_typed_name(capture: Capture) -> bool:
+    """A retry that may still generalize the VM (or delete it) is as irreversible as the
+    wizard was, so it asks for the VM's name again."""
+    generalized = VirtualMachine.objects.filter(pk=capture.vm_id).values_list(
+        "generalized", flat=True
+    )
+    return bool(
+        (CaptureKind(capture.kind).generalized and not generalized.first()) or capture.delete_source
+    )
+
+
+def capture_retry(*, capture: Capture, user: Any, typed_name: str = "") -> Capture:
     """Run a failed (or canceled) capture again with the same options; the steps Azure
     already shows done are skipped."""
     if capture.operation.is_unfinished or capture.operation.status == "succeeded":
         raise ActionRefused("Only a capture that failed or was canceled can be retried.")
     if capture.abandoned_at:
         raise ActionRefused("This capture was abandoned; start a new one from the VM's page.")
+    if retry_needs_typed_name(capture) and typed_name.strip() != capture.vm.name:
+        raise ActionRefused(
+            f"Type the VM's name, {capture.vm.name}, to retry: the retry marks it generalized "
+            "(or deletes it), which cannot be undone. Nothing was queued."
+        )
     retried, _ = capture_request(
         vm=capture.vm, options=options_of(capture), user=user, retry_of=capture
     )
@@ -166,6 +183,11 @@ def partial_image_delete(*, capture: Capture, user: Any) -> Operation:
     """Delete the image (or version) a failed capture left behind."""
     if capture.operation.is_unfinished or capture.operation.status == "succeeded":
         raise ActionRefused("Only what a failed capture left behind can be deleted here.")
+    if not situation(capture)[1]:
+        raise ActionRefused(
+            f"{capture.image_name} was not made from {capture.vm.name} (or no longer exists): "
+            "this capture has nothing of its own to delete."
+        )
     operation, _ = operation_request(
         kind=DELETE_PARTIAL_IMAGE.kind,
         target=Target(

@@ -13,6 +13,8 @@ from contoso_images import azure
 from contoso_images.azure.ids import resource_names
 from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext
 from vmops.capture.choices import CaptureKind
+from vmops.capture.models import Capture
+from vmops.capture.preflight import same_resource
 from vmops.capture.rules import capture_availability
 from vmops.capture.steps import (
     CreateDefinition,
@@ -117,13 +119,22 @@ class DeletePartialImage(Step):
 
     def observe(self, ctx: StepContext) -> Observation:
         try:
-            _read(ctx.operation.target_id)
+            found: Any = _read(ctx.operation.target_id)
         except azure.AzureError as exc:
             if exc.is_not_found:
                 return Observation(done=True, note="Azure no longer has it.")
             raise
-        if ctx.watching or ctx.sent is not None:
+        if ctx.watching:
             return Observation(in_flight=True)
+        capture = Capture.objects.select_related("vm").get(pk=ctx.parameters["capture_id"])
+        if not same_resource(found.source_id, capture.vm.azure_id):
+            return Observation(
+                unexpected=f"{ctx.operation.target_name} was made from "
+                f"{found.source_id or 'another source'}, not by this capture: nothing deleted."
+            )
+        if ctx.sent is not None and (found.provisioning_state or "").lower() == "deleting":
+            return Observation(in_flight=True)
+        # Not being deleted: a DELETE that never reached Azure is sent (again; it is safe).
         return Observation()
 
     def begin(self, ctx: StepContext) -> str | None:

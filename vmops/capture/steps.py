@@ -17,7 +17,7 @@ from contoso_images import azure
 from contoso_images.operations.registry import Observation, Step, StepContext, StepFailed
 from vmops.capture.choices import CaptureKind, GuestPreparation
 from vmops.capture.models import Capture
-from vmops.capture.preflight import run_time_problems
+from vmops.capture.preflight import run_time_problems, same_resource
 from vmops.choices import PowerAction, PowerState
 from vmops.models import VirtualMachine
 from vmops.services.inventory import vm_read_live
@@ -90,6 +90,12 @@ class GuestPrepare(Step):
         detail = _live(ctx)
         if detail.vm.generalized:
             return Observation(done=True, note="Azure already shows the VM generalized.")
+        earlier = _earlier_guest_preparation(capture)
+        if earlier is not None:
+            # Sysprep cannot run twice on a generalized guest: a retry never sends it again.
+            return Observation(
+                done=True, note=f"The guest OS was generalized by capture #{earlier.pk}."
+            )
         state, stamped = _provisioning(detail)
         if ctx.sent is not None:
             before = (ctx.sent.get("baseline") or {}).get("provisioning_time", "")
@@ -124,6 +130,20 @@ class GuestPrepare(Step):
         ctx.cache["step_note"] = "Run Command finished in the guest."
 
 
+def _earlier_guest_preparation(capture: Capture) -> Capture | None:
+    """The earlier attempt of this capture (it is a retry) whose Run Command generalized
+    the guest, if any."""
+    earlier = capture.retry_of
+    while earlier is not None:
+        if (
+            earlier.guest_output
+            or earlier.operation.steps.filter(name=GuestPrepare.name, status="succeeded").exists()
+        ):
+            return earlier
+        earlier = earlier.retry_of
+    return None
+
+
 class Deallocate(PowerStep):
     """Deallocate: Azure generalizes only a VM that is not running, and a VM that sysprep
     shut down is only Stopped — still billed for compute."""
@@ -144,6 +164,12 @@ class Deallocate(PowerStep):
             # Sysprep's own shutdown is under way: deallocate once it is over.
             return Observation(wait=True, note="Waiting for the guest to finish shutting down.")
         return observation
+
+    def succeeded(self, ctx: StepContext, result: object | None) -> None:
+        ctx.cache["step_note"] = (
+            "Deallocated: Azure generalizes only a VM that is not running, and a VM that "
+            "shut itself down is only Stopped, still billed for compute."
+        )
 
 
 class Generalize(Step):
@@ -179,17 +205,29 @@ def _state_of(provisioning_state: str) -> str:
 
 
 def _creation_seen(
-    read: Callable[[], Any], what: str, *, missing_is_fine: bool = True, unexpected: str
+    read: Callable[[], Any],
+    what: str,
+    *,
+    missing_is_fine: bool = True,
+    unexpected: str,
+    source_id: str = "",
 ) -> Observation:
     """What Azure shows of a resource a step creates: absent (send), being created (watch),
     there (done), or in another state (stop with ``unexpected``, which may use
-    ``{state}``)."""
+    ``{state}``). With ``source_id``, a resource of that name made from anything else is
+    somebody else's: the capture stops rather than take it for its own."""
     try:
         found = read()
     except azure.AzureError as exc:
         if exc.is_not_found and missing_is_fine:
             return Observation()
         raise
+    if source_id and not same_resource(found.source_id, source_id):
+        return Observation(
+            unexpected=f"{what} already exists, made from "
+            f"{found.source_id or 'another source'}, not from this VM; "
+            "start a new capture with another name."
+        )
     state = _state_of(found.provisioning_state)
     if state == "succeeded":
         return Observation(done=True, note=f"{what} exists.")
@@ -248,6 +286,7 @@ class CreateVersion(Step):
             f"Image version {name}",
             unexpected=f"Image version {name} exists in state {{state}}; "
             "delete it, then retry the capture.",
+            source_id=capture.vm.azure_id,
         )
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -289,6 +328,7 @@ class CreateManagedImage(Step):
             f"Image {name}",
             unexpected=f"Image {name} exists in state {{state}}; "
             "delete it, then retry the capture.",
+            source_id=capture.vm.azure_id,
         )
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -349,19 +389,22 @@ class Verify(Step):
             sub, rg, gallery, definition, _ = _gallery_version_id(capture)
             version = azure.gallery_image_version_get(*_gallery_version_id(capture))
             parent = azure.gallery_image_definition_get(sub, rg, gallery, definition)
-            provisioning = version.provisioning_state
+            provisioning, source = version.provisioning_state, version.source_id
             generation, os_state = parent.hyper_v_generation, parent.os_state
         else:
             image = azure.managed_image_get(
                 vm.subscription.subscription_id, capture.image_resource_group, capture.image_name
             )
-            provisioning, generation, os_state = (
+            provisioning, generation, os_state, source = (
                 image.provisioning_state,
                 image.hyper_v_generation,
                 image.os_state,
+                image.source_id,
             )
         wanted_state = "Generalized" if kind.generalized else "Specialized"
         problems = []
+        if not same_resource(source, vm.azure_id):
+            problems.append(f"The image was made from {source or 'another source'}, not this VM.")
         if _state_of(provisioning) != "succeeded":
             problems.append(f"Azure shows the image {provisioning or 'without a state'}.")
         if vm.hyper_v_generation and generation and generation != vm.hyper_v_generation:

@@ -185,7 +185,10 @@ def _record_context(request: HttpRequest, capture: Capture) -> dict[str, Any]:
     if stopped and not capture.abandoned_at:
         situation, image_exists = selectors.situation(capture)
     can_act = request.user.has_perm(CAPTURE)
-    irreversible = {s.name for s in spec.steps if s.irreversible} if spec else set()
+    step_context = registry.StepContext(operation=operation, cache={"capture": capture})
+    irreversible = (
+        {s.name for s in spec.steps if s.is_irreversible(step_context)} if spec else set()
+    )
     return {
         "capture": capture,
         "operation": operation,
@@ -194,6 +197,7 @@ def _record_context(request: HttpRequest, capture: Capture) -> dict[str, Any]:
         "polling": operation.is_unfinished,
         "situation": situation,
         "offer_retry": can_act and stopped and not capture.abandoned_at,
+        "retry_needs_typed_name": services.retry_needs_typed_name(capture),
         "offer_delete_partial": can_act and stopped and image_exists and not capture.abandoned_at,
         "offer_cancel": can_act
         and operation.is_unfinished
@@ -230,7 +234,9 @@ def capture_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def capture_retry(request: HttpRequest, pk: int) -> HttpResponse:
     capture = _capture(request, pk)
     try:
-        retried = services.capture_retry(capture=capture, user=request.user)
+        retried = services.capture_retry(
+            capture=capture, user=request.user, typed_name=request.POST.get("typed_name", "")
+        )
     except ActionRefused as exc:
         messages.error(request, str(exc))
         return redirect("capture:capture_detail", pk=capture.pk)
