@@ -152,3 +152,28 @@ def test_a_retry_that_would_generalize_asks_for_the_vm_name(
     response = operator_client.post(f"/captures/{capture.pk}/retry/", {"typed_name": vm.name})
     assert response.status_code == 302
     assert Capture.objects.count() == 2
+
+
+def test_the_vm_and_its_catalog_entry_link_to_the_capture_record(
+    inventory, emulator, operator_user, reviewer_user, client
+):
+    vm = inventory["web-prod-01"]
+    capture, _ = capture_request(vm=vm, options=_options(), user=operator_user)
+    assert run_to_end(capture.operation).status == "succeeded"
+    from catalog.models import CatalogImage
+
+    image = CatalogImage.objects.get(capture_operation=capture.operation)
+    record = f"/captures/{capture.pk}/"
+    by_operation = f"/captures/by-operation/{capture.operation_id}/"
+
+    client.force_login(operator_user)
+    vm_page = client.get(f"/vms/{vm.pk}/").content.decode()
+    assert "Generalized — captured into" in vm_page and f'href="{record}"' in vm_page
+    catalog_page = client.get(f"/catalog/images/{image.pk}/").content.decode()
+    assert f'href="{by_operation}"' in catalog_page
+    assert client.get(by_operation)["Location"] == record
+    assert client.get("/captures/by-operation/999999/").status_code == 404
+    # Reviewers see the catalog but not the capture records.
+    client.force_login(reviewer_user)
+    assert by_operation not in client.get(f"/catalog/images/{image.pk}/").content.decode()
+    assert client.get(by_operation).status_code == 403

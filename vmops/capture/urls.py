@@ -10,6 +10,11 @@ urlpatterns = [
     path("vms/<int:pk>/capture/", views.capture_start, name="capture_start"),
     path("captures/", views.capture_list, name="capture_list"),
     path("captures/<int:pk>/", views.capture_detail, name="capture_detail"),
+    path(
+        "captures/by-operation/<int:operation_pk>/",
+        views.capture_by_operation,
+        name="capture_by_operation",
+    ),
     path("captures/<int:pk>/cancel/", views.capture_cancel, name="capture_cancel"),
     path("captures/<int:pk>/retry/", views.capture_retry, name="capture_retry"),
     path("captures/<int:pk>/abandon/", views.capture_abandon, name="capture_abandon"),

@@ -52,6 +52,21 @@ def _capture(request: HttpRequest, pk: int) -> Capture:
         raise Http404("There is no capture with this id.") from None
 
 
+@require_GET
+def capture_by_operation(request: HttpRequest, operation_pk: int) -> HttpResponse:
+    """The capture record behind an operation id (the catalog knows its image's operation)."""
+    if not selectors.may_view(request.user):
+        raise PermissionDenied
+    capture = (
+        selectors.capture_history(user=request.user, filters={})
+        .filter(operation_id=operation_pk)
+        .first()
+    )
+    if capture is None:
+        raise Http404("No capture belongs to this operation.")
+    return redirect("capture:capture_detail", pk=capture.pk)
+
+
 # --- The wizard -----------------------------------------------------------------------------
 
 

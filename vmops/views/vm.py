@@ -17,6 +17,7 @@ from contoso_images.core.errors import ActionRefused
 from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
 from contoso_images.operations.models import Operation
 from vmops import selectors, services
+from vmops.capture import selectors as capture_selectors
 from vmops.choices import PowerAction
 from vmops.cli import vm_equivalent_commands
 from vmops.forms import RowPollForm
@@ -170,6 +171,9 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "detail": detail,
         "azure_error": azure_error,
         "history": selectors.vm_operations(vm=vm),
+        "captures": capture_selectors.captures_of_vm(vm)
+        if capture_selectors.may_view(request.user)
+        else [],
         "commands": vm_equivalent_commands(
             subscription_id=vm.subscription.subscription_id,
             resource_group=vm.resource_group,
