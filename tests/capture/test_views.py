@@ -226,3 +226,18 @@ def test_history_is_for_operators_and_auditors_filtered_in_a_fixed_number_of_que
     assert "img-web-prod-01" in html and "img-api" not in html
     assert operator_client.get("/captures/?outcome=failed").status_code == 200
     assert reviewer_client.get("/captures/").status_code == 403
+
+
+def test_a_version_lower_than_the_highest_is_shown_before_anything_is_queued(
+    operator_client, inventory
+):
+    vm = inventory["web-prod-01"]
+    first = operator_client.post(f"/vms/{vm.pk}/capture/", _form(vm, version="1.0.9"))
+    assert first.status_code == 200
+    assert "it will never be the latest" in first.content.decode()
+    assert 'name="accept_warnings"' in first.content.decode()
+    assert Capture.objects.count() == 0
+    again = operator_client.post(
+        f"/vms/{vm.pk}/capture/", _form(vm, version="1.0.9", accept_warnings="1")
+    )
+    assert again.status_code == 302 and Capture.objects.count() == 1

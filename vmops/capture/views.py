@@ -92,7 +92,11 @@ def capture_start(request: HttpRequest, pk: int) -> HttpResponse:
         definitions=choices.definitions if choices else {},
         regions=choices.regions if choices else [],
     )
-    if request.method == "POST" and detail is not None and form.is_valid():
+    valid = request.method == "POST" and detail is not None and form.is_valid()
+    # Valid, but worth a second look (a version that will never be the latest): nothing is
+    # queued until the operator submits again having read it.
+    confirm_warnings = form.warnings if valid and not request.POST.get("accept_warnings") else []
+    if valid and not confirm_warnings:
         try:
             capture, _ = services.capture_request(vm=vm, options=form.options(), user=request.user)
         except ActionRefused as exc:
@@ -101,6 +105,7 @@ def capture_start(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"The capture of {vm.name} is queued.")
             return redirect("capture:capture_detail", pk=capture.pk)
     context = _wizard_context(request, vm, form, detail, azure_error)
+    context["confirm_warnings"] = confirm_warnings
     if is_partial(request, "capture-preflight"):
         return render(request, "capture/capture_start.html#capture-preflight", context)
     return render(
