@@ -177,3 +177,23 @@ def test_the_vm_and_its_catalog_entry_link_to_the_capture_record(
     client.force_login(reviewer_user)
     assert by_operation not in client.get(f"/catalog/images/{image.pk}/").content.decode()
     assert client.get(by_operation).status_code == 403
+
+
+@pytest.mark.parametrize("loss", [{"drop": True}, {"status": 500}])
+def test_deleting_a_partial_image_whose_delete_never_arrived_sends_it_again(
+    inventory, emulator, operator_user, loss
+):
+    """A DELETE lost on its way is not watched for a day: Azure shows the version still
+    there and not being deleted, so the engine sends the DELETE again."""
+    vm = inventory["web-prod-01"]
+    sub = vm.subscription.subscription_id
+    emulator.queue_operation_failure(path_contains="/versions/1.2.0")
+    capture, _ = capture_request(vm=vm, options=_options(), user=operator_user)
+    assert run_to_end(capture.operation).status == "failed"
+    deletion = partial_image_delete(capture=capture, user=operator_user)
+    emulator.queue_fault(method="DELETE", path_contains="/versions/1.2.0", **loss)
+
+    assert run_to_end(deletion).status == "succeeded"
+    with pytest.raises(azure.AzureError) as gone:
+        azure.gallery_image_version_get(sub, *VERSION)
+    assert gone.value.is_not_found
