@@ -188,6 +188,7 @@ if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=_secure):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "contoso_images.core.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Only our own scripts and styles run: no inline code, no CDN. htmx is told not to inject its
 # indicator style nor to eval (the htmx-config meta in base.html), so it works under this.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -33,3 +34,28 @@ def health(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers and operators: no login, no secrets, 503 when unhealthy."""
     report = health_report()
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+#: What a person is told when the CSRF check of their click fails (usually: they signed in
+#: again in another tab, and Django rotated the token this page still carries).
+CSRF_FAILED = (
+    "Your session changed (signed in again in another tab?); reload the page and try again."
+)
+#: The attribute the audit middleware reads for the reason of a 403 (core cannot import audit).
+_AUDIT_REASON_ATTRIBUTE = "_audit_denied_reason"
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: still a 403, but one the page can tell from a role refusal.
+
+    An htmx click gets the sentence as text/plain (app.js shows it on the row) and the
+    ``X-Refusal: csrf`` header; a plain form post gets Django's own page. Either way the
+    audit record says why, not just "Forbidden".
+    """
+    setattr(request, _AUDIT_REASON_ATTRIBUTE, f"CSRF check failed: {reason} Nothing was sent.")
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(CSRF_FAILED, status=403, content_type="text/plain; charset=utf-8")
+    else:
+        response = django_csrf_failure(request, reason=reason)
+    response["X-Refusal"] = "csrf"
+    return response

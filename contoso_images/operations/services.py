@@ -173,13 +173,19 @@ def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) ->
         # Another request got to one of these targets first: ask one by one instead.
         created = []
         for item in wanted:
-            operation, was_created = operation_request(
-                kind=kind,
-                target=item.target,
-                subject=item.subject,
-                user=user,
-                parameters=item.parameters,
-            )
+            try:
+                operation, was_created = operation_request(
+                    kind=kind,
+                    target=item.target,
+                    subject=item.subject,
+                    user=user,
+                    parameters=item.parameters,
+                )
+            except ActionRefused as exc:
+                # Busy with another kind now, or the pre-check said no: skipped with the
+                # reason, like a one-click refusal (operation_request has recorded it).
+                refused.append((item.target, str(exc)))
+                continue
             (created if was_created else already).append(operation)
         return ManyResult(created=created, already=already, refused=refused)
     ids = [operation.pk for operation in created]

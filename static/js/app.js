@@ -75,7 +75,11 @@
     var xhr = event.detail.xhr;
     var text = "The request failed (" + xhr.status + "). Nothing was changed; try again.";
     var type = xhr.getResponseHeader("Content-Type") || "";
-    if (type.indexOf("text/plain") === 0 && xhr.responseText) { text = xhr.responseText; }
+    if (xhr.status === 403 && xhr.getResponseHeader("X-Refusal") === "csrf") {
+      // Not the role: the page's CSRF token is stale (signed in again in another tab?).
+      text = "Your session changed (signed in again in another tab?); reload the page and try again.";
+    }
+    else if (type.indexOf("text/plain") === 0 && xhr.responseText) { text = xhr.responseText; }
     else if (xhr.status === 403) { text = "Your role does not allow this action."; }
     else if (xhr.status === 404) { text = "This VM is no longer in the inventory. Reload the page."; }
     else if (xhr.status === 409) { text = "This conflicts with the current state. Reload the page to see it."; }

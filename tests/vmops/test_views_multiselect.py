@@ -110,6 +110,35 @@ def test_a_vm_busy_with_another_action_is_skipped_with_the_reason(operator_clien
     assert (refused.action, refused.target_name) == ("vm.deallocate.refused", vm.name)
 
 
+def test_a_multi_select_racing_another_action_skips_that_vm_and_sends_the_rest(
+    operator_client, inventory, monkeypatch
+):
+    """The busy lookup misses a Restart committed just after it (PostgreSQL READ COMMITTED):
+    the bulk insert hits the one-unfinished-per-target constraint, and the fallback must skip
+    that VM with the reason, as a one-click request is refused, and send the others."""
+    vm = inventory["dev-jumpbox-01"]
+    other = _by_state(inventory, "stopped", 2)
+    other = next(v for v in other if v.pk != vm.pk)
+    OperationFactory(vm=vm, kind="vm.restart", status="running")
+    monkeypatch.setattr("contoso_images.operations.services.unfinished_by_target", lambda keys: {})
+    response = operator_client.post("/vms/bulk/", {"action": "deallocate", "vm": [vm.pk, other.pk]})
+    bulk = BulkAction.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/vms/bulk/{bulk.pk}/"
+    items = {item["vm"]: item for item in bulk.items}
+    assert items[vm.pk]["outcome"] == "skipped"
+    assert items[vm.pk]["reason"] == (
+        f"Restart of {vm.name} is already in progress; Deallocate was not sent. "
+        "Try again when it has finished."
+    )
+    assert items[other.pk]["outcome"] == "queued"
+    assert list(
+        Operation.objects.filter(kind="vm.deallocate").values_list("target_key", flat=True)
+    ) == [other.azure_id]
+    refused = AuditEvent.objects.get(outcome="refused")
+    assert (refused.action, refused.target_name) == ("vm.deallocate.refused", vm.name)
+
+
 def test_all_matching_the_filter_sends_the_filter_not_the_ids(operator_client, inventory):
     response = operator_client.get(
         "/vms/bulk/", {"action": "start", "scope": "filter", "power_state": "deallocated"}
@@ -120,13 +149,62 @@ def test_all_matching_the_filter_sends_the_filter_not_the_ids(operator_client, i
     assert '<input type="hidden" name="power_state" value="deallocated">' in html
     assert 'name="vm"' not in html
     response = operator_client.post(
-        "/vms/bulk/", {"action": "start", "scope": "filter", "power_state": "deallocated"}
+        "/vms/bulk/",
+        {
+            "action": "start",
+            "scope": "filter",
+            "power_state": "deallocated",
+            "previewed": _previewed(html),
+        },
     )
     assert response.status_code == 302
     deallocated = [
         v for v in inventory.values() if v.power_state == "deallocated" and not v.generalized
     ]
     assert Operation.objects.filter(kind="vm.start").count() == len(deallocated)
+
+
+def _previewed(html: str) -> str:
+    """The previewed VM ids the confirmation form carries (one comma-separated field)."""
+    match = re.search(r'<input type="hidden" name="previewed" value="([0-9,]*)">', html)
+    assert match, "the confirmation does not carry the previewed VMs"
+    return match.group(1)
+
+
+def test_all_matching_confirms_exactly_the_vms_the_preview_listed(operator_client, inventory):
+    """Between preview and confirmation a listed VM leaves the filter and another joins it:
+    only the previewed VMs still matching are acted on; the one that left is reported as
+    skipped; the newcomer, which nobody saw listed, is not touched."""
+    params = {"action": "deallocate", "scope": "filter", "power_state": "billed"}
+    html = operator_client.get("/vms/bulk/", params).content.decode()
+    previewed = _previewed(html)
+    ids = [int(i) for i in previewed.split(",")]
+    listed = list(VirtualMachine.objects.filter(pk__in=ids).order_by("name"))
+    assert len(listed) >= 2
+    left = listed[0]
+    VirtualMachine.objects.filter(pk=left.pk).update(power_state="deallocated")
+    newcomer = VirtualMachineFactory(
+        subscription=listed[1].subscription, power_state="stopped", name="zz-joined-later"
+    )
+    response = operator_client.post("/vms/bulk/", {**params, "previewed": previewed})
+    assert response.status_code == 302
+    sent = set(Operation.objects.filter(kind="vm.deallocate").values_list("target_key", flat=True))
+    assert sent == {vm.azure_id for vm in listed[1:]}
+    assert newcomer.azure_id not in sent
+    items = {item["vm"]: item for item in BulkAction.objects.get().items}
+    assert set(items) == set(ids)
+    assert items[left.pk]["outcome"] == "skipped"
+    assert items[left.pk]["reason"] == "No longer matches the filter; nothing was sent to it."
+
+
+def test_a_filter_confirmation_without_the_previewed_vms_sends_nothing(operator_client, inventory):
+    response = operator_client.post(
+        "/vms/bulk/",
+        {"action": "start", "scope": "filter", "power_state": "deallocated"},
+        follow=True,
+    )
+    assert "Open the preview again and confirm from there." in response.content.decode()
+    assert not Operation.objects.exists()
 
 
 def test_a_filter_matching_more_than_the_limit_sends_nothing(operator_client, inventory, settings):
@@ -197,9 +275,10 @@ def test_preview_and_request_take_the_same_queries_for_10_and_300_vms(operator_c
     counts = {}
     for group in ("rg-small", "rg-large"):
         params = {"action": "deallocate", "scope": "filter", "resource_group": group}
+        previewed = _previewed(operator_client.get("/vms/bulk/", params).content.decode())
         counts[group] = (
             _queries(operator_client, "get", **params),
-            _queries(operator_client, "post", **params),
+            _queries(operator_client, "post", **params, previewed=previewed),
         )
     assert Operation.objects.count() == 310
     assert counts["rg-small"] == counts["rg-large"], counts

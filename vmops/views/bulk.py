@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -43,7 +44,9 @@ def bulk_limit() -> int:
 class Selection:
     """The VMs a multi-select names, read from the same parameters by the GET and the POST."""
 
-    def __init__(self, request: HttpRequest, params: QueryDict) -> None:
+    def __init__(
+        self, request: HttpRequest, params: QueryDict, *, confirming: bool = False
+    ) -> None:
         choices = selectors.vm_filter_choices(user=request.user)
         self.params = params
         self.form = BulkActionForm(params)
@@ -53,6 +56,8 @@ class Selection:
             "" if self.valid else "Choose an action: Start, Stop, Deallocate or Restart."
         )
         self.vms: list[VirtualMachine] = []
+        #: Previewed VMs that no longer match the filter at confirmation: not sent.
+        self.left: list[VirtualMachine] = []
         self.matching = 0
         self.too_many = False
         if not self.valid:
@@ -61,6 +66,36 @@ class Selection:
         self.kind: str = data["action"]
         self.scope: str = data["scope"]
         limit = bulk_limit()
+        if self.scope == SCOPE_FILTER and confirming:
+            # Act on exactly the VMs the preview listed, never on ones it did not show:
+            # those still visible to this user and still matching the filter. The rest are
+            # reported as skipped; the state itself is judged again by the request.
+            previewed = data.get("previewed")
+            if previewed is None:
+                self.valid = False
+                self.error = (
+                    "The confirmation did not say which VMs the preview listed. "
+                    "Open the preview again and confirm from there."
+                )
+                return
+            if len(previewed) > limit:
+                self.too_many = True
+                self.matching = len(previewed)
+                return
+            found = selectors.vm_list(
+                user=request.user,
+                filters=self.filter_form.filters(),
+                sort=self.filter_form.sort_order(),
+            ).filter(pk__in=previewed)
+            self.vms = list(found)
+            kept = {vm.pk for vm in self.vms}
+            self.left = [
+                vm
+                for vm in selectors.vms_by_ids(user=request.user, ids=previewed)
+                if vm.pk not in kept
+            ]
+            self.matching = len(self.vms)
+            return
         if self.scope == SCOPE_FILTER:
             filters = self.filter_form.filters()
             found = selectors.vm_list(
@@ -92,6 +127,8 @@ class Selection:
         if self.scope == SCOPE_FILTER:
             for name in VmFilterForm.SELECTION:
                 fields += [(name, v) for v in self.params.getlist(name) if v]
+            # The VMs this preview lists: the confirmation acts on these and no others.
+            fields.append(("previewed", ",".join(str(vm.pk) for vm in self.vms)))
         return fields
 
 
@@ -102,7 +139,7 @@ def vm_bulk(request: HttpRequest) -> HttpResponse:
     POST: ask for it, in one request however many VMs, then show the results page."""
     if request.method == "POST":
         # The service checks the role, and records a refusal like any other.
-        return _request(request, Selection(request, request.POST))
+        return _request(request, Selection(request, request.POST, confirming=True))
     if not request.user.has_perm(OPERATE):
         raise PermissionDenied("Your role does not allow power actions.")
     selection = Selection(request, request.GET)
@@ -135,12 +172,16 @@ def _request(request: HttpRequest, selection: Selection) -> HttpResponse:
     if not selection.vms:
         messages.warning(request, "No VM matches the selection any more; nothing was sent.")
         return HttpResponseRedirect(_list_url(selection))
-    bulk = vms_action_request(
-        vms=selection.vms,
-        kind=selection.kind,
-        user=request.user,
-        selection=selection.described(),
-    )
+    with transaction.atomic():
+        bulk = vms_action_request(
+            vms=selection.vms,
+            kind=selection.kind,
+            user=request.user,
+            selection=selection.described(),
+        )
+        if selection.left:
+            bulk.items = bulk.items + [_left_item(vm) for vm in selection.left]
+            bulk.save(update_fields=["items"])
     counts = bulk_action_counts(bulk)
     text = f"{selection.action.label} queued for {counts.queued:,} VM{_s(counts.queued)}."
     if counts.already:
@@ -149,6 +190,19 @@ def _request(request: HttpRequest, selection: Selection) -> HttpResponse:
         text += f" {counts.skipped:,} skipped (why, below)."
     messages.success(request, text)
     return redirect("vmops:vm_bulk_results", pk=bulk.pk)
+
+
+def _left_item(vm: VirtualMachine) -> dict[str, Any]:
+    """A VM the preview listed that no longer matches the filter: shown as skipped."""
+    return {
+        "vm": vm.pk,
+        "name": vm.name,
+        "resource_group": vm.resource_group,
+        "subscription": str(vm.subscription),
+        "outcome": SKIPPED,
+        "reason": "No longer matches the filter; nothing was sent to it.",
+        "operation": None,
+    }
 
 
 def _s(n: int) -> str:
