@@ -103,8 +103,9 @@ class PublishingStep(Step):
                 note=f"Azure already showed the version {_described(exclude, eol)}; "
                 "nothing was sent.",
             )
-        if shows and updating and ctx.is_takeover:
-            # An earlier attempt was accepted but died before storing its token.
+        if shows and updating and (ctx.sent is not None or ctx.is_takeover):
+            # A request that may have left (its answer lost, or an earlier attempt that died
+            # before storing its token) is under way: watch it, never send a second one.
             return Observation(in_flight=True)
         return Observation()
 

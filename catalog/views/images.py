@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -312,9 +312,20 @@ def _refused(request: HttpRequest, image: CatalogImage, reason: str, status: int
 
 
 def _back(request: HttpRequest, image: CatalogImage) -> HttpResponse:
+    """Back to the posted ``next`` path if it is a path on this site, else the image's page.
+
+    Only paths count: ``redirect("catalog")`` would look it up as a URL name (a 500 after the
+    decision was recorded) and "logout" would resolve to the sign-out page.
+    """
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return HttpResponseRedirect(target)
     return redirect("catalog:image_detail", pk=image.pk)
 
 

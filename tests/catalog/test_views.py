@@ -384,3 +384,17 @@ def test_the_awaiting_queue_is_not_grouped_and_names_each_definition(reviewer_cl
     assert 'class="group-row"' not in html and 'class="kind-row"' not in html
     assert ">win2022-base 1.1.0</a>" in html
     assert 'name="sort" value="grouped"' in html  # changing a filter keeps the usual order
+
+
+@pytest.mark.parametrize(
+    "target", ["catalog", "logout", "//evil.example/", "https://evil.example/"]
+)
+def test_a_review_posted_with_a_next_that_is_no_path_goes_back_to_the_image(
+    reviewer_client, catalog, target
+):
+    version = catalog["win2022-base 1.1.0"]
+    response = reviewer_client.post(
+        _review_url(version), {"decision": "reject", "note": "no", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("catalog:image_detail", args=[version.pk])
