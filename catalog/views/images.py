@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -155,6 +156,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
         "overview": overview,
         "sync": selectors.catalog_sync_status(),
+        "may_refresh": may_refresh(request.user),
     }
     if is_partial(request, "catalog-listing"):
         return render(request, "catalog/catalog_index.html#catalog-listing", context)
@@ -194,10 +196,21 @@ def catalog_overview(request: HtmxHttpRequest) -> HttpResponse:
 # --- Sync ------------------------------------------------------------------------------------
 
 
+#: Who may ask Azure for the catalog now: the managers who review it and the IT staff who
+#: capture into it. Auditors read what is there; their view must not cause Azure traffic.
+REFRESH_PERMISSIONS = (REVIEW_PERMISSION, "vmops.operate_virtualmachine")
+
+
+def may_refresh(user: Any) -> bool:
+    return any(user.has_perm(permission) for permission in REFRESH_PERMISSIONS)
+
+
 @require_POST
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def catalog_refresh(request: HtmxHttpRequest) -> HttpResponse:
     """Queue a catalog sync now (once, however often it is clicked)."""
+    if not may_refresh(request.user):
+        raise PermissionDenied("Only reviewers and operators may refresh the catalog from Azure.")
     requested_at = timezone.now()
     services.catalog_sync_request()
     if request.htmx:

@@ -398,3 +398,20 @@ def test_a_review_posted_with_a_next_that_is_no_path_goes_back_to_the_image(
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("catalog:image_detail", args=[version.pk])
+
+
+def test_auditors_may_not_refresh_the_catalog_from_azure(
+    client, auditor_user, reviewer_user, operator_user
+):
+    url = reverse("catalog:catalog_refresh")
+    client.force_login(auditor_user)
+    assert client.post(url).status_code == 403
+    assert (
+        ">Refresh now</button>" not in client.get(reverse("catalog:catalog_index")).content.decode()
+    )
+    for user in (reviewer_user, operator_user):
+        client.force_login(user)
+        assert (
+            ">Refresh now</button>" in client.get(reverse("catalog:catalog_index")).content.decode()
+        )
+        assert client.post(url).status_code == 302
