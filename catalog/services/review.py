@@ -34,7 +34,7 @@ from contoso_images.audit.services import Outcome, Subject, record
 from contoso_images.core.errors import ActionRefused
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import OperationEvent
-from contoso_images.operations.services import operation_request
+from contoso_images.operations.services import operation_request, refusals_outlive_rollback
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def review_decide(
         raise ActionRefused(
             f"{image.display_name} was deleted in Azure; only comments can be added to its record."
         )
-    with transaction.atomic():
+    with refusals_outlive_rollback(), transaction.atomic():
         operation = None
         if image.is_gallery_version and choice in EFFECT_KINDS:
             operation = _request_effect(image, user, choice, end_of_life_date)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,10 +106,41 @@ def unfinished_operation(*, target_key: str) -> Operation | None:
     return Operation.objects.filter(target_key=target_key, status__in=UNFINISHED_STATUSES).first()
 
 
+#: Refusals announced inside a caller's transaction (see refusals_outlive_rollback).
+_pending_refusals: ContextVar[list[OperationEvent] | None] = ContextVar(
+    "pending_refusals", default=None
+)
+
+
+@contextmanager
+def refusals_outlive_rollback() -> Iterator[None]:
+    """Put this around a caller's ``transaction.atomic()`` that calls operation_request.
+
+    A refusal is recorded where it happens, inside that transaction, and then rolls it back
+    with the refusal's own record. Announced again once the transaction is gone, the refusal
+    is kept: who asked for what, and why it was refused.
+    """
+    pending: list[OperationEvent] = []
+    token = _pending_refusals.set(pending)
+    try:
+        yield
+    except (ActionRefused, PermissionDenied):
+        _pending_refusals.reset(token)
+        token = None
+        for event in pending:
+            registry.notify(event)
+        raise
+    finally:
+        if token is not None:
+            _pending_refusals.reset(token)
+
+
 def _refused(kind: str, target: Target, user: Any, reason: str) -> None:
-    registry.notify(
-        OperationEvent(name="refused", kind=kind, target=target, user=user, reason=reason)
-    )
+    event = OperationEvent(name="refused", kind=kind, target=target, user=user, reason=reason)
+    registry.notify(event)
+    pending = _pending_refusals.get()
+    if pending is not None:
+        pending.append(event)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,11 @@ from django.utils import timezone
 from contoso_images.core.errors import ActionRefused
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Target
-from contoso_images.operations.services import operation_cancel, operation_request
+from contoso_images.operations.services import (
+    operation_cancel,
+    operation_request,
+    refusals_outlive_rollback,
+)
 from vmops.capture.choices import CaptureKind, GuestPreparation
 from vmops.capture.models import Capture
 from vmops.capture.selectors import situation
@@ -66,7 +70,7 @@ def capture_request(
             **{**options.__dict__, "guest_preparation": GuestPreparation.NOT_NEEDED}
         )
     produced = image_id(vm, options)
-    with transaction.atomic():
+    with refusals_outlive_rollback(), transaction.atomic():
         operation, created = operation_request(
             kind=KINDS[kind],
             target=vm.target,
