@@ -126,13 +126,14 @@ def refusals_outlive_rollback() -> Iterator[None]:
         yield
     except (ActionRefused, PermissionDenied):
         _pending_refusals.reset(token)
-        token = None
         for event in pending:
             registry.notify(event)
         raise
-    finally:
-        if token is not None:
-            _pending_refusals.reset(token)
+    except BaseException:
+        _pending_refusals.reset(token)
+        raise
+    else:
+        _pending_refusals.reset(token)
 
 
 def _refused(kind: str, target: Target, user: Any, reason: str) -> None:
