@@ -8,43 +8,23 @@ from Azure, so each is quoted by the rules of the shell it is pasted into: POSIX
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
 from datetime import datetime
 
 from catalog.models import CatalogImage
-
-#: Characters PowerShell reads as a single quote (ASCII and U+2018 to U+201B); doubling
-#: each is the only escape a verbatim string knows.
-POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
-
-
-@dataclass(frozen=True)
-class EquivalentCommand:
-    action: str
-    az: str
-    powershell: str
-
-
-def ps(value: str) -> str:
-    """A PowerShell single-quoted string holding exactly ``value``."""
-    return "'" + "".join(c + c if c in POWERSHELL_SINGLE_QUOTES else c for c in value) + "'"
-
-
-def sh(value: str) -> str:
-    """A POSIX shell word holding exactly ``value``."""
-    return shlex.quote(value)
+from contoso_images.core.cli import EquivalentCommand
+from contoso_images.core.cli import powershell_quote as ps
+from contoso_images.core.cli import sh_quote as sh
 
 
 def _vm_from_id(image_id: str, action: str, location: str) -> EquivalentCommand:
     return EquivalentCommand(
         action,
-        f"az vm create --resource-group <resource-group> --name <vm-name> --image {sh(image_id)}"
-        + (f" --location {sh(location)}" if location else ""),
+        "az vm create --resource-group <resource-group> --name <vm-name> "
+        f"--image {sh(image_id)} --location {sh(location or '<region>')}",
         "$vm = New-AzVMConfig -VMName '<vm-name>' -VMSize 'Standard_D2s_v5' | "
         f"Set-AzVMSourceImage -Id {ps(image_id)}; "
-        f"New-AzVM -ResourceGroupName '<resource-group>' -Location {ps(location or '<region>')} "
-        "-VM $vm",
+        "New-AzVM -ResourceGroupName '<resource-group>' "
+        f"-Location {ps(location or '<region>')} -VM $vm",
     )
 
 
@@ -88,7 +68,8 @@ def _marketplace_commands(image: CatalogImage) -> list[EquivalentCommand]:
     commands.append(
         EquivalentCommand(
             "Create a VM from this image",
-            f"az vm create --resource-group <resource-group> --name <vm-name> --image {sh(urn)}",
+            f"az vm create --resource-group <resource-group> --name <vm-name> --image {sh(urn)}"
+            f" --location {sh(image.location or '<region>')}",
             "$vm = New-AzVMConfig -VMName '<vm-name>' -VMSize 'Standard_D2s_v5' | "
             f"Set-AzVMSourceImage -PublisherName {ps(image.publisher)} -Offer {ps(image.offer)} "
             f"-Skus {ps(image.sku)} -Version {ps(image.version)}{plan_ps}; "

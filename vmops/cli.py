@@ -8,36 +8,9 @@ Az module.
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
+from contoso_images.core.cli import EquivalentCommand, powershell_quote, sh_quote
 
-#: Characters PowerShell reads as a single quote: the ASCII one, and the left, right, low-9
-#: and high-reversed-9 single quotation marks (U+2018 to U+201B). Inside a single-quoted
-#: string any of them ends the string unless it is doubled, so a name holding U+2019 would
-#: otherwise close the quote and run what follows (``rg’;Start-Process calc;’``).
-POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
-
-
-@dataclass(frozen=True)
-class EquivalentCommand:
-    action: str
-    az: str
-    powershell: str
-
-
-def powershell_quote(value: str) -> str:
-    """A PowerShell single-quoted (verbatim) string holding exactly ``value``.
-
-    Only quote characters are special in a verbatim string; each is escaped by doubling it,
-    which is what PowerShell's tokenizer expects for every one of the five.
-    """
-    escaped = "".join(c + c if c in POWERSHELL_SINGLE_QUOTES else c for c in value)
-    return f"'{escaped}'"
-
-
-def sh_quote(value: str) -> str:
-    """A POSIX shell word holding exactly ``value`` (bash, zsh, Cloud Shell)."""
-    return shlex.quote(value)
+__all__ = ["EquivalentCommand", "vm_equivalent_commands"]
 
 
 def vm_equivalent_commands(

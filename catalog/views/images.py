@@ -11,11 +11,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
@@ -28,6 +27,7 @@ from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.health import health_report
 from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial, since_param
+from contoso_images.core.http import querystring, redirect_back
 from contoso_images.operations.models import Operation
 
 PAGE_SIZE = 50
@@ -151,8 +151,8 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "sort": sort,
         "grouped": listed_by == "grouped",
-        "columns": _columns(listed_by, _querystring(request, drop=("page", "sort"))),
-        "querystring": _querystring(request, drop=("page",)),
+        "columns": _columns(listed_by, querystring(request, drop=("page", "sort"))),
+        "querystring": querystring(request, drop=("page",)),
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
         "overview": overview,
         "sync": selectors.catalog_sync_status(),
@@ -174,13 +174,6 @@ def _columns(sort: str, querystring: str) -> list[dict[str, Any]]:
             column["sort_link"] = f"{prefix}sort={'-' if descending else ''}{key}"
         columns.append(column)
     return columns
-
-
-def _querystring(request: HttpRequest, *, drop: tuple[str, ...]) -> str:
-    params = request.GET.copy()
-    for key in drop:
-        params.pop(key, None)
-    return params.urlencode()
 
 
 @require_GET
@@ -325,21 +318,8 @@ def _refused(request: HttpRequest, image: CatalogImage, reason: str, status: int
 
 
 def _back(request: HttpRequest, image: CatalogImage) -> HttpResponse:
-    """Back to the posted ``next`` path if it is a path on this site, else the image's page.
-
-    Only paths count: ``redirect("catalog")`` would look it up as a URL name (a 500 after the
-    decision was recorded) and "logout" would resolve to the sign-out page.
-    """
-    target = request.POST.get("next", "")
-    if (
-        target.startswith("/")
-        and not target.startswith(("//", "/\\"))
-        and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return HttpResponseRedirect(target)
-    return redirect("catalog:image_detail", pk=image.pk)
+    """Back to the posted ``next`` path if it is a path on this site, else the image's page."""
+    return redirect_back(request, reverse("catalog:image_detail", args=[image.pk]))
 
 
 @require_GET

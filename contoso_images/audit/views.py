@@ -28,6 +28,7 @@ from contoso_images.audit.services.checkpoints import checkpoint_document
 from contoso_images.audit.services.exporting import FORMATS, export_start
 from contoso_images.audit.services.verification import chain_verify_enqueue
 from contoso_images.core.htmx import is_partial
+from contoso_images.core.http import querystring
 
 PAGE_SIZE = 50
 CAPTURE_PAGE_SIZE = 20
@@ -38,13 +39,6 @@ EXPORT = "audit.export_audit"
 def _vm_links(request: HttpRequest) -> bool:
     """Whether targets that are VMs link to their VM page (asked once, not per row)."""
     return request.user.has_perm("vmops.view_virtualmachine")
-
-
-def _querystring(request: HttpRequest, *, drop: tuple[str, ...] = ("page",)) -> str:
-    params = request.GET.copy()
-    for key in drop:
-        params.pop(key, None)
-    return params.urlencode()
 
 
 @require_GET
@@ -59,7 +53,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "filtered": bool(filters),
-        "querystring": _querystring(request),
+        "querystring": querystring(request),
         "export_fields": [(k, v) for k, v in request.GET.items() if k in form.fields and v],
         "action_suggestions": form.action_suggestions(),
         "status": selectors.chain_status(),
@@ -114,7 +108,7 @@ def capture_history(request: HttpRequest) -> HttpResponse:
         "page": page,
         "records": selectors.capture_records(page),
         "filtered": bool(filters),
-        "querystring": _querystring(request),
+        "querystring": querystring(request),
     }
     if is_partial(request, "capture-history"):
         return render(request, "audit/capture_history.html#capture-history", context)

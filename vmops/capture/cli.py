@@ -6,9 +6,9 @@ pipeline does; names come from Azure and from the form, so they are quoted for t
 
 from __future__ import annotations
 
+from contoso_images.core.cli import EquivalentCommand, powershell_quote, sh_quote
 from vmops.capture.choices import CaptureKind
 from vmops.capture.models import Capture
-from vmops.cli import EquivalentCommand, powershell_quote, sh_quote
 from vmops.models import VirtualMachine
 
 SYSPREP = r"C:\Windows\System32\Sysprep\sysprep.exe /generalize /oobe /quit /quiet /mode:vm"
@@ -71,10 +71,10 @@ def capture_commands(capture: Capture) -> dict[str, EquivalentCommand]:
             "Create the managed image",
             f"{az_sub}az image create --resource-group {sh_quote(rg)} --name {sh_quote(name)} "
             f"--source {sh_quote(vm.azure_id)} --hyper-v-generation "
-            f"{vm.hyper_v_generation or 'V1'}",
+            f"{sh_quote(vm.hyper_v_generation or 'V1')}",
             f"{ps_sub}$config = New-AzImageConfig -Location {powershell_quote(vm.location)} "
             f"-SourceVirtualMachineId {powershell_quote(vm.azure_id)} -HyperVGeneration "
-            f"{vm.hyper_v_generation or 'V1'}; New-AzImage -ResourceGroupName "
+            f"{powershell_quote(vm.hyper_v_generation or 'V1')}; New-AzImage -ResourceGroupName "
             f"{powershell_quote(rg)} -ImageName {powershell_quote(name)} -Image $config",
         )
     return commands
@@ -101,28 +101,31 @@ def _gallery_commands(capture: Capture, az_sub: str, ps_sub: str) -> dict[str, E
         for r in regions
     )
     ps_regions = ", ".join(
-        "@{Name=" + powershell_quote(r["name"]) + f";ReplicaCount={r.get('replicas') or 1}}}"
+        "@{Name="
+        + powershell_quote(r["name"])
+        + f";ReplicaCount={powershell_quote(r.get('replicas') or 1)}}}"
         for r in regions
     )
     spec = capture.new_definition or {}
-    excluded = "true" if capture.exclude_from_latest else "false"
+    excluded = "true" if capture.exclude_from_latest else "false"  # chosen here, not from Azure
     commands = {
         "create_definition": EquivalentCommand(
             "Create the image definition",
             f"{az_sub}az sig image-definition create {az_def} "
             f"--publisher {sh_quote(spec.get('publisher', 'PUBLISHER'))} "
             f"--offer {sh_quote(spec.get('offer', 'OFFER'))} "
-            f"--sku {sh_quote(spec.get('sku', 'SKU'))} --os-type {vm.os_type or 'Linux'} "
-            f"--os-state {spec.get('os_state', 'Generalized')} "
-            f"--hyper-v-generation {vm.hyper_v_generation or 'V1'}",
+            f"--sku {sh_quote(spec.get('sku', 'SKU'))} --os-type {sh_quote(vm.os_type or 'Linux')} "
+            f"--os-state {sh_quote(spec.get('os_state', 'Generalized'))} "
+            f"--hyper-v-generation {sh_quote(vm.hyper_v_generation or 'V1')}",
             f"{ps_sub}New-AzGalleryImageDefinition -ResourceGroupName {powershell_quote(rg)} "
             f"-GalleryName {powershell_quote(gallery)} -Name {powershell_quote(definition)} "
             f"-Location {powershell_quote(spec.get('location', vm.location))} "
             f"-Publisher {powershell_quote(spec.get('publisher', 'PUBLISHER'))} "
             f"-Offer {powershell_quote(spec.get('offer', 'OFFER'))} "
-            f"-Sku {powershell_quote(spec.get('sku', 'SKU'))} -OsType {vm.os_type or 'Linux'} "
-            f"-OsState {spec.get('os_state', 'Generalized')} "
-            f"-HyperVGeneration {vm.hyper_v_generation or 'V1'}",
+            f"-Sku {powershell_quote(spec.get('sku', 'SKU'))} "
+            f"-OsType {powershell_quote(vm.os_type or 'Linux')} "
+            f"-OsState {powershell_quote(spec.get('os_state', 'Generalized'))} "
+            f"-HyperVGeneration {powershell_quote(vm.hyper_v_generation or 'V1')}",
         ),
         "create_version": EquivalentCommand(
             "Create the image version from the VM",

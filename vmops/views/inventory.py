@@ -18,6 +18,7 @@ from django_htmx.http import trigger_client_event
 
 from contoso_images.core.health import health_report
 from contoso_images.core.htmx import HtmxHttpRequest, is_partial, since_param
+from contoso_images.core.http import querystring, redirect_back
 from vmops import selectors, services
 from vmops.chart import power_state_chart
 from vmops.columns import header_cells
@@ -25,7 +26,7 @@ from vmops.export import EXPORT_BATCH, vm_csv_rows
 from vmops.forms import ColumnsForm, VmFilterForm
 from vmops.rows import vm_row
 from vmops.services.preferences import list_columns_save
-from vmops.views.common import OPERATE, VIEW, querystring, redirect_back
+from vmops.views.common import OPERATE, VIEW
 
 PAGE_SIZE = 50
 

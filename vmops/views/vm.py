@@ -15,6 +15,7 @@ from django_htmx.http import trigger_client_event
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
+from contoso_images.core.http import redirect_back
 from contoso_images.operations.models import Operation
 from vmops import selectors, services
 from vmops.capture import selectors as capture_selectors
@@ -23,7 +24,7 @@ from vmops.cli import vm_equivalent_commands
 from vmops.forms import RowPollForm
 from vmops.models import VirtualMachine
 from vmops.rows import IDLE_POLL_SECONDS, VmRow, vm_row
-from vmops.views.common import OPERATE, VIEW, get_vm, redirect_back, tell
+from vmops.views.common import OPERATE, VIEW, get_vm, tell
 
 
 def _row(

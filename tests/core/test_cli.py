@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from vmops.cli import powershell_quote, sh_quote, vm_equivalent_commands
+from contoso_images.core.cli import powershell_quote, sh_quote
+from vmops.cli import vm_equivalent_commands
 
 #: What PowerShell's tokenizer treats as a single quote (CharExtensions.IsSingleQuote).
 PS_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
