@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import clock, faults, handlers_marketplace, lro, recorded, routes
+from . import clock, faults, handlers_marketplace, lro, recorded, retail_prices, routes
 from .catalog import MarketplaceSku
 from .errors import ArmError
 from .lookup import KIND_VM
@@ -87,6 +87,9 @@ class Emulator:
         self.store = Store(self.path)
         env_size = os.environ.get("AZURE_EMULATOR_PAGE_SIZE")
         self.page_size = page_size or (int(env_size) if env_size else DEFAULT_PAGE_SIZE)
+        # Items per page of the Retail Prices API (its documented 1,000; tests make it small).
+        env_prices = os.environ.get("AZURE_EMULATOR_PRICES_PAGE_SIZE")
+        self.prices_page_size = int(env_prices) if env_prices else retail_prices.DEFAULT_PAGE_SIZE
 
     # --- scenario ----------------------------------------------------------------------
 
@@ -392,6 +395,8 @@ class Emulator:
 
     def _answer(self, req: ArmRequest, now: float) -> Response:
         try:
+            if retail_prices.serves(req):
+                return retail_prices.answer(req, self.prices_page_size)
             conn = self.store.conn()
             if lro.has_due(conn, now):
                 with self.store.write() as wconn:
@@ -408,6 +413,8 @@ class Emulator:
 
     @staticmethod
     def _standard_headers(req: ArmRequest, resp: Response) -> dict[str, str]:
+        if retail_prices.serves(req):  # not ARM: none of ARM's request ids or rate limits
+            return {"Content-Length": str(len(resp.body)), **resp.headers}
         head: dict[str, Any] = {
             "Cache-Control": "no-cache",
             "x-ms-request-id": resp.headers.get("x-ms-request-id") or new_id(),
