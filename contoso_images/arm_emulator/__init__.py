@@ -39,7 +39,8 @@ Environment variables:
 ``AZURE_EMULATOR_PAGE_SIZE``
     Items per page of list responses (default 100).
 ``AZURE_EMULATOR_PRICES_PAGE_SIZE``
-    Items per page of the Retail Prices API (default 1000, as documented).
+    Items per page of the Retail Prices API (default: the state file's
+    ``set_prices_page_size``, else 1000 as documented).
 
 It also answers the public Azure Retail Prices API (``GET https://prices.azure.com/api/retail/
 prices``, ``retail_prices.py``) for the seeded sizes and regions.

@@ -87,9 +87,6 @@ class Emulator:
         self.store = Store(self.path)
         env_size = os.environ.get("AZURE_EMULATOR_PAGE_SIZE")
         self.page_size = page_size or (int(env_size) if env_size else DEFAULT_PAGE_SIZE)
-        # Items per page of the Retail Prices API (its documented 1,000; tests make it small).
-        env_prices = os.environ.get("AZURE_EMULATOR_PRICES_PAGE_SIZE")
-        self.prices_page_size = int(env_prices) if env_prices else retail_prices.DEFAULT_PAGE_SIZE
 
     # --- scenario ----------------------------------------------------------------------
 
@@ -214,6 +211,21 @@ class Emulator:
     def poll_sleep_cap(self) -> float:
         """How long a transport may really sleep: 0 when every duration is 0 (tests)."""
         return 0.0 if all(v == 0 for v in self.durations().values()) else POLL_SLEEP_CAP
+
+    # --- Retail Prices API ---------------------------------------------------------------
+
+    def prices_page_size(self) -> int:
+        """Items per page of the Retail Prices API: ``$AZURE_EMULATOR_PRICES_PAGE_SIZE``, else
+        the state file's, else the documented 1,000."""
+        env = os.environ.get("AZURE_EMULATOR_PRICES_PAGE_SIZE")
+        if env:
+            return max(1, int(env))
+        stored = self.store.meta_get("prices_page_size")
+        return max(1, int(stored)) if stored else retail_prices.DEFAULT_PAGE_SIZE
+
+    def set_prices_page_size(self, size: int | None) -> None:
+        """Make Retail Prices pages hold ``size`` items in every process (None: 1,000)."""
+        self.store.meta_set("prices_page_size", int(size) if size else None)
 
     # --- faults ------------------------------------------------------------------------
 
@@ -396,7 +408,7 @@ class Emulator:
     def _answer(self, req: ArmRequest, now: float) -> Response:
         try:
             if retail_prices.serves(req):
-                return retail_prices.answer(req, self.prices_page_size)
+                return retail_prices.answer(req, self.prices_page_size())
             conn = self.store.conn()
             if lro.has_due(conn, now):
                 with self.store.write() as wconn:

@@ -144,7 +144,10 @@ def _retail_prices_pipeline(config: GatewayConfig) -> PipelineClient[HttpRequest
 def retail_prices_client() -> PipelineClient[HttpRequest, HttpResponse]:
     """A cached pipeline for the Azure Retail Prices API (``RETAIL_PRICES_ENDPOINT``)."""
     config = current()
-    return _cached(("retail_prices", config), lambda: _retail_prices_pipeline(config))  # type: ignore[no-any-return]
+    client: PipelineClient[HttpRequest, HttpResponse] = _cached(
+        ("retail_prices", config), lambda: _retail_prices_pipeline(config)
+    )
+    return client
 
 
 def clear_client_cache() -> None:
