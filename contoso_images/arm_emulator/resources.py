@@ -186,8 +186,9 @@ def delete(
     poll: str = lro.CRP,
     retry_after: int | None = None,
 ) -> Response:
-    """DELETE → 202 + Azure-AsyncOperation (+ ``Retry-After`` where Azure sends one); deleting what does not exist answers 204, as
-    ARM does (a missing resource group is still 404).
+    """DELETE → 202 + Azure-AsyncOperation (+ ``Retry-After`` where Azure sends one);
+    deleting what does not exist answers 204, as ARM does (a missing resource group is
+    still 404).
 
     ``guard`` runs inside the write transaction that records the deletion, so what it
     checks (say, "no nested resources") cannot change between the check and the delete.
