@@ -11,7 +11,7 @@ within the same ``AZURE_MAX_RETRY_WAIT`` budget, and anything else becomes an
 Requests are few: :func:`vm_prices` asks for every size of one region in one filtered query
 (``serviceName``, ``armRegionName``, ``priceType eq 'Consumption'`` and the sizes OR-ed
 together, at most ``SIZES_PER_QUERY`` to a query), and a page holds up to 1,000 items, so
-pricing 30 sizes in 5 regions costs 5 requests (docs/emulator-fidelity.md).
+pricing 30 sizes in 5 regions costs 5 requests (``tests/azure/test_prices.py`` counts them).
 
 How an item is chosen, after the API's own filter (facts §14; the doc and public clients):
 ``type == "Consumption"`` (not ``DevTestConsumption`` or ``Reservation``); no ``Spot`` or
