@@ -258,6 +258,8 @@ AZURE_EMULATOR_STATE = env.str(
     "AZURE_EMULATOR_STATE", default=str(VAR_DIR / "azure-emulator.sqlite3")
 )
 AZURE_MAX_RETRY_WAIT = env.float("AZURE_MAX_RETRY_WAIT", default=10.0)
+# The public Azure Retail Prices API (another host for a sovereign cloud or a local emulator).
+RETAIL_PRICES_ENDPOINT = env.str("RETAIL_PRICES_ENDPOINT", default="https://prices.azure.com")
 
 # --- Schedules ------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)

@@ -38,6 +38,12 @@ Environment variables:
     Added latency per request; overrides the file.
 ``AZURE_EMULATOR_PAGE_SIZE``
     Items per page of list responses (default 100).
+``AZURE_EMULATOR_PRICES_PAGE_SIZE``
+    Items per page of the Retail Prices API (default: the state file's
+    ``set_prices_page_size``, else 1000 as documented).
+
+It also answers the public Azure Retail Prices API (``GET https://prices.azure.com/api/retail/
+prices``, ``retail_prices.py``) for the seeded sizes and regions.
 
 Example::
 
@@ -56,6 +62,7 @@ Example::
 from __future__ import annotations
 
 from .engine import Emulator, RequestLogEntry, default_state_path
+from .retail_prices import PRICES_HOST
 from .wire import ARM_HOST
 
-__all__ = ["ARM_HOST", "Emulator", "RequestLogEntry", "default_state_path"]
+__all__ = ["ARM_HOST", "PRICES_HOST", "Emulator", "RequestLogEntry", "default_state_path"]

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import clock, faults, handlers_marketplace, lro, recorded, routes
+from . import clock, faults, handlers_marketplace, lro, recorded, retail_prices, routes
 from .catalog import MarketplaceSku
 from .errors import ArmError
 from .lookup import KIND_VM
@@ -212,6 +212,21 @@ class Emulator:
         """How long a transport may really sleep: 0 when every duration is 0 (tests)."""
         return 0.0 if all(v == 0 for v in self.durations().values()) else POLL_SLEEP_CAP
 
+    # --- Retail Prices API ---------------------------------------------------------------
+
+    def prices_page_size(self) -> int:
+        """Items per page of the Retail Prices API: ``$AZURE_EMULATOR_PRICES_PAGE_SIZE``, else
+        the state file's, else the documented 1,000."""
+        env = os.environ.get("AZURE_EMULATOR_PRICES_PAGE_SIZE")
+        if env:
+            return max(1, int(env))
+        stored = self.store.meta_get("prices_page_size")
+        return max(1, int(stored)) if stored else retail_prices.DEFAULT_PAGE_SIZE
+
+    def set_prices_page_size(self, size: int | None) -> None:
+        """Make Retail Prices pages hold ``size`` items in every process (None: 1,000)."""
+        self.store.meta_set("prices_page_size", int(size) if size else None)
+
     # --- faults ------------------------------------------------------------------------
 
     def set_faults(
@@ -392,6 +407,8 @@ class Emulator:
 
     def _answer(self, req: ArmRequest, now: float) -> Response:
         try:
+            if retail_prices.serves(req):
+                return retail_prices.answer(req, self.prices_page_size())
             conn = self.store.conn()
             if lro.has_due(conn, now):
                 with self.store.write() as wconn:
@@ -408,6 +425,8 @@ class Emulator:
 
     @staticmethod
     def _standard_headers(req: ArmRequest, resp: Response) -> dict[str, str]:
+        if retail_prices.serves(req):  # not ARM: none of ARM's request ids or rate limits
+            return {"Content-Length": str(len(resp.body)), **resp.headers}
         head: dict[str, Any] = {
             "Cache-Control": "no-cache",
             "x-ms-request-id": resp.headers.get("x-ms-request-id") or new_id(),

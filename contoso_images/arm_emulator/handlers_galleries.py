@@ -10,7 +10,6 @@ gallery or definition that still has children is refused with the ids of a few o
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from . import errors, lro, resources, validate, versions
@@ -68,10 +67,12 @@ def _update_duration(ctx: Ctx) -> float:
 
 
 def unique_name(sub: str, rg: str, gallery: str) -> str:
-    """``<subscription>-<GALLERY>_<suffix>``, the recorded shape (the suffix is random in
-    Azure; here it is derived from the gallery's id so it is stable)."""
-    digest = hashlib.sha256(f"{sub}/{rg}/{gallery}".lower().encode()).hexdigest()
-    return f"{sub}-{gallery.upper()}_{digest[:6].upper()}"
+    """``<subscription id>-<GALLERY NAME IN UPPER CASE>``, nothing appended: the spec's
+    Gallery_Get example (``{subscription-id}-MYGALLERYNAME``) and the recordings, whose
+    ``-GALLERY_MDZEM5ICZAWX`` is the random *name* ``gallery_mdzem5iczawx`` upper-cased
+    (test_gallery_e2e creates ``create_random_name('gallery_', 24)``)."""
+    del rg  # not part of it: a gallery name is unique within the subscription
+    return f"{sub}-{gallery.upper()}"
 
 
 def gallery_body(

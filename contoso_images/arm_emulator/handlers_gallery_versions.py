@@ -221,7 +221,7 @@ def version_put(
             "properties": {
                 "publishingProfile": profile,
                 "storageProfile": {"source": dict(source)},
-                "safetyProfile": _safety({}, validate.obj(props, "safetyProfile")),
+                "safetyProfile": _safety({}, _sent_safety(req, props)),
                 "provisioningState": "Creating",
             },
         }
@@ -249,6 +249,17 @@ def version_put(
             settle="gallery_version_ready",
             show=renderer(req, ctx.now),
         )
+
+
+def _has_safety(req: ArmRequest) -> bool:
+    """Whether the request's api-version knows ``safetyProfile`` (2022-01-03 on)."""
+    return versions.at_least(req.api_version, versions.GALLERY_SAFETY_PROFILE)
+
+
+def _sent_safety(req: ArmRequest, props: dict[str, Any]) -> dict[str, Any]:
+    """The ``safetyProfile`` of a request; ignored from an api-version that predates it (the
+    service does not read fields its api-version does not define)."""
+    return validate.obj(props, "safetyProfile") if _has_safety(req) else {}
 
 
 def _safety(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
@@ -295,13 +306,15 @@ def _update(
     storage = validate.obj(props, "storageProfile")
     _check_storage_unchanged(current["storageProfile"], storage, res)
     change = validate.obj(props, "publishingProfile")
-    safety = _safety(current.get("safetyProfile") or {}, validate.obj(props, "safetyProfile"))
+    safety = _safety(current.get("safetyProfile") or {}, _sent_safety(req, props))
     src_region = res.emu.get("source_region") or regions.normalize(res.body["location"])
     profile = gallery_publishing.updated_profile(
         current["publishingProfile"],
         change,
         source_region=src_region,
-        allow_removal=safety["allowDeletionOfReplicatedLocations"],
+        # The refusal exists only with the field: an api-version without safetyProfile
+        # removes replicated regions as it always did.
+        allow_removal=safety["allowDeletionOfReplicatedLocations"] or not _has_safety(req),
     )
     if change.get("endOfLifeDate"):
         profile["endOfLifeDate"] = validate.end_of_life(

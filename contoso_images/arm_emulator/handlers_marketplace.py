@@ -16,6 +16,7 @@ import sqlite3
 from typing import Any
 
 from . import catalog, errors, regions
+from . import versions as api_versions
 from .catalog import MARKETPLACE, MarketplaceSku
 from .clock import iso
 from .lookup import require_sub
@@ -136,7 +137,23 @@ def skus(
     found = _skus(ctx, publisher, offer)
     pub, offer_name = found[0].publisher, found[0].offer
     base = f"{_base(sub, loc)}/Publishers/{pub}/ArtifactTypes/VMImage/Offers/{offer_name}"
-    return json_response(200, [_entry(s.sku, loc, f"{base}/Skus/{s.sku}") for s in found])
+    # Real SKU listings carry the image's automatic OS upgrade support (replayed traffic,
+    # docs/emulator-fidelity.md), although the spec's ListSkus schema has no properties.
+    return json_response(
+        200,
+        [
+            {
+                "properties": {"automaticOSUpgradeProperties": _auto_upgrade(s)},
+                **_entry(s.sku, loc, f"{base}/Skus/{s.sku}"),
+            }
+            for s in found
+        ],
+    )
+
+
+def _auto_upgrade(s: MarketplaceSku) -> dict[str, bool]:
+    del s  # every image of the static catalog answers False (see _properties)
+    return {"automaticOSUpgradeSupported": False}
 
 
 def _version_id(sub: str, loc: str, s: MarketplaceSku, version: str) -> str:
@@ -159,9 +176,11 @@ def _deprecation_status(s: MarketplaceSku, now: float) -> dict[str, Any]:
     return status
 
 
-def _properties(s: MarketplaceSku, now: float) -> dict[str, Any]:
+def _properties(s: MarketplaceSku, now: float, api: str | None = None) -> dict[str, Any]:
     """The recorded key set (CentOS 7.5, Ubuntu 18.04: ``sizeInGb`` is present for some
-    images and not others; it is always sent here)."""
+    images and not others; it is always sent here). ``architecture`` and
+    ``imageDeprecationStatus`` exist only from the api-versions that define them
+    (``versions.py``): an older client gets the older shape."""
     props: dict[str, Any] = {}
     if s.plan:
         props["plan"] = {"publisher": s.publisher, "name": s.sku, "product": s.offer}
@@ -171,10 +190,14 @@ def _properties(s: MarketplaceSku, now: float) -> dict[str, Any]:
             "architecture": s.architecture,
             "replicaType": "Unmanaged",
             "disallowed": {"vmDiskType": "None"},
-            "automaticOSUpgradeProperties": {"automaticOSUpgradeSupported": False},
+            "automaticOSUpgradeProperties": _auto_upgrade(s),
             "imageDeprecationStatus": _deprecation_status(s, now),
         }
     )
+    if not api_versions.at_least(api, api_versions.MARKETPLACE_ARCHITECTURE):
+        props.pop("architecture")
+    if not api_versions.at_least(api, api_versions.MARKETPLACE_DEPRECATION_STATUS):
+        props.pop("imageDeprecationStatus")
     if s.feature_list:
         props["features"] = s.feature_list
     props["osDiskImage"] = {
@@ -203,7 +226,7 @@ def versions(
     for v in names:
         item = _entry(v, loc, _version_id(sub, loc, s, v))
         if expand:
-            item["properties"] = _properties(s, ctx.now)
+            item["properties"] = _properties(s, ctx.now, req.api_version)
         items.append(item)
     return json_response(200, items)
 
@@ -226,7 +249,7 @@ def version_get(
     if wanted not in s.versions:
         raise errors.artifact_not_found()
     item = _entry(wanted, loc, _version_id(sub, loc, s, wanted))
-    return json_response(200, {"properties": _properties(s, ctx.now), **item})
+    return json_response(200, {"properties": _properties(s, ctx.now, req.api_version), **item})
 
 
 def vm_sizes(ctx: Ctx, req: ArmRequest, sub: str, location: str) -> Response:

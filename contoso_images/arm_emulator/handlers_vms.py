@@ -163,7 +163,9 @@ def power_action(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str, action: 
             duration=duration,
             params={"target": target, "hibernated": _ends_hibernated(req, res, op_key, power)},
         )
-    return lro.accepted(op, req.api_version or "")
+    # Recorded: Retry-After 10 on a deallocate's 202, none on power off, restart or start.
+    retry_after = lro.RETRY_AFTER_VM if op_key == "deallocate" else None
+    return lro.accepted(op, req.api_version or "", retry_after=retry_after)
 
 
 def _ends_hibernated(req: ArmRequest, res: Resource, op_key: str, power: str) -> bool:
@@ -292,7 +294,9 @@ def run_command(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Respon
 def delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
     """Delete is allowed in any state: a pending action is preempted, not waited for, and
     a VM that does not exist answers 204 like every other resource."""
-    return resources.delete(ctx, req, KIND_VM, sub, rg, vm, preempt=True)
+    return resources.delete(
+        ctx, req, KIND_VM, sub, rg, vm, preempt=True, retry_after=lro.RETRY_AFTER_VM
+    )
 
 
 def capture(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:

@@ -19,8 +19,14 @@ URLs are the ones recorded from real Compute: ``Azure-AsyncOperation`` →
 ``capsOperations`` instead, without ``p``. The poll echoes the api-version of the request
 that started the operation. The status body is ``{startTime, [endTime], status,
 [properties.output], name}``; ``properties.output`` carries what a run command or a capture
-produced. ``Retry-After`` is always ≥ 1: azure-core reads 0 as "no header" and falls back
-to its 30-second default.
+produced.
+
+``Retry-After`` is sent only where Azure sends it (docs/emulator-fidelity.md, "Retry-After"):
+``10`` on the 202 of a VM deallocate and of a VM delete (and of a VM create, recorded with
+10 too; the handler passes ``RETRY_AFTER_VM``), none on power off, restart, start, Run
+Command, capture, image and gallery writes, and none on status polls, so a client polls at
+its own interval there (the SDK's ``polling_interval``; the emulator transport caps every
+sleep, to 0 in tests). A value is never 0: azure-core reads 0 as "no header".
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from .wire import ARM_HOST, ArmRequest, Ctx, Response, json_response, new_id
 COMPUTE_API_VERSION = "2026-04-01"
 # Where the status of an operation is polled: Compute (CRP) or Compute Gallery.
 CRP, CAPS = "operations", "capsOperations"
+#: Retry-After on the 202/201 of a VM deallocate, delete and create (recorded: 10 seconds).
+RETRY_AFTER_VM = 10
 
 
 @dataclass
@@ -213,8 +221,11 @@ def preempt(conn: sqlite3.Connection, op_id: str, now: float) -> None:
     )
 
 
-def headers(op: Operation, api_version: str, *, poll: str = CRP) -> dict[str, str]:
-    """The 202/201/200 headers that make ARMPolling poll this operation."""
+def headers(
+    op: Operation, api_version: str, *, poll: str = CRP, retry_after: int | None = None
+) -> dict[str, str]:
+    """The 202/201/200 headers that make ARMPolling poll this operation; ``Retry-After``
+    only when given (only where Azure sends one)."""
     base = (
         f"{ARM_HOST}/subscriptions/{op.sub}/providers/Microsoft.Compute/locations/"
         f"{quote(op.location)}/{poll}/{op.id}"
@@ -224,25 +235,31 @@ def headers(op: Operation, api_version: str, *, poll: str = CRP) -> dict[str, st
         base += f"?p={new_id()}&"
     else:
         base += "?"
-    return {
+    head = {
         "Azure-AsyncOperation": f"{base}api-version={v}",
         "Location": f"{base}monitor=true&api-version={v}",
-        "Retry-After": "1",
         "x-ms-request-id": op.id,
     }
+    if retry_after:
+        head["Retry-After"] = str(max(1, int(retry_after)))
+    return head
 
 
-def async_only(op: Operation, api_version: str, *, poll: str = CRP) -> dict[str, str]:
+def async_only(
+    op: Operation, api_version: str, *, poll: str = CRP, retry_after: int | None = None
+) -> dict[str, str]:
     """The headers of a PUT or PATCH: Azure-AsyncOperation and no Location, since the
     client's final GET is the resource URL itself."""
-    head = headers(op, api_version, poll=poll)
+    head = headers(op, api_version, poll=poll, retry_after=retry_after)
     head.pop("Location")
     return head
 
 
-def accepted(op: Operation, api_version: str, *, poll: str = CRP) -> Response:
+def accepted(
+    op: Operation, api_version: str, *, poll: str = CRP, retry_after: int | None = None
+) -> Response:
     """202 Accepted with an empty body (POST actions, DELETE)."""
-    return Response(202, headers(op, api_version, poll=poll), b"")
+    return Response(202, headers(op, api_version, poll=poll, retry_after=retry_after), b"")
 
 
 def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: str) -> Response:
@@ -252,11 +269,7 @@ def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: st
         raise operation_not_found(op_id)
     if req.flag("monitor"):
         if not op.settled:
-            return Response(
-                202,
-                {"Location": f"{ARM_HOST}{req.path_and_query}", "Retry-After": "1"},
-                b"",
-            )
+            return Response(202, {"Location": f"{ARM_HOST}{req.path_and_query}"}, b"")
         if op.error:
             # The HTTP status of a failed operation's monitor URL is not known (no
             # recording shows one); ARMPolling reads the Azure-AsyncOperation body.
@@ -273,8 +286,7 @@ def status_handler(ctx: Ctx, req: ArmRequest, sub: str, location: str, op_id: st
     if op.error:
         body["error"] = op.error
     body["name"] = op.id
-    head = {} if op.settled else {"Retry-After": "1"}
-    return json_response(200, body, head)
+    return json_response(200, body)
 
 
 @contextmanager

@@ -184,9 +184,11 @@ def delete(
     guard: Guard | None = None,
     preempt: bool = False,
     poll: str = lro.CRP,
+    retry_after: int | None = None,
 ) -> Response:
-    """DELETE → 202 + Azure-AsyncOperation; deleting what does not exist answers 204, as
-    ARM does (a missing resource group is still 404).
+    """DELETE → 202 + Azure-AsyncOperation (+ ``Retry-After`` where Azure sends one);
+    deleting what does not exist answers 204, as ARM does (a missing resource group is
+    still 404).
 
     ``guard`` runs inside the write transaction that records the deletion, so what it
     checks (say, "no nested resources") cannot change between the check and the delete.
@@ -205,7 +207,7 @@ def delete(
                 raise errors.concurrent_conflict()
             lro.preempt(conn, pending["id"], ctx.now)
         op = begin_delete(conn, ctx, req, res)
-    return lro.accepted(op, req.api_version or "", poll=poll)
+    return lro.accepted(op, req.api_version or "", poll=poll, retry_after=retry_after)
 
 
 # --- settlement -----------------------------------------------------------------------

@@ -94,6 +94,12 @@ GALLERY_VALIDATIONS_PROFILE = "2024-03-03"
 VM_AGENT_PLATFORM_UPDATES = ("2022-08-01", "2025-11-01")
 # patchSettings.assessmentMode.
 VM_ASSESSMENT_MODE = "2020-12-01"
+# A Marketplace image version's imageDeprecationStatus: in the ComputeRP spec from
+# 2022-11-01 (absent from 2022-08-01/virtualMachineImage.json).
+MARKETPLACE_DEPRECATION_STATUS = "2022-11-01"
+# A Marketplace image version's architecture (absent at 2019-03-01 in a recording; the exact
+# first version is not verified: ArchitectureType came with ComputeRP 2021-11-01).
+MARKETPLACE_ARCHITECTURE = "2021-11-01"
 # securityProfile {"securityType": "Standard"} on VMs without Trusted Launch.
 VM_STANDARD_SECURITY_TYPE = "2025-11-01"
 

@@ -28,6 +28,8 @@ class ArmRequest:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes | None
+    # ``scheme://host[:port]`` the request was sent to, lower-cased (empty if not known).
+    origin: str = ""
 
     @classmethod
     def parse(
@@ -36,7 +38,10 @@ class ArmRequest:
         parts = urlsplit(url)
         # ARM treats query parameter names case-insensitively; the last value wins.
         query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
-        return cls(method.upper(), parts.path.rstrip("/") or "/", parts.query, query, headers, body)
+        origin = f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else ""
+        return cls(
+            method.upper(), parts.path.rstrip("/") or "/", parts.query, query, headers, body, origin
+        )
 
     @property
     def path_and_query(self) -> str:

@@ -8,7 +8,12 @@ decided by ``settings.AZURE_MODE`` in :mod:`contoso_images.azure.clients`, nowhe
 
 from __future__ import annotations
 
-from contoso_images.azure.clients import clear_client_cache, compute_client, subscription_client
+from contoso_images.azure.clients import (
+    clear_client_cache,
+    compute_client,
+    retail_prices_client,
+    subscription_client,
+)
 from contoso_images.azure.errors import AzureError
 from contoso_images.azure.galleries import (
     accepted_operation_id,
@@ -40,6 +45,15 @@ from contoso_images.azure.marketplace import (
     vm_sizes,
 )
 from contoso_images.azure.operations import operation_status
+from contoso_images.azure.prices import (
+    NO_PRICE,
+    ComputePrices,
+    RetailPrice,
+    RetailPricesError,
+    disk_prices,
+    retail_prices,
+    vm_prices,
+)
 from contoso_images.azure.subscriptions import regions, subscriptions
 from contoso_images.azure.types import (
     Disk,
@@ -74,7 +88,9 @@ from contoso_images.azure.vms import (
 )
 
 __all__ = [
+    "NO_PRICE",
     "AzureError",
+    "ComputePrices",
     "Disk",
     "Gallery",
     "GalleryImageDefinition",
@@ -87,6 +103,8 @@ __all__ = [
     "OperationStatus",
     "Region",
     "RegionReplication",
+    "RetailPrice",
+    "RetailPricesError",
     "Subscription",
     "TargetRegion",
     "VirtualMachine",
@@ -95,6 +113,7 @@ __all__ = [
     "accepted_operation_id",
     "clear_client_cache",
     "compute_client",
+    "disk_prices",
     "galleries",
     "gallery_begin_create",
     "gallery_image_definition_begin_create",
@@ -119,6 +138,8 @@ __all__ = [
     "operation_status",
     "parse_resource_id",
     "regions",
+    "retail_prices",
+    "retail_prices_client",
     "subscription_client",
     "subscriptions",
     "vm_begin_deallocate",
@@ -129,6 +150,7 @@ __all__ = [
     "vm_begin_start",
     "vm_generalize",
     "vm_get",
+    "vm_prices",
     "vm_list_with_power_state",
     "vm_sizes",
 ]

@@ -12,7 +12,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline import policies
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from azure.core.pipeline.transport import HttpTransport
 
 _EMULATOR_BASE_URL = "https://management.azure.com"
+_EMULATOR_PRICES_URL = "https://prices.azure.com"
 _POLLING_INTERVAL = 5  # only used by SDK pollers when ARM sends no Retry-After
 CONNECT_TIMEOUT = 10  # seconds to open a connection to Resource Manager
 READ_TIMEOUT = 60  # seconds to wait for bytes of a response (a page of 100 VMs is far quicker)
@@ -107,6 +111,43 @@ def subscription_client() -> SubscriptionClient:
         ("subscriptions", config),
         lambda: SubscriptionClient(_credential(config), **_client_kwargs(config)),
     )
+
+
+def _retail_prices_pipeline(config: GatewayConfig) -> PipelineClient[HttpRequest, HttpResponse]:
+    """A bare azure-core pipeline: the ARM clients' retry policy and timeouts, no credential
+    (the API is public), no redirects."""
+    if config.mode == EMULATOR:
+        transport: HttpTransport[Any, Any] = _emulator_and_transport(config)[1]
+        endpoint = _EMULATOR_PRICES_URL
+    else:
+        from azure.core.pipeline.transport import RequestsTransport
+
+        transport = RequestsTransport(connection_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+        endpoint = config.retail_prices_endpoint
+    return PipelineClient(
+        endpoint,
+        transport=transport,
+        policies=[
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy({"Accept": "application/json"}),
+            policies.UserAgentPolicy(sdk_moniker="contoso-images-retail-prices"),
+            policies.ProxyPolicy(),
+            policies.ContentDecodePolicy(),
+            CappedRetryPolicy(max_wait=config.max_retry_wait),
+            policies.CustomHookPolicy(),
+            policies.NetworkTraceLoggingPolicy(),
+            policies.HttpLoggingPolicy(),
+        ],
+    )
+
+
+def retail_prices_client() -> PipelineClient[HttpRequest, HttpResponse]:
+    """A cached pipeline for the Azure Retail Prices API (``RETAIL_PRICES_ENDPOINT``)."""
+    config = current()
+    client: PipelineClient[HttpRequest, HttpResponse] = _cached(
+        ("retail_prices", config), lambda: _retail_prices_pipeline(config)
+    )
+    return client
 
 
 def clear_client_cache() -> None:

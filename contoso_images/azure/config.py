@@ -31,6 +31,9 @@ class GatewayConfig:
     authority: str
     emulator_state: str | None
     max_retry_wait: float
+    # The public Retail Prices API (no credential); another host for a sovereign cloud or a
+    # local HTTPS emulator. Emulator mode always uses the in-process one.
+    retail_prices_endpoint: str = "https://prices.azure.com"
 
 
 def current() -> GatewayConfig:
@@ -58,4 +61,7 @@ def current() -> GatewayConfig:
         authority=authority,
         emulator_state=str(state) if state else None,
         max_retry_wait=float(getattr(settings, "AZURE_MAX_RETRY_WAIT", 10.0)),
+        retail_prices_endpoint=(
+            getattr(settings, "RETAIL_PRICES_ENDPOINT", "") or "https://prices.azure.com"
+        ).rstrip("/"),
     )

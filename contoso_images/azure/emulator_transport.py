@@ -1,6 +1,7 @@
 """Plugging the ARM emulator into the real SDK as an azure-core transport.
 
-A ``requests`` session with an adapter mounted on ``https://management.azure.com/``
+A ``requests`` session with an adapter mounted on ``https://management.azure.com/`` (and on
+``https://prices.azure.com/``, the public Retail Prices API the emulator also answers)
 hands each request to :meth:`Emulator.handle` — no sockets, the base URL and bearer
 policy stay untouched, and continuation tokens (absolute URLs) can be resumed by any
 process that opens the same state file. Every other host is refused, so nothing can
@@ -21,7 +22,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.response import HTTPResponse
 
-from contoso_images.arm_emulator import ARM_HOST, Emulator
+from contoso_images.arm_emulator import ARM_HOST, PRICES_HOST, Emulator
 
 _REASONS = {
     200: "OK",
@@ -84,13 +85,15 @@ class EmulatorAdapter(BaseAdapter):
 
 
 class _RefuseAdapter(BaseAdapter):
-    """Any host but ARM: refuse, so an emulated client can never reach the network."""
+    """Any host but ARM and Retail Prices: refuse, so an emulated client can never reach the
+    network."""
 
     def send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
     ) -> requests.Response:
         raise requests.exceptions.ConnectionError(
-            f"The ARM emulator transport only serves {ARM_HOST}; refused {request.url}"
+            f"The ARM emulator transport only serves {ARM_HOST} and {PRICES_HOST}; "
+            f"refused {request.url}"
         )
 
     def close(self) -> None:
@@ -109,6 +112,9 @@ class EmulatorTransport(RequestsTransport):
         session.mount("http://", _RefuseAdapter())
         session.mount("https://", _RefuseAdapter())
         session.mount(f"{ARM_HOST}/", EmulatorAdapter(self.emulator))
+        # The Retail Prices API's NextPageLink names the default port (prices.azure.com:443).
+        session.mount(f"{PRICES_HOST}/", EmulatorAdapter(self.emulator))
+        session.mount(f"{PRICES_HOST}:443/", EmulatorAdapter(self.emulator))
         super().__init__(session=session, session_owner=False, use_env_settings=False, **kwargs)
 
     def sleep(self, duration: float) -> None:

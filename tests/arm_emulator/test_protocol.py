@@ -36,13 +36,52 @@ def test_post_action_answers_202_with_async_headers(emu, sub):
     )
     assert "api-version=2026-04-01" in aao and "monitor=true" not in aao
     assert "monitor=true" in location and "api-version=2026-04-01" in location
-    assert headers["Retry-After"] == "1"
+    assert "Retry-After" not in headers  # recorded: none on a power off (fidelity doc)
     assert headers["x-ms-request-id"]
     status, _, body = emu.handle("GET", aao, {}, None)
     payload = json.loads(body)
     assert status == 200 and payload["status"] == "Succeeded" and "endTime" in payload
     assert payload["name"] and payload["startTime"]
     assert emu.handle("GET", location, {}, None)[:3:2] == (200, b"")
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "retry_after"),
+    [
+        ("POST", "/deallocate", "10"),  # recorded (azure-sdk-for-net TestVMOperations, 2019)
+        ("DELETE", "", "10"),  # recorded (azure-sdk-for-js virtualmachines_delete, 2021)
+        ("POST", "/powerOff", None),  # recorded without one (TestVMOperations)
+        ("POST", "/restart", None),
+        ("POST", "/start", None),
+    ],
+)
+def test_retry_after_only_where_azure_sends_it(emu, sub, method, suffix, retry_after):
+    emu.set_durations(all=5)
+    vm = "web-prod-03" if suffix == "/start" else "web-prod-01"
+    status, headers, _ = emu.handle(method, _vm_url(sub, vm, suffix), {}, b"")
+    assert status == 202
+    assert headers.get("Retry-After") == retry_after
+    # Polls carry none either: the client polls at its own interval.
+    poll_status, poll_headers, body = emu.handle("GET", headers["Azure-AsyncOperation"], {}, None)
+    assert json.loads(body)["status"] == "InProgress" and "Retry-After" not in poll_headers
+    monitor_status, monitor_headers, _ = emu.handle("GET", headers["Location"], {}, None)
+    assert monitor_status == 202 and "Retry-After" not in monitor_headers
+
+
+def test_run_command_image_and_gallery_writes_send_no_retry_after(emu, sub):
+    run = _vm_url(sub, "web-prod-01", "/runCommand")
+    body = json.dumps({"commandId": "RunPowerShellScript", "script": ["echo hi"]}).encode()
+    assert "Retry-After" not in emu.handle("POST", run, {}, body)[1]
+    gallery = (
+        f"{BASE}/subscriptions/{sub}/resourceGroups/{PROD_RG}/providers/"
+        "Microsoft.Compute/galleries/gal_retry?api-version=2024-03-03"
+    )
+    status, headers, _ = emu.handle(
+        "PUT", gallery, {}, json.dumps({"location": "westeurope"}).encode()
+    )
+    assert status == 201 and "Retry-After" not in headers
+    status, headers, _ = emu.handle("DELETE", gallery, {}, None)
+    assert status == 202 and "Retry-After" not in headers
 
 
 def test_monitor_url_is_202_while_running(emu, sub):

@@ -145,9 +145,14 @@ def test_marketplace_matches_examples(emu, sub):
     )
     assert set(publishers[0]) == set(minimum[0])
     skus = _get(emu, f"{loc}/publishers/bitnami/artifacttypes/vmimage/offers/mysql/skus?{C}")
+    # The spec's minimum set, plus the automaticOSUpgradeProperties real listings carry
+    # (replayed traffic; the spec has no properties here: docs/emulator-fidelity.md).
     assert set(skus[0]) == set(
         _example("virtualMachineImageExamples/VirtualMachineImage_ListSkus_MinimumSet_Gen.json")[0]
-    )
+    ) | {"properties"}
+    assert skus[0]["properties"] == {
+        "automaticOSUpgradeProperties": {"automaticOSUpgradeSupported": False}
+    }
     version = _get(
         emu,
         f"{loc}/publishers/bitnami/artifacttypes/vmimage/offers/mysql/skus/mysql/"

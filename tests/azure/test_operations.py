@@ -133,3 +133,32 @@ def test_failed_operation_is_reported_not_raised(emulator, subscription_id, vms,
     assert status.error.sentence == sentence
     after = gateway.vm_get(subscription_id, vm.resource_group, vm.name).vm
     assert (after.power_state, after.provisioning_state) == ("running", "Succeeded")
+
+
+@pytest.mark.parametrize(
+    ("begin", "kind", "retry_after"),
+    [
+        ("vm_begin_deallocate", "vm_deallocate", "10"),  # Azure's Retry-After is not slept on
+        ("vm_begin_power_off", "vm_power_off", None),  # no Retry-After: the client's interval
+    ],
+)
+def test_polling_never_sleeps_in_tests_with_or_without_retry_after(
+    emulator, subscription_id, vms, begin, kind, retry_after
+):
+    import base64
+
+    vm = pick(vms, power_state="running")
+    emulator.set_durations(all=5)  # still in progress at the first polls
+    token = getattr(gateway, begin)(subscription_id, vm.resource_group, vm.name)
+    initial = json.loads(base64.b64decode(token))["data"]["response"]["headers"]
+    assert initial.get("Retry-After") == retry_after
+    started = time.monotonic()
+    status = gateway.operation_status(kind, token, subscription_id=subscription_id)
+    assert status.state == "in_progress"
+    emulator.set_durations(all=0)
+    emulator.advance(6)
+    status = gateway.operation_status(kind, token, subscription_id=subscription_id, wait_seconds=30)
+    assert status.state == "succeeded"
+    # Polls at the SDK's own interval (5 s) or at Retry-After (10 s) would block here; the
+    # emulator transport caps every sleep (0 when all durations are 0).
+    assert time.monotonic() - started < 3
