@@ -40,6 +40,7 @@ DEFAULT_DURATIONS: dict[str, float] = {
     "gallery_image_version_create": 15.0,
     "gallery_image_version_update": 10.0,
     "delete": 5.0,
+    "vm_create": 12.0,
 }
 DEFAULT_PAGE_SIZE = 100
 POLL_SLEEP_CAP = 1.0
