@@ -8,7 +8,21 @@ decided by ``settings.AZURE_MODE`` in :mod:`contoso_images.azure.clients`, nowhe
 
 from __future__ import annotations
 
-from contoso_images.azure.clients import clear_client_cache, compute_client, subscription_client
+from contoso_images.azure.clients import (
+    clear_client_cache,
+    compute_client,
+    network_client,
+    subscription_client,
+)
+from contoso_images.azure.deploy import (
+    compute_usages,
+    disk_begin_delete,
+    disk_get,
+    managed_disks,
+    resource_skus,
+    virtual_networks,
+    vm_begin_create,
+)
 from contoso_images.azure.errors import AzureError
 from contoso_images.azure.galleries import (
     accepted_operation_id,
@@ -42,6 +56,7 @@ from contoso_images.azure.marketplace import (
 from contoso_images.azure.operations import operation_status
 from contoso_images.azure.subscriptions import regions, subscriptions
 from contoso_images.azure.types import (
+    DataDiskSpec,
     Disk,
     Gallery,
     GalleryImageDefinition,
@@ -49,15 +64,22 @@ from contoso_images.azure.types import (
     ImageDeprecation,
     ImageReference,
     InstanceStatus,
+    ManagedDisk,
     ManagedImage,
     MarketplaceImage,
     OperationStatus,
     Region,
     RegionReplication,
+    ResourceSku,
+    Subnet,
     Subscription,
     TargetRegion,
+    Usage,
     VirtualMachine,
     VirtualMachineDetail,
+    VirtualNetwork,
+    VmCreateResult,
+    VmCreateSpec,
     VmSize,
 )
 from contoso_images.azure.vms import (
@@ -75,6 +97,7 @@ from contoso_images.azure.vms import (
 
 __all__ = [
     "AzureError",
+    "DataDiskSpec",
     "Disk",
     "Gallery",
     "GalleryImageDefinition",
@@ -82,19 +105,29 @@ __all__ = [
     "ImageDeprecation",
     "ImageReference",
     "InstanceStatus",
+    "ManagedDisk",
     "ManagedImage",
     "MarketplaceImage",
     "OperationStatus",
     "Region",
     "RegionReplication",
+    "ResourceSku",
+    "Subnet",
     "Subscription",
     "TargetRegion",
+    "Usage",
     "VirtualMachine",
     "VirtualMachineDetail",
+    "VirtualNetwork",
+    "VmCreateResult",
+    "VmCreateSpec",
     "VmSize",
     "accepted_operation_id",
     "clear_client_cache",
     "compute_client",
+    "compute_usages",
+    "disk_begin_delete",
+    "disk_get",
     "galleries",
     "gallery_begin_create",
     "gallery_image_definition_begin_create",
@@ -108,6 +141,7 @@ __all__ = [
     "image_begin_create_from_vm",
     "image_begin_delete",
     "iter_vms_with_power_state",
+    "managed_disks",
     "managed_image_get",
     "managed_images",
     "marketplace_image",
@@ -116,11 +150,15 @@ __all__ = [
     "marketplace_publishers",
     "marketplace_skus",
     "marketplace_versions",
+    "network_client",
     "operation_status",
     "parse_resource_id",
     "regions",
+    "resource_skus",
     "subscription_client",
     "subscriptions",
+    "virtual_networks",
+    "vm_begin_create",
     "vm_begin_deallocate",
     "vm_begin_delete",
     "vm_begin_power_off",
