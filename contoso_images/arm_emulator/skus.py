@@ -278,7 +278,7 @@ def quota_exceeded(
     counter is named "Total Regional Cores", a family by its counter name; the location is
     the region's display name without spaces (``KoreaCentral`` in the quote)."""
     regional = counter == CORES
-    what = "Total Regional Cores" if regional else counter
+    what = "Total Regional Cores" if regional else f"{counter} Cores"
     location = regions.display(region).replace(" ", "")
     new_limit = used + need
     quota = (
