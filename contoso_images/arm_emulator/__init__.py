@@ -5,7 +5,8 @@ command, legacy capture, managed images, Compute Gallery, Marketplace, VM sizes,
 subscriptions and locations; VM create from Marketplace, managed and gallery images and
 VM delete with its disk/NIC cascade; managed disks; Resource SKUs, usages and vCPU quota;
 Microsoft.Network virtual networks, subnets and NICs; Marketplace terms) with ARM's
-shapes, status codes, long-running-operation headers and error envelopes, and the gateway plugs it into the real SDK as an azure-core transport
+shapes, status codes, long-running-operation headers and error envelopes, and the
+gateway plugs it into the real SDK as an azure-core transport
 (``contoso_images.azure.emulator_transport.EmulatorTransport``), so the same SDK code runs
 against it and against Azure.
 

@@ -151,6 +151,7 @@ def test_refusals_come_back_as_azure_errors(emulator, subscription_id):
     with pytest.raises(AzureError) as taken:
         gateway.vm_begin_create(subscription_id, RG, "web-prod-01", _linux(subscription_id))
     assert (taken.value.code, taken.value.status_code) == ("PreconditionFailed", 412)
+    assert "already exists" in taken.value.sentence
 
 
 def test_quota_runs_out_in_a_batch_and_usages_say_why(emulator, subscription_id):
@@ -167,6 +168,10 @@ def test_quota_runs_out_in_a_batch_and_usages_say_why(emulator, subscription_id)
         gateway.vm_begin_create(subscription_id, RG, "gw-batch-3", _linux(subscription_id))
     assert caught.value.code == "OperationNotAllowed" and caught.value.is_conflict
     assert "standardDSv5Family Cores quota" in caught.value.message
+    assert caught.value.sentence == (
+        "Not enough vCPU quota (standardDSv5Family Cores) in WestEurope: 20 of 20 in use and 2 "
+        "more needed. Ask for a quota increase, or choose another size or region."
+    )
 
 
 def test_a_create_whose_answer_is_lost_is_not_resent(emulator, subscription_id):
