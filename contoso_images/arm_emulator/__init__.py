@@ -2,8 +2,11 @@
 
 It answers the REST calls the dashboard makes (VMs, power actions, generalize, run
 command, legacy capture, managed images, Compute Gallery, Marketplace, VM sizes,
-subscriptions and locations) with ARM's shapes, status codes, long-running-operation
-headers and error envelopes, and the gateway plugs it into the real SDK as an azure-core transport
+subscriptions and locations; VM create from Marketplace, managed and gallery images and
+VM delete with its disk/NIC cascade; managed disks; Resource SKUs, usages and vCPU quota;
+Microsoft.Network virtual networks, subnets and NICs; Marketplace terms) with ARM's
+shapes, status codes, long-running-operation headers and error envelopes, and the
+gateway plugs it into the real SDK as an azure-core transport
 (``contoso_images.azure.emulator_transport.EmulatorTransport``), so the same SDK code runs
 against it and against Azure.
 
@@ -22,6 +25,8 @@ emulator did with each request and whether its answer was lost.
 
 To replay real traffic, ``add_subscription``, ``add_resource_group``, ``seed_vm`` (from a
 recorded VM body) and ``add_marketplace_image`` recreate what a recording started from.
+``set_quota`` changes a vCPU quota limit and ``accept_terms`` accepts a Marketplace plan's
+terms for a subscription (both for tests and demos).
 
 How closely each behaviour follows real Azure, and on what evidence, is listed in
 ``docs/emulator-fidelity.md``.
@@ -44,6 +49,9 @@ Environment variables:
 
 It also answers the public Azure Retail Prices API (``GET https://prices.azure.com/api/retail/
 prices``, ``retail_prices.py``) for the seeded sizes and regions.
+
+Durations (``set_durations``) include ``vm_create``: how long a new VM stays
+``Creating``/``starting`` before it is ``Succeeded``/``running`` (12 s; 0 in tests).
 
 Example::
 

@@ -27,6 +27,11 @@ VM_SIZES: dict[str, tuple[int, float, int, int]] = {
     "Standard_E2s_v5": (2, 16, 4, 0),
     "Standard_E4s_v5": (4, 32, 8, 0),
     "Standard_F2s_v2": (2, 4, 4, 16),
+    # Generation 1 only (Av2, Dv2): the sizes a Gen2 image cannot boot on.
+    "Standard_A2_v2": (2, 4, 4, 20),
+    "Standard_D1_v2": (1, 3.5, 4, 50),
+    # Arm64 (Ampere Altra), Generation 2 only.
+    "Standard_D2ps_v5": (2, 8, 4, 0),
 }
 
 

@@ -17,7 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import clock, faults, handlers_marketplace, lro, recorded, retail_prices, routes
+from . import (
+    clock,
+    faults,
+    handlers_agreements,
+    handlers_marketplace,
+    lro,
+    recorded,
+    retail_prices,
+    routes,
+    skus,
+)
 from .catalog import MarketplaceSku
 from .errors import ArmError
 from .lookup import KIND_VM
@@ -40,6 +50,7 @@ DEFAULT_DURATIONS: dict[str, float] = {
     "gallery_image_version_create": 15.0,
     "gallery_image_version_update": 10.0,
     "delete": 5.0,
+    "vm_create": 12.0,
 }
 DEFAULT_PAGE_SIZE = 100
 POLL_SLEEP_CAP = 1.0
@@ -170,6 +181,21 @@ class Emulator:
                 tuple((features or {}).items()),
             ),
         )
+
+    def set_quota(self, subscription_id: str, location: str, counter: str, limit: int) -> None:
+        """Set a compute quota limit: ``counter`` is ``"cores"`` (Total Regional vCPUs) or a
+        family (``"standardDSv5Family"``); kept across reseeds, like durations."""
+        with self.store.write() as conn:
+            limits = skus.stored_limits(conn)
+            limits[f"{subscription_id.lower()}|{location.lower()}|{counter}"] = int(limit)
+            self.store.meta_set(skus.LIMITS_KEY, limits)
+
+    def accept_terms(self, subscription_id: str, publisher: str, offer: str, plan: str) -> None:
+        """Accept a Marketplace plan's terms for a subscription (``az vm image terms accept``)."""
+        with self.store.write() as conn:
+            handlers_agreements.set_accepted(
+                conn, subscription_id, publisher, offer, plan, True, self.now()
+            )
 
     def is_empty(self) -> bool:
         return not subscription_rows(self.store.conn())

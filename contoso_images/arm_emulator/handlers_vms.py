@@ -291,14 +291,6 @@ def run_command(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Respon
     return lro.accepted(op, req.api_version or "")
 
 
-def delete(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
-    """Delete is allowed in any state: a pending action is preempted, not waited for, and
-    a VM that does not exist answers 204 like every other resource."""
-    return resources.delete(
-        ctx, req, KIND_VM, sub, rg, vm, preempt=True, retry_after=lro.RETRY_AFTER_VM
-    )
-
-
 def capture(ctx: Ctx, req: ArmRequest, sub: str, rg: str, vm: str) -> Response:
     """Legacy capture: only a generalized VM with blob (VHD) disks; the result is the VM
     template Azure writes (recorded in test_vm_generalize), in ``properties.output`` and

@@ -17,6 +17,9 @@ from . import (
     lro,
     versions,
 )
+from . import handlers_agreements as terms
+from . import handlers_deploy as deploy
+from . import handlers_disks as disks
 from . import (
     handlers_galleries as gal,
 )
@@ -29,6 +32,8 @@ from . import (
 from . import (
     handlers_marketplace as mkt,
 )
+from . import handlers_network as net
+from . import handlers_skus as sku
 from . import (
     handlers_subscriptions as subs,
 )
@@ -57,6 +62,18 @@ _LOC = _item(_SUB + _PROV + "/locations", "location")
 _OFFERS = _item(_LOC + "/publishers", "publisher") + "/artifacttypes/vmimage/offers"
 _OFFER = _item(_OFFERS, "offer")
 _SKU = _item(_OFFER + "/skus", "sku")
+# VM deployment: disks, Resource SKUs, Microsoft.Network, Marketplace terms
+_DISK = _item(_RG + _PROV + "/disks", "disk")
+_NET = "/providers/Microsoft\\.Network"
+_VNET = _item(_RG + _NET + "/virtualNetworks", "vnet")
+_NIC = _item(_RG + _NET + "/networkInterfaces", "nic")
+_NET_LOC = _item(_SUB + _NET + "/locations", "location")
+_TERMS = (
+    _SUB
+    + "/providers/Microsoft\\.MarketplaceOrdering/offerTypes/(?P<offer_type>[^/]+)"
+    + "/publishers/(?P<publisher>[^/]+)/offers/(?P<offer>[^/]+)/plans/(?P<plan>[^/]+)"
+    + "/agreements/current"
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,7 @@ def _r(method: str, pattern: str, handler: Handler, versions: list[str]) -> Rout
 
 
 C, G, S, M = versions.COMPUTE, versions.GALLERY, versions.SUBSCRIPTIONS, versions.MARKETPLACE
+D, N = versions.DISKS, versions.NETWORK
 ROUTES: list[Route] = [
     _r("GET", r"^/subscriptions", subs.list_subscriptions, S),
     _r("GET", _SUB, subs.get_subscription, S),
@@ -80,7 +98,8 @@ ROUTES: list[Route] = [
     _r("GET", _SUB + _PROV + "/virtualMachines", vms.list_all, C),
     _r("GET", _RG + _PROV + "/virtualMachines", vms.list_by_rg, C),
     _r("GET", _VM, vms.get, C),
-    _r("DELETE", _VM, vms.delete, C),
+    _r("PUT", _VM, deploy.create, C),
+    _r("DELETE", _VM, deploy.delete, C),
     _r("GET", _VM + "/instanceView", vms.instance_view, C),
     _r("GET", _VM + "/vmSizes", vms.available_sizes, C),
     _r("POST", _VM + "/(?P<action>start|powerOff|deallocate|restart)", vms.power_action, C),
@@ -119,6 +138,31 @@ ROUTES: list[Route] = [
     _r("GET", _SKU + "/versions", mkt.versions, M),
     _r("GET", _item(_SKU + "/versions", "version"), mkt.version_get, M),
     _r("GET", _LOC + "/vmSizes", mkt.vm_sizes, C),
+    # resource SKUs and quota
+    _r("GET", _SUB + _PROV + "/skus", sku.resource_skus, versions.SKUS),
+    _r("GET", _LOC + "/usages", sku.usages, C),
+    # managed disks (DiskRP)
+    _r("GET", _SUB + _PROV + "/disks", disks.list_all, D),
+    _r("GET", _RG + _PROV + "/disks", disks.list_by_rg, D),
+    _r("GET", _DISK, disks.get, D),
+    _r("DELETE", _DISK, disks.delete, D),
+    _r("GET", _item(_LOC + "/DiskOperations", "op_id"), lro.status_handler, D),
+    # Microsoft.Network
+    _r("GET", _SUB + _NET + "/virtualNetworks", net.vnet_list_all, N),
+    _r("GET", _RG + _NET + "/virtualNetworks", net.vnet_list, N),
+    _r("GET", _VNET, net.vnet_get, N),
+    _r("GET", _VNET + "/subnets", net.subnet_list, N),
+    _r("GET", _item(_VNET + "/subnets", "subnet"), net.subnet_get, N),
+    _r("GET", _SUB + _NET + "/networkInterfaces", net.nic_list_all, N),
+    _r("GET", _RG + _NET + "/networkInterfaces", net.nic_list, N),
+    _r("GET", _NIC, net.nic_get, N),
+    _r("PUT", _NIC, net.nic_put, N),
+    _r("DELETE", _NIC, net.nic_delete, N),
+    _r("GET", _item(_NET_LOC + "/operations", "op_id"), net.operation_status, N),
+    _r("GET", _item(_NET_LOC + "/operationResults", "op_id"), net.operation_result, N),
+    # Marketplace terms (MarketplaceOrdering)
+    _r("GET", _TERMS, terms.get, terms.VERSIONS),
+    _r("PUT", _TERMS, terms.put, terms.VERSIONS),
 ]
 
 

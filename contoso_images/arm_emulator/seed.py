@@ -13,7 +13,7 @@ import json
 import sqlite3
 from typing import Any
 
-from . import gallery_publishing, vm_model
+from . import gallery_publishing, seed_deploy, vm_model
 from .clock import iso
 from .handlers_galleries import definition_body, gallery_body
 from .lookup import (
@@ -144,6 +144,23 @@ IMAGES: dict[str, tuple[str, str, str, str, str, str, str, str]] = {
     "cassandra": ("bitnami", "cassandra", "cassandra", "4.1.6", "Linux", "V1", "debian", "12"),
 }
 
+_COMPUTE = f"/subscriptions/{PROD}/resourceGroups/rg-images/providers/Microsoft.Compute"
+_GALLERY_IMAGES = f"{_COMPUTE}/galleries/gal_contoso/images"
+# VMs built from the tenant's own images (the others come from the Marketplace): their
+# imageReference is the id the create request sent (a gallery definition = its latest
+# version, a pinned gallery version, a managed image), and the version it resolved to.
+CUSTOM_IMAGE_VMS: dict[str, tuple[str, str | None]] = {
+    "web-prod-03": (
+        f"{_GALLERY_IMAGES}/win2022-base",
+        f"{_GALLERY_IMAGES}/win2022-base/versions/1.1.0",
+    ),
+    "api-prod-01": (
+        f"{_GALLERY_IMAGES}/ubuntu2204-base/versions/1.0.0",
+        f"{_GALLERY_IMAGES}/ubuntu2204-base/versions/1.0.0",
+    ),
+    "legacy-app-01": (f"{_COMPUTE}/images/img-legacy-app-2016", None),
+}
+
 ESCAPING_PROBE = "<b>Ops & \"Night\" 'shift'</b>"
 
 
@@ -245,7 +262,7 @@ def _vm(
     created: float,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     pub, offer, sku, version, os_type, gen, os_name, os_version = IMAGES[image]
-    return vm_model.new_vm(
+    body, emu = vm_model.new_vm(
         sub=sub,
         rg=rg,
         name=name,
@@ -261,6 +278,12 @@ def _vm(
         os_version=os_version,
         os_generalized=generalized,
     )
+    if name in CUSTOM_IMAGE_VMS:
+        image_id, version_id = CUSTOM_IMAGE_VMS[name]
+        body["properties"]["storageProfile"]["imageReference"] = {"id": image_id}
+        kind = "gallery" if version_id else "managed"
+        emu["image"] = {"kind": kind, **({"gallery_version_id": version_id} if version_id else {})}
+    return body, emu
 
 
 def _extra_vms(count: int, created: float) -> list[VmRow]:
@@ -520,17 +543,18 @@ def seed(conn: sqlite3.Connection, now: float, extra_vms: int = 0) -> dict[str, 
 
     insert_many(conn, rows)
     _start_pending(conn, now, pending)
+    extras = seed_deploy.seed_extras(conn, now)
     counts = dict(conn.execute("SELECT kind, COUNT(*) FROM resources GROUP BY kind").fetchall())
     return {
         "subscriptions": len(SUBSCRIPTIONS),
-        "resource_groups": len(RESOURCE_GROUPS),
+        "resource_groups": len(RESOURCE_GROUPS) + len(seed_deploy.NETWORK_GROUPS),
         "virtual_machines": counts.get(KIND_VM, 0),
         "images": counts.get(KIND_IMAGE, 0),
         "galleries": counts.get(KIND_GALLERY, 0),
         "gallery_images": counts.get(KIND_GALLERY_IMAGE, 0),
         "gallery_image_versions": counts.get(KIND_GALLERY_VERSION, 0),
         "transitional_vms": len(pending),
-    }
+    } | extras
 
 
 def _start_pending(

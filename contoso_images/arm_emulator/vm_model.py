@@ -39,6 +39,7 @@ TRANSITIONAL = {
     "restart": "starting",
     "power_off": "stopping",
     "deallocate": "deallocating",
+    "create": "starting",  # a create starts the VM (handlers_deploy)
 }
 POWER_DISPLAY = {
     "starting": "VM starting",
@@ -188,7 +189,10 @@ def current_power(emu: dict[str, Any]) -> str:
 def provisioning_state(emu: dict[str, Any]) -> str:
     if emu.get("deleting"):
         return "Deleting"
-    return "Updating" if emu.get("op") else "Succeeded"
+    op = emu.get("op")
+    if op:
+        return "Creating" if op["kind"] == "create" else "Updating"
+    return "Failed" if emu.get("failed") else "Succeeded"
 
 
 def _status(code: str, display: str, time: float | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from contoso_images.azure.config import AZURE, EMULATOR, GatewayConfig, current
@@ -99,6 +100,18 @@ def compute_client(subscription_id: str) -> ComputeManagementClient:
     return _cached(
         ("compute", subscription_id, config),
         lambda: ComputeManagementClient(
+            _credential(config), subscription_id, **_client_kwargs(config)
+        ),
+    )
+
+
+def network_client(subscription_id: str) -> NetworkManagementClient:
+    """A cached ``NetworkManagementClient`` (virtual networks, subnets, NICs): same ARM host,
+    credential, retry policy and, in emulator mode, the same in-process transport."""
+    config = current()
+    return _cached(
+        ("network", subscription_id, config),
+        lambda: NetworkManagementClient(
             _credential(config), subscription_id, **_client_kwargs(config)
         ),
     )

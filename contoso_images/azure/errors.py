@@ -172,6 +172,24 @@ _OPERATION_NOT_ALLOWED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+_QUOTA = re.compile(
+    r"exceeding approved (?P<what>.+?) quota\. Additional details - .*?Location: (?P<loc>[^,]+), "
+    r"Current Limit: (?P<limit>\d+), Current Usage: (?P<used>\d+), Additional Required: "
+    r"(?P<need>\d+)",
+    re.IGNORECASE | re.DOTALL,
+)
+#: Refusals of a VM creation whose ARM message is long or technical: a plain sentence.
+_DEPLOY_SENTENCES = {
+    "SkuNotAvailable": "That VM size cannot be created in this region for this subscription. "
+    "Choose another size or region.",
+    "ResourcePurchaseValidationFailed": "This subscription has not accepted the Marketplace "
+    "terms of the image's plan. Accept them (az vm image terms accept) and try again.",
+    "VMMarketplaceInvalidInput": "This Marketplace image needs its purchase plan in the request "
+    "(name, product and publisher of the image).",
+    "PreconditionFailed": "A resource of that name already exists, and the request was only to "
+    "create it. Choose another name.",
+}
+
 _NOT_FOUND = re.compile(
     r"The Resource '(?P<path>[^']+)' under resource group '(?P<rg>[^']+)'", re.IGNORECASE
 )
@@ -205,6 +223,16 @@ def _sentence(error: AzureError) -> str:
         return (
             "The identity the dashboard runs as is not allowed to do this in Azure "
             "(AuthorizationFailed). Ask for a role assignment that grants it."
+        )
+    if code in _DEPLOY_SENTENCES:
+        return _DEPLOY_SENTENCES[code]
+    if code == "GalleryImageNotFound":
+        return message.strip('"')  # Azure sends this message wrapped in literal quotes
+    if code == "OperationNotAllowed" and (quota := _QUOTA.search(message)):
+        return (
+            f"Not enough vCPU quota ({quota['what']}) in {quota['loc']}: {quota['used']} of "
+            f"{quota['limit']} in use and {quota['need']} more needed. Ask for a quota increase, "
+            "or choose another size or region."
         )
     if code == "OperationNotAllowed":
         for pattern, template in _OPERATION_NOT_ALLOWED:

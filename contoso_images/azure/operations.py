@@ -14,6 +14,7 @@ from azure.core.exceptions import HttpResponseError
 
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
+from contoso_images.azure.deploy import vm_create_result_from_raw
 from contoso_images.azure.errors import gateway_call, translate
 from contoso_images.azure.galleries import definition_from_raw, gallery_from_raw, version_from_raw
 from contoso_images.azure.images import image_from_raw
@@ -32,6 +33,8 @@ RESULT_READERS: dict[str, Callable[[Any], object | None]] = {
     "vm_deallocate": _nothing,
     "vm_restart": _nothing,
     "vm_delete": _nothing,
+    "vm_create": vm_create_result_from_raw,
+    "disk_delete": _nothing,
     "image_delete": _nothing,
     "gallery_image_version_delete": _nothing,
     "vm_run_command": run_command_result_from_raw,

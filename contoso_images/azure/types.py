@@ -265,3 +265,151 @@ class VmSize:
     max_data_disks: int
     os_disk_size_mb: int
     resource_disk_size_mb: int
+
+
+# --- VM deployment ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataDiskSpec:
+    """An empty managed data disk to create with a VM."""
+
+    lun: int
+    size_gb: int
+    #: "" leaves the choice to Azure (Premium_LRS where the size supports it).
+    storage_account_type: str = ""
+    #: What deleting the VM does to the disk: "Delete" it or "Detach" it (kept, still billed).
+    delete_option: str = "Detach"
+    caching: str = "None"
+
+
+@dataclass(frozen=True)
+class VmCreateSpec:
+    """Everything ``vm_begin_create`` needs to deploy a VM from a catalog image.
+
+    ``image`` is a Marketplace URN (``version`` may be ``"latest"``; ``plan`` must then be
+    given when the image has one), or the ``id`` of a managed image, a gallery image version,
+    or a gallery image definition (= its latest version in ``location``). The VM goes on a new
+    NIC in ``subnet_id``, or on the existing ``nic_id``. A Linux VM needs ``ssh_public_key``
+    or ``admin_password``; a Windows VM needs ``admin_password``.
+
+    The password goes into the request body and nowhere else: it is left out of ``repr`` and
+    a spec holding one refuses to be pickled, so it cannot end up in a log line or a task
+    payload by accident.
+    """
+
+    location: str
+    size: str
+    image: ImageReference
+    os_type: str  # "Windows" | "Linux": which osProfile to send
+    admin_username: str
+    computer_name: str = ""  # "" → the VM's name
+    ssh_public_key: str = ""
+    admin_password: str = field(default="", repr=False, compare=False)
+    subnet_id: str = ""
+    nic_id: str = ""
+    plan: dict[str, str] | None = None  # {"name", "product", "publisher"}
+    #: "TrustedLaunch", "Standard", or "" to let Azure decide.
+    security_type: str = ""
+    secure_boot: bool = True
+    vtpm: bool = True
+    os_disk_delete_option: str = "Delete"
+    os_disk_size_gb: int | None = None
+    os_disk_storage_account_type: str = ""
+    nic_delete_option: str = "Delete"
+    data_disks: tuple[DataDiskSpec, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        if self.admin_password:
+            raise TypeError(
+                "A VmCreateSpec holding a password cannot be pickled: pass the password to "
+                "vm_begin_create in the process that asked for it, never through a task queue."
+            )
+        return super().__reduce__()
+
+
+@dataclass(frozen=True)
+class VmCreateResult:
+    """What a finished VM creation left: the VM and the image it was really built from."""
+
+    id: str
+    name: str
+    provisioning_state: str
+    image_reference: ImageReference | None
+    #: The version "latest" resolved to (Marketplace images); "" otherwise.
+    exact_version: str = ""
+    vm_id: str = ""  # Azure's GUID of the VM (properties.vmId)
+    os_disk_id: str = ""
+    network_interface_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResourceSku:
+    """A VM size as Resource SKUs describe it in one region."""
+
+    name: str
+    family: str  # the quota counter, e.g. "standardDSv5Family"
+    vcpus: int
+    memory_gb: float
+    hyper_v_generations: tuple[str, ...]  # ("V1", "V2")
+    architecture: str  # "x64" | "Arm64"
+    max_data_disks: int = 0
+    premium_io: bool = False
+    #: The size cannot be created in this region for this subscription.
+    restricted: bool = False
+    restriction_reason: str = ""  # e.g. "NotAvailableForSubscription"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One compute quota counter of a region: "cores" (Total Regional vCPUs) or a family."""
+
+    name: str  # e.g. "cores", "standardDSv5Family"
+    display_name: str  # e.g. "Standard DSv5 Family vCPUs"
+    current: int
+    limit: int
+
+    @property
+    def available(self) -> int:
+        return max(0, self.limit - self.current)
+
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    name: str
+    address_prefix: str
+
+
+@dataclass(frozen=True)
+class VirtualNetwork:
+    id: str
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+    address_prefixes: tuple[str, ...]
+    subnets: tuple[Subnet, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManagedDisk:
+    """A managed disk; ``managed_by`` is the VM using it ("" for a disk left behind)."""
+
+    id: str
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+    size_gb: int | None
+    sku: str
+    state: str  # diskState: Attached | Unattached | Reserved ...
+    managed_by: str
+    os_type: str
+    provisioning_state: str
+    #: The image (Marketplace image or gallery image version id) it was created from.
+    image_source_id: str = ""
+    time_created: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)

@@ -229,10 +229,18 @@ def vm_begin_run_command(
 
 
 @gateway_call
-def vm_begin_delete(subscription_id: str, resource_group: str, name: str) -> str:
-    """Delete the VM (its disks go with it when their deleteOption says Delete)."""
+def vm_begin_delete(
+    subscription_id: str, resource_group: str, name: str, *, force: bool = False
+) -> str:
+    """Delete the VM; its disks and NICs go with it or stay behind as their deleteOption says
+    (``managed_disks`` lists the disks that stayed, still billed). Read the end with
+    ``operation_status("vm_delete", ...)``.
+
+    ``forceDeletion`` is always sent: from api-version 2024-11-01 Azure force-deletes (no
+    graceful shutdown) when it is left out and every disk is marked Delete, so it is
+    ``false`` unless ``force`` asks for it."""
     ops = compute_client(subscription_id).virtual_machines
-    return lro.begin(ops.begin_delete, resource_group, name)
+    return lro.begin(ops.begin_delete, resource_group, name, force_deletion=force)
 
 
 @gateway_call
