@@ -220,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = self.path
         base = self.emu.origin_for(self.headers.get("Host"))
-        headers = {k: v for k, v in self.headers.items()}
+        headers = dict(self.headers.items())
         route = urlsplit(path).path
         try:
             if route == PRICES_PREFIX or route.startswith(PRICES_PREFIX + "/"):
@@ -306,9 +306,8 @@ class EmulatorServer:
     ) -> None:
         self.emulator = Emulator(state_path)
         self.host = host
-        self.public_host = public_host or (
-            host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-        )  # noqa: S104
+        wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 - recognising, not binding
+        self.public_host = public_host or ("127.0.0.1" if wildcard else host)
         self.workers = max(1, int(workers))
         self.max_body_bytes = int(max_body_bytes)
         self.tls: TlsFiles = ensure_tls_files(tls_dir, hosts=(self.public_host,))

@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from ..errors import ArmError
-from ..state import subscription_row
+from contoso_images.arm_emulator.errors import ArmError
+from contoso_images.arm_emulator.state import subscription_row
+
 from . import keys
 
 PUBLIC_AUTHORITY = "https://login.windows.net"

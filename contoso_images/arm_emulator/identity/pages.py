@@ -93,7 +93,10 @@ def error_page(description: str) -> bytes:
 
 
 def signed_out(note: str = "") -> bytes:
-    body = "<h1>You signed out of your account</h1><p>It’s a good idea to close all browser windows.</p>"
+    body = (
+        "<h1>You signed out of your account</h1>"
+        "<p>It’s a good idea to close all browser windows.</p>"
+    )
     if note:
         body += f"<p class='muted'>{escape(note)}</p>"
     return _page("Signed out", body)

@@ -26,7 +26,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import jwt
 
-from ..wire import Response, json_response
+from contoso_images.arm_emulator.wire import Response, json_response
+
 from . import directory, keys, pages, tokens
 from .directory import MEMBER, MULTI_TENANT, App, Tenant, User
 from .errors import OAuthError, missing
@@ -221,9 +222,9 @@ class Endpoints:
         if not login:
             return self._account_picker(tenant, multi, app, params)
         if login == "cancel":
-            err = OAuthError("access_denied", 65004, {})
+            declined = OAuthError("access_denied", 65004, {})
             self._log("authorize", "AADSTS65004", client_id=app.client_id)
-            return self._redirect_error(redirect_uri, mode, err, state)
+            return self._redirect_error(redirect_uri, mode, declined, state)
         try:
             user = self._signing_in(login, tenant, multi, app)
         except OAuthError as err:

@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .. import clock
-from ..errors import ArmError
-from ..state import Store
-from ..wire import Response
+from contoso_images.arm_emulator import clock
+from contoso_images.arm_emulator.errors import ArmError
+from contoso_images.arm_emulator.state import Store
+from contoso_images.arm_emulator.wire import Response
+
 from . import arm_auth, directory, keys, seed, tokens
 from .directory import MEMBER, MULTI_TENANT, SINGLE_TENANT, App, LogEntry, Tenant, User
 from .keys import SigningKey
