@@ -12,6 +12,10 @@ a network or a load balancer fails:
   request is sent).
 * ``hold_seconds``: how long the server keeps silent on a request that a ``timeout`` fault
   hit, unless the client gives up first (it normally does, at its read timeout).
+* ``reset_point``: where a lost answer (a ``drop`` fault with ``applied``) breaks off:
+  ``body`` (after the status line and headers: the client sees a broken body, azure-core's
+  IncompleteReadError) or ``start`` (before the first byte: "Connection aborted",
+  azure-core's ServiceResponseError, which it would resend for PUT and DELETE).
 
 Settings live in the state file (meta ``network``) so a test or an operator in another
 process flips them. Each change bumps a generation; the server writes back the generation it
@@ -28,6 +32,7 @@ from typing import Any
 from .state import Store
 
 DEFAULT_HOLD_SECONDS = 60.0
+RESET_POINTS = ("body", "start")
 META_KEY = "network"
 APPLIED_KEY = "network_applied"
 
@@ -37,6 +42,7 @@ class NetworkSettings:
     refuse: bool = False
     wrong_certificate: bool = False
     hold_seconds: float = DEFAULT_HOLD_SECONDS
+    reset_point: str = "body"
     generation: int = 0
 
     @classmethod
@@ -46,6 +52,7 @@ class NetworkSettings:
             refuse=bool(values.get("refuse", False)),
             wrong_certificate=bool(values.get("wrong_certificate", False)),
             hold_seconds=float(values.get("hold_seconds", DEFAULT_HOLD_SECONDS)),
+            reset_point=str(values.get("reset_point", "body")),
             generation=int(values.get("generation", 0)),
         )
 
@@ -80,8 +87,14 @@ class Network:
             raise ValueError("hold_seconds must be >= 0")
         self._change(hold_seconds=float(seconds))
 
+    def set_reset_point(self, point: str) -> None:
+        """Where a lost answer breaks off: ``body`` (default) or ``start``."""
+        if point not in RESET_POINTS:
+            raise ValueError(f"reset_point must be one of {RESET_POINTS}")
+        self._change(reset_point=point)
+
     def clear(self) -> None:
-        """Back to a healthy server (the hold time is kept)."""
+        """Back to a healthy server (hold time and reset point are kept)."""
         self._change(refuse=False, wrong_certificate=False)
 
     # --- the server's side ---------------------------------------------------------------

@@ -27,8 +27,9 @@ keep-alive with an idle timeout) fed by one accept loop; request bodies bounded
 processes and workers share it. The TLS files come from ``tls.py``. Transport faults:
 
 * request faults of ``faults.py`` become socket events: a dropped request is a reset before
-  any answer, a lost answer (``applied``) is a reset in the middle of the status line and
-  headers, a timeout is silence until the client gives up (or ``hold_seconds``);
+  any answer, a lost answer (``applied``) is a reset in the middle of the body (after a
+  status line and headers), a timeout is silence until the client gives up (or
+  ``hold_seconds``);
 * server-wide faults of ``network.py`` (refused connections, a wrong-host certificate) are
   read from the state file by the accept loop every 50 ms, so another process switches them.
 """
@@ -65,6 +66,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 IDLE_TIMEOUT = 15.0  # seconds a keep-alive connection may wait for its next request
 HANDSHAKE_TIMEOUT = 10.0
 POLL_SECONDS = 0.05
+RESET_PAUSE = 0.05
 UPSTREAMS = ("https://management.azure.com", "https://prices.azure.com")
 PRICES_PREFIX = "/api/retail/prices"
 PRICES_ORIGIN = "https://prices.azure.com"
@@ -270,9 +272,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _reset_mid_response(self) -> None:
-        """Send the start of a status line and headers, then reset: the answer is lost."""
+        """The request took effect; its answer breaks off: a status line, headers promising a
+        body, a part of it, then a reset. The client cannot tell what Azure did."""
+        if self.emu.emulator.network.settings().reset_point == "start":
+            _reset(self.connection)  # not a byte of the answer
+            return
+        partial = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+            b"Content-Length: 4096\r\nCache-Control: no-cache\r\n\r\n"
+            b'{"name": "' + b"x" * 64
+        )
         with contextlib.suppress(OSError, ssl.SSLError):
-            self.connection.sendall(b"HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nx-ms-req")
+            self.connection.sendall(partial)
+            # Let the client read the headers first, so the reset lands in the body.
+            time.sleep(RESET_PAUSE)
         _reset(self.connection)
 
     def _hold(self) -> None:
