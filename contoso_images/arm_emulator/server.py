@@ -67,6 +67,7 @@ IDLE_TIMEOUT = 15.0  # seconds a keep-alive connection may wait for its next req
 HANDSHAKE_TIMEOUT = 10.0
 POLL_SECONDS = 0.05
 RESET_PAUSE = 0.05
+LINGER_SECONDS = 1.0
 UPSTREAMS = ("https://management.azure.com", "https://prices.azure.com")
 PRICES_PREFIX = "/api/retail/prices"
 PRICES_ORIGIN = "https://prices.azure.com"
@@ -182,39 +183,42 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
 
     def _read_body(self) -> bytes | None:
+        """The request body, or None after answering 411/400/413 (then the connection
+        closes)."""
+        head = {"Content-Type": "application/json; charset=utf-8"}
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self._send(
-                411,
-                {"Content-Type": "application/json; charset=utf-8"},
-                _error_body("LengthRequired", "Send a Content-Length, not a chunked body."),
+            return self._refuse_body(
+                411, head, _error_body("LengthRequired", "Send a Content-Length, not chunks.")
             )
-            self.close_connection = True
-            return None
         raw_length = self.headers.get("Content-Length")
         try:
             length = int(raw_length) if raw_length else 0
         except ValueError:
             length = -1
         if length < 0:
-            self._send(
-                400,
-                {"Content-Type": "application/json; charset=utf-8"},
-                _error_body("InvalidContentLength", "The Content-Length is not valid."),
+            return self._refuse_body(
+                400, head, _error_body("InvalidContentLength", "The Content-Length is not valid.")
             )
-            self.close_connection = True
-            return None
         if length > self.emu.max_body_bytes:
-            self._send(
-                413,
-                {"Content-Type": "application/json; charset=utf-8"},
-                _error_body(
-                    "RequestEntityTooLarge",
-                    f"The request body is larger than {self.emu.max_body_bytes} bytes.",
-                ),
-            )
-            self.close_connection = True
-            return None
+            message = f"The request body is larger than {self.emu.max_body_bytes} bytes."
+            return self._refuse_body(413, head, _error_body("RequestEntityTooLarge", message))
         return self.rfile.read(length) if length else b""
+
+    def _refuse_body(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Answer without reading the body, then close gently: stop writing and discard what
+        the client still sends for a moment, so it reads the answer instead of a reset
+        (closing a socket with unread data sends RST)."""
+        self.close_connection = True
+        self._send(status, headers, body)
+        sock = self.connection
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER_SECONDS
+        with contextlib.suppress(OSError, ssl.SSLError, ValueError):
+            sock.settimeout(LINGER_SECONDS)
+            while time.monotonic() < deadline and sock.recv(65536):
+                pass
+        return None
 
     def _dispatch(self) -> None:
         body = self._read_body()
