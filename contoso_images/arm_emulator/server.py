@@ -187,21 +187,24 @@ class _Handler(BaseHTTPRequestHandler):
         closes)."""
         head = {"Content-Type": "application/json; charset=utf-8"}
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._refuse_body(
+            self._refuse_body(
                 411, head, _error_body("LengthRequired", "Send a Content-Length, not chunks.")
             )
+            return None
         raw_length = self.headers.get("Content-Length")
         try:
             length = int(raw_length) if raw_length else 0
         except ValueError:
             length = -1
         if length < 0:
-            return self._refuse_body(
+            self._refuse_body(
                 400, head, _error_body("InvalidContentLength", "The Content-Length is not valid.")
             )
+            return None
         if length > self.emu.max_body_bytes:
             message = f"The request body is larger than {self.emu.max_body_bytes} bytes."
-            return self._refuse_body(413, head, _error_body("RequestEntityTooLarge", message))
+            self._refuse_body(413, head, _error_body("RequestEntityTooLarge", message))
+            return None
         return self.rfile.read(length) if length else b""
 
     def _refuse_body(self, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -218,7 +221,6 @@ class _Handler(BaseHTTPRequestHandler):
             sock.settimeout(LINGER_SECONDS)
             while time.monotonic() < deadline and sock.recv(65536):
                 pass
-        return None
 
     def _dispatch(self) -> None:
         body = self._read_body()

@@ -90,3 +90,15 @@ def test_network_switches_are_generations(emu: Emulator):
     assert not network.settings().refuse and not network.settings().wrong_certificate
     with pytest.raises(ValueError):
         network.set_reset_point("middle")
+
+
+def test_the_retail_prices_api_needs_no_token(emu: Emulator):
+    emu.identity.require_tokens()
+    status, _headers, _body = emu.handle(
+        "GET", "https://prices.azure.com/api/retail/prices", {}, None
+    )
+    assert status != 401
+    status, _headers, _body = emu.handle(
+        "GET", "https://management.azure.com/subscriptions?api-version=2022-12-01", {}, None
+    )
+    assert status == 401

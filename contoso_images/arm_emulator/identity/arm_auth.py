@@ -37,6 +37,8 @@ from . import keys
 
 PUBLIC_AUTHORITY = "https://login.windows.net"
 ARM_HOSTS = ("management.azure.com",)
+#: APIs that take no token at all (the Retail Prices API is anonymous).
+ANONYMOUS_HOSTS = ("prices.azure.com",)
 _SUB = re.compile(r"^/subscriptions/([^/?]+)", re.IGNORECASE)
 
 
@@ -89,6 +91,8 @@ def check(
     now: float,
 ) -> ArmError | None:
     """``None`` when the request carries a token ARM would accept, else the 401."""
+    if urlsplit(url).hostname in ANONYMOUS_HOSTS:
+        return None
     authority = authority_for(url)
     sub_match = _SUB.match(path)
     sub_tenant: str | None = None

@@ -79,6 +79,7 @@ DIRECTORY_TABLES = (
     "identity_log",
 )
 KEY_TABLE = "identity_keys"
+LOG_KEEP = 20_000
 
 MEMBER = "Member"
 GUEST = "Guest"
@@ -406,11 +407,14 @@ def write_log(
     client_id: str = "",
     subject: str = "",
 ) -> None:
-    conn.execute(
+    cur = conn.execute(
         "INSERT INTO identity_log (at, endpoint, grant_type, client_id, subject, outcome) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (at, endpoint, grant_type, client_id, subject, outcome),
     )
+    last = int(cur.lastrowid or 0)
+    if last % 1000 == 0:  # keep the log bounded, like the request log
+        conn.execute("DELETE FROM identity_log WHERE id <= ?", (last - LOG_KEEP,))
 
 
 def read_log(conn: sqlite3.Connection, since_id: int = 0) -> list[LogEntry]:
