@@ -61,9 +61,9 @@ from .tls import TlsFiles, ensure_tls_files
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8443
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = 32
 MAX_BODY_BYTES = 4 * 1024 * 1024
-IDLE_TIMEOUT = 15.0  # seconds a keep-alive connection may wait for its next request
+IDLE_TIMEOUT = 5.0  # seconds a keep-alive connection may wait for its next request
 HANDSHAKE_TIMEOUT = 10.0
 POLL_SECONDS = 0.05
 RESET_PAUSE = 0.05
@@ -450,6 +450,10 @@ class EmulatorServer:
                     if self._stop.is_set():
                         _reset(sock)
                         return
+                    # Every worker holds a connection: keep applying network switches, and
+                    # free a worker from a keep-alive connection that waits for nothing.
+                    self._poll_network()
+                    self._drop_idle_connections(limit=1)
                 self._pool.submit(self._serve_connection, sock, address)
         finally:
             self._close_listener()
@@ -499,10 +503,12 @@ class EmulatorServer:
         self._applied_generation = settings.generation
         self.emulator.network.acknowledge(settings.generation)
 
-    def _drop_idle_connections(self) -> None:
-        """Pooled keep-alive connections must not slip past a refusal or a new certificate."""
+    def _drop_idle_connections(self, limit: int | None = None) -> None:
+        """Close keep-alive connections waiting for a request: after a network switch (a
+        pooled connection must not slip past a refusal or a new certificate), or one at a
+        time when every worker is taken. Clients open a new connection for their next call."""
         with self._lock:
-            idle = [h for h in self._handlers if h.idle]
+            idle = [h for h in self._handlers if h.idle][:limit]
         for handler in idle:
             sock = getattr(handler, "connection", None)
             if sock is not None:

@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -220,3 +221,28 @@ def test_manage_py_emulator_serve(tmp_path, tls_dir):
         out, _ = process.communicate(timeout=20)
     assert process.returncode == 0, out
     assert "Stopped." in out
+
+
+def test_a_full_pool_frees_idle_keep_alive_connections(tmp_path, tls_dir):
+    """Each open connection holds a worker; when all are taken, one waiting for nothing is
+    closed so a new client is served now, not after the idle timeout."""
+    from contoso_images.arm_emulator.server import IDLE_TIMEOUT, EmulatorServer
+
+    srv = EmulatorServer(tmp_path / "state.sqlite3", port=0, tls_dir=tls_dir, workers=2).start()
+    sessions = [requests.Session() for _ in range(3)]
+    try:
+        url = f"{srv.base_url}/metadata/endpoints?api-version=2015-01-01"
+        for session in sessions[:2]:
+            session.trust_env = False
+            assert session.get(url, verify=str(srv.tls.ca_cert)).status_code == 200
+        sessions[2].trust_env = False
+        started = time.monotonic()
+        resp = sessions[2].get(url, verify=str(srv.tls.ca_cert), timeout=IDLE_TIMEOUT * 2)
+        assert resp.status_code == 200
+        assert time.monotonic() - started < IDLE_TIMEOUT / 2
+        # The client whose idle connection was closed simply reconnects.
+        assert sessions[0].get(url, verify=str(srv.tls.ca_cert)).status_code == 200
+    finally:
+        for session in sessions:
+            session.close()
+        srv.shutdown()

@@ -35,7 +35,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tls-dir", default=None, help="CA and certificates (default: var/emulator-tls)"
         )
-        parser.add_argument("--workers", type=int, default=16, help="worker threads")
+        parser.add_argument(
+            "--workers", type=int, default=32, help="worker threads (one per open connection)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from contoso_images.arm_emulator.identity import seed as people
