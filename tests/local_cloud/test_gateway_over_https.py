@@ -42,8 +42,8 @@ def test_the_sdk_lists_and_deallocates_over_https(local_cloud, emu):
     ]
 
 
-def test_the_client_is_built_for_the_custom_cloud(local_cloud):
-    client = compute_client(people.CONTOSO_TENANT_ID)
+def test_the_client_is_built_for_the_custom_cloud(local_cloud, emu):
+    client = compute_client(emu.subscription_ids()[0])
     config = client._config
     assert config.base_url == local_cloud.base_url
     assert config.credential_scopes == [f"{local_cloud.base_url}/.default"]
