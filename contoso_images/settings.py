@@ -260,6 +260,17 @@ AZURE_EMULATOR_STATE = env.str(
 AZURE_MAX_RETRY_WAIT = env.float("AZURE_MAX_RETRY_WAIT", default=10.0)
 # The public Azure Retail Prices API (another host for a sovereign cloud or a local emulator).
 RETAIL_PRICES_ENDPOINT = env.str("RETAIL_PRICES_ENDPOINT", default="https://prices.azure.com")
+# A service principal for Resource Manager: with all three set the gateway uses
+# ClientSecretCredential (else DefaultAzureCredential, which reads the same variables).
+AZURE_TENANT_ID = env.str("AZURE_TENANT_ID", default="")
+AZURE_CLIENT_ID = env.str("AZURE_CLIENT_ID", default="")
+AZURE_CLIENT_SECRET = env.str("AZURE_CLIENT_SECRET", default="")
+# A CA bundle (PEM) to verify Azure's certificates with instead of the system's, e.g. the
+# emulator's var/emulator-tls/ca-bundle.pem; empty: the system's trust. Never "verify off".
+AZURE_CA_BUNDLE = env.str("AZURE_CA_BUNDLE", default="")
+# Seconds to open a connection to Resource Manager / to wait for bytes of an answer.
+AZURE_CONNECT_TIMEOUT = env.float("AZURE_CONNECT_TIMEOUT", default=10.0)
+AZURE_READ_TIMEOUT = env.float("AZURE_READ_TIMEOUT", default=60.0)
 
 # --- Schedules ------------------------------------------------------------------------------
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)

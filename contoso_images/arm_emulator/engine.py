@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ from . import (
 )
 from .catalog import MarketplaceSku
 from .errors import ArmError
+from .identity import Identity
 from .lookup import KIND_VM
+from .network import Network
 from .seed import TENANT_ID, seed
 from .state import RESOURCE_TABLES, Store, get_resource, insert_resource, subscription_rows
 from .wire import ArmRequest, Ctx, Response, error_response, new_id
@@ -99,10 +102,21 @@ class Emulator:
         env_size = os.environ.get("AZURE_EMULATOR_PAGE_SIZE")
         self.page_size = page_size or (int(env_size) if env_size else DEFAULT_PAGE_SIZE)
 
+    @cached_property
+    def identity(self) -> Identity:
+        """The emulated Entra ID of this state file (people, apps, keys, token checks)."""
+        return Identity(self.store)
+
+    @cached_property
+    def network(self) -> Network:
+        """Server-wide transport faults (refused connections, wrong certificate)."""
+        return Network(self.store)
+
     # --- scenario ----------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget everything: resources, operations, faults, log, clock offset, durations."""
+        """Forget everything: resources, operations, faults, log, clock offset, durations,
+        and the emulated directory (reseeded on next use; its signing keys are kept)."""
         with self.store.write() as conn:
             for table in (
                 "meta",
@@ -112,6 +126,7 @@ class Emulator:
                 *RESOURCE_TABLES,
             ):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            self.identity.reset()
 
     def seed_contoso_pilot(self, extra_vms: int = 0) -> dict[str, int]:
         """Replace all resources with the Contoso pilot (+ ``extra_vms`` generated VMs).
@@ -367,6 +382,7 @@ class Emulator:
             conn.execute("DELETE FROM fault_queue")
             conn.execute("DELETE FROM operation_failures")
             conn.execute("DELETE FROM meta WHERE key = 'faults'")
+        self.network.clear()
 
     # --- request log -------------------------------------------------------------------
 
@@ -400,16 +416,32 @@ class Emulator:
     # --- HTTP --------------------------------------------------------------------------
 
     def handle(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        *,
+        authenticate: bool | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """Answer one ARM request.
 
         A fault may answer instead, or raise a ``requests`` exception as a network would:
         ``ConnectionError`` for a dropped connection, ``ConnectTimeout``/``ReadTimeout``
-        for a timeout (``faults.py``)."""
+        for a timeout (``faults.py``).
+
+        With ``authenticate`` (the HTTPS server passes True; None follows
+        ``identity.require_tokens``) the bearer token is checked first, as ARM's front door
+        does, and a missing, forged, expired or wrong-audience token is ARM's 401."""
         started = time.perf_counter()
         req = ArmRequest.parse(method, url, headers, body)
         now = self.now()
+        if authenticate or (authenticate is None and self.identity.tokens_required()):
+            refusal = self.identity.check_arm_token(url, req.path, headers)
+            if refusal is not None:
+                resp = error_response(refusal)
+                self._log(req, resp.status, now, started)
+                return resp.status, self._standard_headers(req, resp), resp.body
         status, lost = 0, ""
         try:
             cfg = self.fault_settings()

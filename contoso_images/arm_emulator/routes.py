@@ -38,6 +38,9 @@ from . import (
     handlers_subscriptions as subs,
 )
 from . import (
+    handlers_tenants as tenants,
+)
+from . import (
     handlers_vms as vms,
 )
 from .wire import ArmRequest, Ctx, Response
@@ -94,6 +97,7 @@ ROUTES: list[Route] = [
     _r("GET", r"^/subscriptions", subs.list_subscriptions, S),
     _r("GET", _SUB, subs.get_subscription, S),
     _r("GET", _SUB + "/locations", subs.list_locations, S),
+    _r("GET", r"^/tenants", tenants.list_tenants, S),
     # virtual machines
     _r("GET", _SUB + _PROV + "/virtualMachines", vms.list_all, C),
     _r("GET", _RG + _PROV + "/virtualMachines", vms.list_by_rg, C),

@@ -2,9 +2,17 @@
 
 ``emulator`` mode keeps the real ``https://management.azure.com`` base URL and plugs the ARM
 emulator in as the azure-core transport, so the SDK runs unchanged, continuation tokens (which
-hold absolute URLs) resume in any process, and no socket is opened. ``azure`` mode uses
-``DefaultAzureCredential`` against the configured cloud. Clients are cached per subscription,
-mode and configuration, which settings are read at call time (tests flip them).
+hold absolute URLs) resume in any process, and no socket is opened. It is for unit tests and
+quick local runs.
+
+``azure`` mode is the production path, against Azure or against the emulator's HTTPS server
+(``AZURE_CLOUD=custom``, docs/local-cloud.md): the configured Resource Manager endpoint, the
+credential scope passed explicitly (the SDK never derives it from ``base_url``, azure-facts
+§16.3), ``ClientSecretCredential`` when a tenant, client id and secret are set (else
+``DefaultAzureCredential``), instance discovery off only for a custom cloud, certificates
+verified against ``AZURE_CA_BUNDLE`` when set (the system's trust otherwise; never off), and
+short connect/read timeouts. Clients are cached per subscription, mode and configuration,
+which settings are read at call time (tests flip them).
 """
 
 from __future__ import annotations
@@ -29,12 +37,10 @@ if TYPE_CHECKING:
 _EMULATOR_BASE_URL = "https://management.azure.com"
 _EMULATOR_PRICES_URL = "https://prices.azure.com"
 _POLLING_INTERVAL = 5  # only used by SDK pollers when ARM sends no Retry-After
-CONNECT_TIMEOUT = 10  # seconds to open a connection to Resource Manager
-READ_TIMEOUT = 60  # seconds to wait for bytes of a response (a page of 100 VMs is far quicker)
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
-_credentials: dict[str, TokenCredential] = {}
+_credentials: dict[tuple[Any, ...], TokenCredential] = {}
 _emulators: dict[str, tuple[Any, HttpTransport[Any, Any]]] = {}
 
 
@@ -51,17 +57,52 @@ def _emulator_and_transport(config: GatewayConfig) -> tuple[Any, HttpTransport[A
         return _emulators[path]
 
 
+def _verify(config: GatewayConfig) -> dict[str, Any]:
+    """``connection_verify`` for a CA bundle; nothing (system trust) otherwise. Passed per
+    request by azure-core, so it wins over a ``REQUESTS_CA_BUNDLE`` in the environment."""
+    return {"connection_verify": config.ca_bundle} if config.ca_bundle else {}
+
+
 def _credential(config: GatewayConfig) -> TokenCredential:
     if config.mode == EMULATOR:
         from contoso_images.azure.emulator_transport import StaticCredential
 
-        return StaticCredential()  # a fixed token: the emulator checks none
+        return StaticCredential()  # a fixed token: the in-process path checks none
+    key = (
+        config.authority,
+        config.tenant_id,
+        config.client_id,
+        config.client_secret,
+        config.ca_bundle,
+        config.disable_instance_discovery,
+    )
     with _lock:
-        if config.authority not in _credentials:
-            from azure.identity import DefaultAzureCredential
+        if key not in _credentials:
+            _credentials[key] = _new_credential(config)
+        return _credentials[key]
 
-            _credentials[config.authority] = DefaultAzureCredential(authority=config.authority)
-        return _credentials[config.authority]
+
+def _new_credential(config: GatewayConfig) -> TokenCredential:
+    # Token requests go through azure-identity's own pipeline: the CA bundle and the
+    # timeouts must be given to the credential too, not only to the management clients.
+    options: dict[str, Any] = {"authority": config.authority, **_verify(config)}
+    if config.disable_instance_discovery:
+        options["disable_instance_discovery"] = True
+    if config.uses_client_secret:
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(
+            config.tenant_id,
+            config.client_id,
+            config.client_secret,
+            connection_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            **options,
+        )
+    from azure.identity import DefaultAzureCredential
+
+    # Its managed-identity probe keeps its own short timeouts: not overridden here.
+    return DefaultAzureCredential(**options)
 
 
 def _client_kwargs(config: GatewayConfig) -> dict[str, Any]:
@@ -77,8 +118,9 @@ def _client_kwargs(config: GatewayConfig) -> dict[str, Any]:
         kwargs["credential_scopes"] = [config.credential_scope]
         # azure-core waits 300 s to connect and 300 s per read, three times over, by default:
         # a stalled connection must fail in seconds, not hold a page or a worker for minutes.
-        kwargs["connection_timeout"] = CONNECT_TIMEOUT
-        kwargs["read_timeout"] = READ_TIMEOUT
+        kwargs["connection_timeout"] = config.connect_timeout
+        kwargs["read_timeout"] = config.read_timeout
+        kwargs.update(_verify(config))
     else:
         kwargs["base_url"] = _EMULATOR_BASE_URL
     return kwargs
@@ -135,7 +177,11 @@ def _retail_prices_pipeline(config: GatewayConfig) -> PipelineClient[HttpRequest
     else:
         from azure.core.pipeline.transport import RequestsTransport
 
-        transport = RequestsTransport(connection_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+        transport = RequestsTransport(
+            connection_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            **_verify(config),
+        )
         endpoint = config.retail_prices_endpoint
     return PipelineClient(
         endpoint,
@@ -164,7 +210,9 @@ def retail_prices_client() -> PipelineClient[HttpRequest, HttpResponse]:
 
 
 def clear_client_cache() -> None:
-    """Forget cached clients, transports and emulator handles (after settings change)."""
+    """Forget cached clients, credentials, transports and emulator handles (after settings
+    change)."""
     with _lock:
         _clients.clear()
+        _credentials.clear()
         _emulators.clear()

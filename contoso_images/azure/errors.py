@@ -382,6 +382,11 @@ def translate(exc: BaseException) -> AzureError:
         # CredentialUnavailableError and token failures carry no HTTP response.
         return AzureError(AUTHENTICATION_FAILED, str(exc.message or exc), status_code=401)
     if isinstance(exc, sdk_errors.HttpResponseError):
+        if exc.response is None:
+            # No answer was read: the body broke off (IncompleteReadError, a reset mid-body).
+            # Over real sockets that is a lost answer, not Azure's refusal: the request may
+            # have been carried out, exactly as after ServiceResponseError.
+            return AzureError(CONNECTION_FAILED, str(exc.message or exc))
         return from_http_error(exc)
     if isinstance(exc, sdk_errors.ServiceRequestError | sdk_errors.ServiceResponseError):
         return AzureError(CONNECTION_FAILED, str(getattr(exc, "message", None) or exc))

@@ -64,8 +64,10 @@ def operation_status(
             compute_client(subscription_id), continuation_token, wait_seconds=wait_seconds
         )
     except HttpResponseError as exc:
-        if exc.status_code not in (200, 201, 202, 204, None):
-            raise  # the poll request itself failed (e.g. 429, 404): not the operation
+        if exc.response is None or exc.status_code not in (200, 201, 202, 204):
+            # The poll itself failed (a 429, a 404, an answer broken off mid-body): that is
+            # an observation failure, never the operation's.
+            raise
         return OperationStatus(state="failed", error=translate(exc))
     if not progress.finished:
         return OperationStatus(state="in_progress")

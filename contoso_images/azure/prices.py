@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 
 from azure.core.rest import HttpRequest
 
-from contoso_images.azure.clients import CONNECT_TIMEOUT, READ_TIMEOUT, retail_prices_client
+from contoso_images.azure.clients import retail_prices_client
 from contoso_images.azure.errors import CONNECTION_FAILED, AzureError, gateway_call
 from contoso_images.azure.raw import moment
 
@@ -229,11 +229,8 @@ def _pages(odata_filter: str, currency: str) -> Iterator[list[Any]]:
                 "PagingLoop", f"The price listing did not end after {len(seen)} pages."
             )
         seen.add(url)
-        response = client.send_request(
-            HttpRequest("GET", url),
-            connection_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-        )
+        # The pipeline's transport carries the gateway's connect and read timeouts.
+        response = client.send_request(HttpRequest("GET", url))
         response.raise_for_status()
         try:
             body = json.loads(response.text(), parse_float=Decimal)

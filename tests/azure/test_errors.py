@@ -9,6 +9,7 @@ import pytest
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
+    IncompleteReadError,
     ResourceExistsError,
     ServiceRequestError,
     ServiceResponseError,
@@ -97,6 +98,14 @@ def test_failed_lro_arrives_with_status_200_and_keeps_arm_code():
     err = translate(exc)
     assert (err.code, err.message, err.status_code) == ("OperationPreempted", "Preempted.", 200)
     assert err.is_conflict
+
+
+def test_an_answer_broken_off_mid_body_is_a_lost_answer_not_a_refusal():
+    """Over real sockets a reset in the body is IncompleteReadError, an HttpResponseError with
+    no response: Azure may have done the request, so it must read as a connection failure
+    (transient), never as an HTTP error the caller would take for Azure's answer."""
+    err = translate(IncompleteReadError("Connection broken: IncompleteRead(64 bytes read)"))
+    assert err.code == "ConnectionFailed" and err.is_transient and err.status_code is None
 
 
 def test_throttling_carries_retry_after_and_ids():
