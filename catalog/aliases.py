@@ -78,7 +78,3 @@ POPULAR: tuple[Alias, ...] = (
         "Win2012Datacenter", "MicrosoftWindowsServer", "WindowsServer", "2012-Datacenter", "Windows"
     ),
 )
-
-
-def alias_named(name: str) -> Alias | None:
-    return next((a for a in POPULAR if a.alias.lower() == name.lower()), None)

@@ -222,10 +222,6 @@ class CatalogImage(models.Model):
         return eol is not None and timezone.now() < eol <= timezone.now() + EOL_SOON
 
     @property
-    def awaiting_review(self) -> bool:
-        return self.review_status == ReviewStatus.NOT_REVIEWED and not self.gone_at
-
-    @property
     def target(self) -> Target:
         """This image as the target of an operation (gallery versions: the review effect)."""
         names = [self.definition.gallery_name, self.definition.name] if self.definition else []
@@ -248,7 +244,7 @@ class ReviewDecisionQuerySet(models.QuerySet["ReviewDecision"]):
         raise ImmutableDecision("Review decisions are never deleted.")
 
 
-class ImmutableDecision(Exception):  # noqa: N818 - reads as what it is
+class ImmutableDecision(Exception):
     """Raised by any attempt to edit or delete a recorded review decision."""
 
 

@@ -239,19 +239,6 @@ def image_by_resource_id(*, user: Any, resource_id: str) -> CatalogImage | None:
     return catalog_queryset(user=user).filter(resource_key=resource_id.strip().lower()).first()
 
 
-def catalog_image_for_resource(resource_id: str) -> CatalogImage | None:
-    """The catalog entry of an ARM id (a managed image or a gallery version), or None.
-
-    For other apps (a capture links its result here); no permission filter: callers show
-    it only to users who may see the catalog.
-    """
-    return (
-        CatalogImage.objects.select_related("definition", "subscription")
-        .filter(resource_key=resource_id.strip().lower())
-        .first()
-    )
-
-
 def review_history(*, image: CatalogImage) -> list[ReviewDecision]:
     """Every decision on the image, newest first, with who made it and its operation."""
     return list(

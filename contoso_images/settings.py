@@ -62,8 +62,14 @@ INSTALLED_APPS = [
     "catalog",
     "vmops",
     "vmops.capture.apps.CaptureConfig",
-    "contoso_images.devtools.apps.DevtoolsConfig",
 ]
+# The demo, the benchmarks and the emulator commands (manage.py demo, benchmark,
+# emulator_seed, emulator_log) are development tools: installed on a developer machine
+# (DJANGO_DEBUG) and in tests, or where DJANGO_DEVTOOLS says so (bin/demo sets it), never by
+# default in production. No runtime code imports them either way.
+DEVTOOLS = env.bool("DJANGO_DEVTOOLS", default=DEBUG or TESTING)
+if DEVTOOLS:
+    INSTALLED_APPS.append("contoso_images.devtools.apps.DevtoolsConfig")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -8,10 +8,10 @@ import os
 # any loop runs unless told otherwise.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-import pytest  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
+import pytest
+from django.contrib.auth.models import Group
 
-from tests.factories import UserFactory  # noqa: E402
+from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -4,12 +4,22 @@ from django.apps import AppConfig
 
 
 class VmopsConfig(AppConfig):
+    """VM inventory, power actions and the VM pages.
+
+    ``ready`` registers the power actions' specs and the inventory schedule, and tells core
+    what it cannot know without naming vmops: the VMs section and who lands on it, which
+    vmops permissions each role holds, where a VM's page is, and that operators (who capture
+    into the catalog) may refresh the catalog.
+    """
+
     name = "vmops"
     verbose_name = "VM operations"
 
     def ready(self) -> None:
-        from contoso_images.core import schedules
+        from catalog.apps import REFRESH_ACTION
+        from contoso_images.core import navigation, roles, schedules
         from contoso_images.operations import registry
+        from vmops.models import VM_TYPE
         from vmops.specs import POWER_SPECS
 
         for spec in POWER_SPECS:
@@ -17,3 +27,22 @@ class VmopsConfig(AppConfig):
         schedules.register(
             "inventory-sync", "vmops.tasks.inventory_sync_scheduled", every="INVENTORY_SYNC_SECONDS"
         )
+
+        view, operate = "vmops.view_virtualmachine", "vmops.operate_virtualmachine"
+        navigation.register_section(
+            "VMs",
+            url_name="vmops:vm_list",
+            permissions=[view],
+            order=10,
+            namespace="vmops",
+            # Operators start here first; anyone else who may see VMs, after their own work.
+            home=[(operate, 10), (view, 40)],
+        )
+        navigation.register_resource_link(VM_TYPE, url_name="vmops:vm_by_resource", permission=view)
+        roles.register_role_permissions(
+            roles.OPERATORS, [view, operate, "vmops.capture_virtualmachine"]
+        )
+        roles.register_role_permissions(roles.REVIEWERS, [view])
+        # IT staff capture into the catalog and pick images from it: they may ask Azure for
+        # it now, as reviewers may (catalog's own grant).
+        roles.register_action_permission(REFRESH_ACTION, operate)

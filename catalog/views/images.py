@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -19,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from catalog import cli, selectors, services
-from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION, Decision, EffectStatus
+from catalog import cli, columns, rows, selectors, services
+from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION
 from catalog.forms import CatalogFilterForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
 from contoso_images import azure
@@ -35,75 +34,19 @@ PAGE_SIZE = 50
 SYNC_WAIT_LIMIT = timedelta(minutes=2)
 
 
-def _poll_seconds() -> int:
-    return int(getattr(settings, "CATALOG_ROW_POLL_SECONDS", 2))
-
-
-def row_context(
+def _row(
+    request: HttpRequest,
     image: CatalogImage,
     operation: Operation | None,
     effect: ReviewDecision | None,
-    request: HttpRequest,
-) -> dict[str, Any]:
-    """Everything an image's row (or its page's status panel) shows."""
-    unfinished = operation if operation is not None and operation.is_unfinished else None
-    failed = None
-    if (
-        effect is not None
-        and unfinished is None
-        and effect.effect_status == EffectStatus.NOT_CARRIED_OUT
-        and (
-            image.review_status_changed_at is None
-            or effect.decided_at > image.review_status_changed_at
-        )
-    ):
-        failed = effect
-    return {
-        "image": image,
-        "operation": unfinished,
-        "failed_effect": failed,
-        "polling": unfinished is not None,
-        "poll_seconds": _poll_seconds(),
-        "can_review": request.user.has_perm(REVIEW_PERMISSION),
-        "next_url": current_page(request),
-        "decisions": _offered_decisions(image),
-    }
-
-
-#: What each decision does, said next to its button.
-EFFECT_HINTS = {
-    Decision.APPROVE: "Includes it in latest in Azure (clears exclude-from-latest).",
-    Decision.REJECT: "Excludes it from latest in Azure.",
-    Decision.DEPRECATE: "Excludes it from latest and sets its end of life in Azure.",
-}
-RECORDED_HINT = "Recorded in the catalog; nothing changes in Azure."
-
-
-def _offered_decisions(image: CatalogImage) -> list[dict[str, Any]]:
-    """The decisions worth offering now (a gone image takes comments only)."""
-    if image.gone_at:
-        wanted = [Decision.COMMENT]
-    else:
-        done = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
-        done["deprecated"] = Decision.DEPRECATE
-        wanted = [d for d in Decision if done.get(image.review_status) != d]
-    offered = []
-    for decision in wanted:
-        hint = RECORDED_HINT
-        if decision == Decision.COMMENT:
-            hint = "Recorded with the image; its status does not change."
-        elif image.is_gallery_version:
-            hint = EFFECT_HINTS[decision]
-        offered.append(
-            {
-                "value": decision.value,
-                "label": decision.label,
-                "needs_note": decision != Decision.APPROVE,
-                "takes_eol": decision == Decision.DEPRECATE,
-                "hint": hint,
-            }
-        )
-    return offered
+) -> rows.ImageRow:
+    return rows.image_row(
+        image,
+        operation,
+        effect,
+        can_review=request.user.has_perm(REVIEW_PERMISSION),
+        next_url=current_page(request),
+    )
 
 
 def _get_image(request: HttpRequest, pk: int) -> CatalogImage:
@@ -114,18 +57,6 @@ def _get_image(request: HttpRequest, pk: int) -> CatalogImage:
 
 
 # --- The catalog page ------------------------------------------------------------------------
-
-
-#: (label, sort key or "", hidden on small screens)
-COLUMNS = [
-    ("Image", "name", False),
-    ("Status", "status", False),
-    ("End of life", "eol", True),
-    ("OS", "", True),
-    ("Region", "location", True),
-    ("Replication", "", True),
-    ("Created", "created", True),
-]
 
 
 @require_GET
@@ -143,17 +74,30 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     shown = list(page)
     unfinished = selectors.unfinished_operations(shown)
     effects = selectors.last_effects(shown)
-    rows = [row_context(i, unfinished.get(i.pk), effects.get(i.pk), request) for i in shown]
+    can_review = request.user.has_perm(REVIEW_PERMISSION)
+    next_url = current_page(request)
+    image_rows = [
+        rows.image_row(
+            image,
+            unfinished.get(image.pk),
+            effects.get(image.pk),
+            can_review=can_review,
+            next_url=next_url,
+        )
+        for image in shown
+    ]
     context: dict[str, Any] = {
         "form": form,
         "filters": filters,
         "page": page,
-        "rows": rows,
+        "rows": image_rows,
         "sort": sort,
         "grouped": listed_by == "grouped",
-        "columns": _columns(listed_by, querystring(request, drop=("page", "sort"))),
+        "columns": columns.header_cells(
+            sort=listed_by, querystring=querystring(request, drop=("page", "sort"))
+        ),
         "querystring": querystring(request, drop=("page",)),
-        "can_review": request.user.has_perm(REVIEW_PERMISSION),
+        "can_review": can_review,
         "overview": overview,
         "sync": selectors.catalog_sync_status(),
         "may_refresh": may_refresh(request.user),
@@ -161,19 +105,6 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     if is_partial(request, "catalog-listing"):
         return render(request, "catalog/catalog_index.html#catalog-listing", context)
     return render(request, "catalog/catalog_index.html", context)
-
-
-def _columns(sort: str, querystring: str) -> list[dict[str, Any]]:
-    prefix = f"{querystring}&" if querystring else ""
-    columns = []
-    for label, key, hide_small in COLUMNS:
-        column: dict[str, Any] = {"label": label, "hide_small": hide_small, "aria_sort": ""}
-        if key:
-            column["aria_sort"] = {key: "ascending", f"-{key}": "descending"}.get(sort, "")
-            descending = sort == key and f"-{key}" in selectors.SORTS
-            column["sort_link"] = f"{prefix}sort={'-' if descending else ''}{key}"
-        columns.append(column)
-    return columns
 
 
 @require_GET
@@ -267,7 +198,7 @@ def _render_state(
     request: HttpRequest, image: CatalogImage, operation: Operation | None
 ) -> HttpResponse:
     effect = selectors.last_effects([image]).get(image.pk)
-    context = row_context(image, operation, effect, request)
+    context = _row(request, image, operation, effect).context()
     if is_partial(request, "image-status"):
         return render(request, "catalog/image_detail.html#image-status", context)
     return render(request, "catalog/catalog_index.html#image-row", context)
@@ -350,7 +281,7 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         image = _get_image(request, pk)
     effect = selectors.last_effects([image]).get(image.pk)
     context = {
-        **row_context(image, operation, effect, request),
+        **_row(request, image, operation, effect).context(),
         "azure_error": azure_error,
         "marketplace": marketplace,
         "history": selectors.review_history(image=image),

@@ -44,7 +44,7 @@ def get_subscription(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
     conn = ctx.store.conn()
     require_sub(conn, sub)
     row = subscription_row(conn, sub)
-    assert row is not None  # noqa: S101 - require_sub raised otherwise
+    assert row is not None  # require_sub raised otherwise
     return json_response(200, _subscription(*row))
 
 

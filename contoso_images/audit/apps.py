@@ -8,9 +8,10 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     """The append-only, hash-chained audit record every app writes to, and its pages.
 
-    ``ready`` connects what records on its own: the operations engine's events, sign-in
-    signals (Django's and django-axes'), the scheduled checkpoint, the SQLite function the
-    append-only triggers ask, and the trigger check after every migrate.
+    ``ready`` connects what records on its own (`receivers`: the operations engine's events,
+    Django's and django-axes' sign-in signals), the scheduled checkpoint, the SQLite function
+    the append-only triggers ask, and the trigger check after every migrate; and registers
+    the Audit section and the auditors' permissions with core.
     """
 
     name = "contoso_images.audit"
@@ -24,11 +25,10 @@ class AuditConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from contoso_images.audit import guards, receivers
-        from contoso_images.audit.listeners import on_operation_event
-        from contoso_images.core import schedules
+        from contoso_images.core import navigation, roles, schedules
         from contoso_images.operations import registry
 
-        registry.listen(on_operation_event)
+        registry.listen(receivers.on_operation_event)
         uid = "contoso_images.audit"
         user_logged_in.connect(receivers.on_logged_in, dispatch_uid=f"{uid}.login")
         user_logged_out.connect(receivers.on_logged_out, dispatch_uid=f"{uid}.logout")
@@ -43,6 +43,17 @@ class AuditConfig(AppConfig):
             "contoso_images.audit.tasks.audit_checkpoint_scheduled",
             every="AUDIT_CHECKPOINT_SECONDS",
         )
+        view, export = "audit.view_audit", "audit.export_audit"
+        navigation.register_section(
+            "Audit",
+            url_name="audit:audit_index",
+            permissions=[view],
+            order=40,
+            namespace="audit",
+            # Admins start at the log, after operators' and reviewers' own work.
+            home=[(view, 30)],
+        )
+        roles.register_role_permissions(roles.AUDITORS, [view, export])
 
 
 def _ensure_guards(using: str = "default", **kwargs: Any) -> None:

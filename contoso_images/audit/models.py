@@ -163,10 +163,6 @@ class AuditEvent(AppendOnlyModel):
         return json.loads(self.result or "{}")
 
     @property
-    def actor_label(self) -> str:
-        return self.actor_username or "system"
-
-    @property
     def duration_seconds(self) -> float | None:
         return None if self.duration_ms is None else self.duration_ms / 1000
 

@@ -35,7 +35,7 @@ def begin(start: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     return str(poller.continuation_token())
 
 
-class _DeadlineReached(Exception):  # noqa: N818 - internal control flow, never escapes
+class _DeadlineReached(Exception):  # internal control flow, never escapes
     pass
 
 
@@ -75,7 +75,9 @@ def poll(
     polling = _BoundedARMPolling(time.monotonic() + max(0.0, wait_seconds), timeout=5)
     pipeline_client, initial, callback = ARMPolling.from_continuation_token(
         continuation_token,
-        client=client._client,  # noqa: SLF001 - the SDK's own rehydration path (facts §4.4)
+        # The generated client's pipeline: what the SDK's own begin_*(continuation_token=)
+        # hands to from_continuation_token, so the rebuilt poller uses our transport.
+        client=client._client,
         deserialization_callback=_json_body,
     )
     polling.initialize(pipeline_client, initial, callback)

@@ -8,23 +8,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from contoso_images.core.health import health_report
+from contoso_images.core.navigation import home_url_name
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each user to the section of their work: operators to the VMs, managers to the
-    catalog they review, admins to the audit log (then whatever else they may see)."""
-    user = request.user
-    for permission, section in (
-        ("vmops.operate_virtualmachine", "vmops:vm_list"),
-        ("catalog.review_image", "catalog:catalog_index"),
-        ("audit.view_audit", "audit:audit_index"),
-        ("vmops.view_virtualmachine", "vmops:vm_list"),
-        ("catalog.view_catalog", "catalog:catalog_index"),
-    ):
-        if user.has_perm(permission):
-            return redirect(section)
-    return render(request, "no_role.html", status=403)
+    """Send each user to the section of their work (operators to the VMs, managers to the
+    catalog they review, admins to the audit log, then whatever else they may see), as the
+    apps registered it in `navigation`."""
+    url_name = home_url_name(request.user)
+    if url_name is None:
+        return render(request, "no_role.html", status=403)
+    return redirect(url_name)
 
 
 @login_not_required

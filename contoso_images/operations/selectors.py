@@ -21,8 +21,3 @@ def unfinished_by_target(target_keys: Iterable[str]) -> dict[str, Operation]:
         return {}
     rows = Operation.objects.filter(target_key__in=keys, status__in=UNFINISHED_STATUSES)
     return {op.target_key: op for op in rows}
-
-
-def operation_log() -> QuerySet[Operation]:
-    """Every operation ever asked for, newest first."""
-    return Operation.objects.select_related("requested_by").order_by("-requested_at", "-pk")

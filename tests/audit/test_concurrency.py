@@ -29,7 +29,7 @@ def test_four_processes_appending_at_once_keep_one_chain(tmp_path):
         "AUDIT_CHECKPOINT_KEY_FILE": str(tmp_path / "key"),
     }
     workers = [
-        subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        subprocess.Popen(  # our own module, fixed arguments
             [sys.executable, "-m", "tests.audit.append_worker", str(EACH), f"w{n}", str(go)],
             cwd=settings.BASE_DIR,
             env=env,

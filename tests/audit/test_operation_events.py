@@ -110,7 +110,7 @@ def test_an_action_that_cannot_be_recorded_does_not_happen(inventory, operator_u
     def broken(rows):
         raise RuntimeError("the audit table is unreachable")
 
-    monkeypatch.setattr("contoso_images.audit.listeners.append_many", broken)
+    monkeypatch.setattr("contoso_images.audit.receivers.append_many", broken)
     vm = vm_in_state(inventory, "stopped")
     with pytest.raises(RuntimeError, match="unreachable"):
         vm_action_request(vm=vm, kind="deallocate", user=operator_user)
@@ -181,7 +181,7 @@ def test_a_batch_of_events_is_appended_in_a_fixed_number_of_queries(operator_use
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from contoso_images.audit.listeners import on_operation_event
+    from contoso_images.audit.receivers import on_operation_event
     from contoso_images.operations.registry import OperationEvent
     from tests.factories import OperationFactory
 

@@ -85,3 +85,24 @@ def test_secret_key_can_come_from_a_file(tmp_path):
         DJANGO_SECRET_KEY_FILE=str(key_file),
     )
     assert result.stdout.strip() == "k" * 60, result.stderr
+
+
+DEVTOOLS_APP = "contoso_images.devtools.apps.DevtoolsConfig"
+INSTALLED = "from django.conf import settings as s; print(s.INSTALLED_APPS[-1])"
+
+
+def test_production_does_not_install_the_development_tools():
+    installed = _manage("shell", "--no-imports", "-c", INSTALLED, **PRODUCTION)
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.strip() != DEVTOOLS_APP
+    commands = _manage("help", "--commands", **PRODUCTION).stdout.split()
+    assert "migrate" in commands
+    for tool in ("demo", "benchmark", "emulator_seed", "emulator_log"):
+        assert tool not in commands
+
+
+def test_the_development_tools_are_installed_when_asked_for_or_in_debug():
+    asked = _manage("help", "--commands", **PRODUCTION, DJANGO_DEVTOOLS="true").stdout.split()
+    assert {"demo", "benchmark", "emulator_seed", "emulator_log"} <= set(asked)
+    debug = _manage("shell", "--no-imports", "-c", INSTALLED, DJANGO_DEBUG="true")
+    assert debug.stdout.strip() == DEVTOOLS_APP, debug.stderr

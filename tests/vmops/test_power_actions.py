@@ -125,7 +125,7 @@ def test_two_concurrent_requests_create_one_operation(emulator, operator_user, m
             barrier.wait()
             fresh = VirtualMachine.objects.select_related("subscription").get(pk=vm.pk)
             results.append(vm_action_request(vm=fresh, kind="deallocate", user=operator_user))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()

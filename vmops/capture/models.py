@@ -59,10 +59,6 @@ class Capture(models.Model):
         return f"Capture of {self.vm.name} into {self.image_name}"
 
     @property
-    def kind_choice(self) -> CaptureKind:
-        return CaptureKind(self.kind)
-
-    @property
     def target_label(self) -> str:
         """Where the image goes, in words: ``gal_contoso / webapp / 1.0.3`` or ``img-web``."""
         if self.gallery:

@@ -100,14 +100,6 @@ def captures_of_vm(vm: VirtualMachine, limit: int = 10) -> list[Capture]:
     )
 
 
-def latest_capture_of_vm(vm: VirtualMachine) -> Capture | None:
-    return (
-        Capture.objects.filter(vm=vm, operation__status="succeeded")
-        .order_by("-requested_at")
-        .first()
-    )
-
-
 def situation(capture: Capture) -> tuple[str, bool]:
     """What a stopped capture left behind, in one sentence, and whether an image of its
     name exists that was made from its VM, so that deleting it is this capture's to offer

@@ -24,10 +24,6 @@ from contoso_images.audit.models import AuditChainHead, AuditCheckpoint, Outcome
 from contoso_images.audit.services.recording import Subject, record
 
 
-class CheckpointKeyMissing(Exception):
-    """No key is configured and none may be created here."""
-
-
 def _key_file() -> Path:
     default = Path(settings.BASE_DIR) / "var" / "audit_checkpoint_key"
     return Path(getattr(settings, "AUDIT_CHECKPOINT_KEY_FILE", "") or default)

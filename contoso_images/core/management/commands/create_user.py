@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from contoso_images.core.roles import ROLE_PERMISSIONS
+from contoso_images.core.roles import ROLES
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
             "--group",
             action="append",
             default=[],
-            choices=sorted(ROLE_PERMISSIONS),
+            choices=sorted(ROLES),
             help="A role group; repeat for several.",
         )
         parser.add_argument("--password", help="Omit to generate one, which is printed.")

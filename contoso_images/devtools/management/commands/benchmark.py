@@ -203,6 +203,8 @@ def _sandbox_environment(sandbox: Path) -> dict[str, str]:
                 "DJANGO_SETTINGS_MODULE", "contoso_images.settings"
             ),
             "DJANGO_DEBUG": "false",
+            # The child runs `benchmark --inner`, which only exists where devtools is installed.
+            "DJANGO_DEVTOOLS": "true",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_ALLOWED_HOSTS": "localhost,testserver",
             "DJANGO_SECURE_SSL_REDIRECT": "false",

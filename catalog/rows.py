@@ -1,0 +1,121 @@
+"""What one image row (or the image page's status panel) shows, worked out once in Python.
+
+The list, the row polls, a refused decision and the image's page render the same row, so
+they read it from here: whether a review effect is under way (and the row polls), whether
+the last one failed, and which decisions are worth offering now with what each does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.conf import settings
+
+from catalog.choices import Decision, EffectStatus
+from catalog.models import CatalogImage, ReviewDecision
+from contoso_images.operations.models import Operation
+
+#: What each decision does, said next to its button.
+EFFECT_HINTS = {
+    Decision.APPROVE: "Includes it in latest in Azure (clears exclude-from-latest).",
+    Decision.REJECT: "Excludes it from latest in Azure.",
+    Decision.DEPRECATE: "Excludes it from latest and sets its end of life in Azure.",
+}
+RECORDED_HINT = "Recorded in the catalog; nothing changes in Azure."
+COMMENT_HINT = "Recorded with the image; its status does not change."
+
+
+@dataclass(frozen=True)
+class OfferedDecision:
+    value: str
+    label: str
+    needs_note: bool
+    takes_eol: bool
+    #: What it does, said next to its button.
+    hint: str
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    image: CatalogImage
+    #: The unfinished operation carrying a decision out, if any (the row polls meanwhile).
+    operation: Operation | None
+    #: The newest decision whose effect failed and was not overtaken by another status.
+    failed_effect: ReviewDecision | None
+    polling: bool
+    poll_seconds: int
+    can_review: bool
+    #: Where a decision posted from this row returns to.
+    next_url: str
+    decisions: tuple[OfferedDecision, ...]
+
+    def context(self) -> dict[str, Any]:
+        """The row as template context: the row partial and the status panel read its names
+        at the top level."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def image_row(
+    image: CatalogImage,
+    operation: Operation | None,
+    effect: ReviewDecision | None,
+    *,
+    can_review: bool,
+    next_url: str,
+) -> ImageRow:
+    """The row of one image; ``operation`` is its unfinished one or the one a poll watches,
+    ``effect`` its newest decision with an effect in Azure."""
+    unfinished = operation if operation is not None and operation.is_unfinished else None
+    failed = None
+    if (
+        effect is not None
+        and unfinished is None
+        and effect.effect_status == EffectStatus.NOT_CARRIED_OUT
+        and (
+            image.review_status_changed_at is None
+            or effect.decided_at > image.review_status_changed_at
+        )
+    ):
+        failed = effect
+    return ImageRow(
+        image=image,
+        operation=unfinished,
+        failed_effect=failed,
+        polling=unfinished is not None,
+        poll_seconds=poll_seconds(),
+        can_review=can_review,
+        next_url=next_url,
+        decisions=offered_decisions(image),
+    )
+
+
+def poll_seconds() -> int:
+    return int(getattr(settings, "CATALOG_ROW_POLL_SECONDS", 2))
+
+
+def offered_decisions(image: CatalogImage) -> tuple[OfferedDecision, ...]:
+    """The decisions worth offering now (a gone image takes comments only)."""
+    if image.gone_at:
+        wanted = [Decision.COMMENT]
+    else:
+        done = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
+        done["deprecated"] = Decision.DEPRECATE
+        wanted = [d for d in Decision if done.get(image.review_status) != d]
+    offered = []
+    for decision in wanted:
+        hint = RECORDED_HINT
+        if decision == Decision.COMMENT:
+            hint = COMMENT_HINT
+        elif image.is_gallery_version:
+            hint = EFFECT_HINTS[decision]
+        offered.append(
+            OfferedDecision(
+                value=decision.value,
+                label=decision.label,
+                needs_note=decision != Decision.APPROVE,
+                takes_eol=decision == Decision.DEPRECATE,
+                hint=hint,
+            )
+        )
+    return tuple(offered)

@@ -1,0 +1,110 @@
+"""The catalog's row (what it offers and says) and its column headers, without a page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog import columns, rows
+from catalog.choices import Decision, ReviewStatus
+from catalog.models import ReviewDecision
+from contoso_images.operations.models import Operation, OperationStatus
+from tests.catalog.factories import GalleryVersionFactory, ManagedImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(image, operation=None, effect=None, **kw):
+    return rows.image_row(
+        image, operation, effect, can_review=kw.get("can_review", True), next_url="/catalog/"
+    )
+
+
+def test_a_gone_image_takes_comments_only():
+    image = ManagedImageFactory(gone_at=timezone.now())
+    offered = _row(image).decisions
+    assert [d.value for d in offered] == [Decision.COMMENT]
+    assert offered[0].hint == rows.COMMENT_HINT and offered[0].needs_note
+
+
+def test_the_decision_in_force_is_not_offered_again():
+    image = ManagedImageFactory(review_status=ReviewStatus.APPROVED)
+    assert [d.value for d in _row(image).decisions] == ["reject", "deprecate", "comment"]
+
+
+def test_a_gallery_version_says_what_each_decision_does_in_azure():
+    hints = {d.value: d.hint for d in _row(GalleryVersionFactory()).decisions}
+    assert hints["approve"] == rows.EFFECT_HINTS[Decision.APPROVE]
+    assert hints["deprecate"] == rows.EFFECT_HINTS[Decision.DEPRECATE]
+    managed = {d.value: d.hint for d in _row(ManagedImageFactory()).decisions}
+    assert managed["approve"] == rows.RECORDED_HINT
+    takes_eol = [d.value for d in _row(ManagedImageFactory()).decisions if d.takes_eol]
+    assert takes_eol == ["deprecate"]
+
+
+def _failed_effect(image, reviewer, decided_at):
+    operation = Operation.objects.create(
+        kind="catalog.approve",
+        target_id=image.resource_id,
+        target_key=image.resource_key,
+        target_type="Microsoft.Compute/galleries/images/versions",
+        target_name=image.name,
+        status=OperationStatus.FAILED,
+        requested_at=decided_at,
+        finished_at=decided_at,
+        error_message="Azure said no.",
+    )
+    return ReviewDecision.objects.create(
+        image=image,
+        decision=Decision.APPROVE,
+        decided_by=reviewer,
+        decided_at=decided_at,
+        operation=operation,
+    )
+
+
+def test_a_failed_effect_shows_until_a_newer_status_overtakes_it(reviewer_user):
+    now = timezone.now()
+    image = GalleryVersionFactory(review_status_changed_at=now - timedelta(hours=1))
+    effect = _failed_effect(image, reviewer_user, now)
+    row = _row(image, effect=effect)
+    assert row.failed_effect == effect and not row.polling and row.operation is None
+    image.review_status_changed_at = now + timedelta(minutes=1)
+    assert _row(image, effect=effect).failed_effect is None
+
+
+def test_the_row_is_the_context_its_partials_read(settings):
+    settings.CATALOG_ROW_POLL_SECONDS = 7
+    image = ManagedImageFactory()
+    context = _row(image, can_review=False).context()
+    assert set(context) == {
+        "image",
+        "operation",
+        "failed_effect",
+        "polling",
+        "poll_seconds",
+        "can_review",
+        "next_url",
+        "decisions",
+    }
+    assert context["image"] is image and context["poll_seconds"] == 7
+    assert context["can_review"] is False and context["next_url"] == "/catalog/"
+
+
+def test_headers_sort_each_way_where_the_list_knows_both_orders():
+    cells = {c.label: c for c in columns.header_cells(sort="name", querystring="q=web")}
+    assert cells["Image"].aria_sort == "ascending"
+    assert cells["Image"].sort_link == "q=web&sort=-name"
+    assert cells["Region"].sort_link == "q=web&sort=location" and cells["Region"].hide_small
+    assert cells["OS"].sort_link == "" and cells["OS"].aria_sort == ""
+    # Status sorts one way only: a second click keeps it.
+    status = columns.header_cells(sort="status", querystring="")[1]
+    assert (status.label, status.sort_link, status.aria_sort) == (
+        "Status",
+        "sort=status",
+        "ascending",
+    )
+    descending = columns.header_cells(sort="-created", querystring="")[-1]
+    assert (descending.sort_link, descending.aria_sort) == ("sort=created", "descending")
