@@ -180,7 +180,7 @@ def _marketplace(
     if not all(parts):
         raise not_found
     found = None
-    for item in handlers_marketplace._catalog(conn):  # noqa: SLF001 - the served catalog
+    for item in handlers_marketplace._catalog(conn):
         if (item.publisher.lower(), item.offer.lower(), item.sku.lower()) == tuple(
             p.lower() for p in parts[:3]
         ):

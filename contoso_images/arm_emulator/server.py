@@ -125,7 +125,7 @@ def rewrite_links(headers: dict[str, str], body: bytes, base: str) -> tuple[dict
     return new_headers, body
 
 
-class _Abort(Exception):  # noqa: N818 - control flow inside one connection
+class _Abort(Exception):
     """The connection was reset or abandoned on purpose (a fault)."""
 
 
@@ -173,14 +173,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.idle = False
         return super().parse_request()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
     # Every method goes through one dispatcher.
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _read_body(self) -> bytes | None:
         """The request body, or None after answering 411/400/413 (then the connection
@@ -485,7 +485,7 @@ class EmulatorServer:
         self._last_poll = now
         try:
             settings = self.emulator.network.settings()
-        except Exception:  # noqa: BLE001 - a locked or replaced state file must not stop us
+        except Exception:
             log.warning("could not read the network settings", exc_info=True)
             return
         if settings.generation == self._applied_generation:
@@ -538,7 +538,7 @@ class EmulatorServer:
                 with self._lock:
                     self._handlers.add(handler)
                 _Handler.__init__(handler, tls, address, self)
-            except Exception:  # noqa: BLE001 - one broken connection must not stop the pool
+            except Exception:
                 log.debug("connection from %s ended with an error", address, exc_info=True)
             finally:
                 with self._lock:

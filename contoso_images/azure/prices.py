@@ -165,7 +165,7 @@ def _prices_call(func: Callable[_P, _R]) -> Callable[_P, _R]:
         except RetailPricesError:
             raise
         except AzureError as err:
-            raise RetailPricesError(err.code, err.message, **err._extras()) from err  # noqa: SLF001
+            raise RetailPricesError(err.code, err.message, **err._extras()) from err
 
     return wrapper
 
@@ -251,7 +251,7 @@ def _pages(odata_filter: str, currency: str) -> Iterator[list[Any]]:
 
 
 def _endpoint(client: Any) -> str:
-    return str(client._base_url).rstrip("/")  # noqa: SLF001 - PipelineClient keeps it there
+    return str(client._base_url).rstrip("/")
 
 
 def _decimal(value: Any) -> Decimal:

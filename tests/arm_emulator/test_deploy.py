@@ -134,7 +134,7 @@ def test_marketplace_latest_answers_201_creating_then_running(client, emu, sub, 
     )
     first = emu.request_log()[0]
     assert (first.method, first.status) == ("PUT", 201)
-    initial = poller._polling_method._initial_response.http_response  # noqa: SLF001
+    initial = poller._polling_method._initial_response.http_response
     assert "Azure-AsyncOperation" in initial.headers and "Location" not in initial.headers
     created = initial.json()["properties"]
     assert created["provisioningState"] == "Creating"

@@ -197,12 +197,11 @@ def test_azure_mode_uses_the_configured_endpoint_without_a_credential(settings):
     settings.RETAIL_PRICES_ENDPOINT = "https://prices.example.test"
     gateway.clear_client_cache()
     client = gateway.retail_prices_client()
-    assert client._base_url == "https://prices.example.test"  # noqa: SLF001
-    names = [type(p).__name__ for p in client._pipeline._impl_policies]  # noqa: SLF001
+    assert client._base_url == "https://prices.example.test"
+    names = [type(p).__name__ for p in client._pipeline._impl_policies]
     assert "CappedRetryPolicy" in names
     assert not any(
-        isinstance(p, BearerTokenCredentialPolicy)
-        for p in client._pipeline._impl_policies  # noqa: SLF001
+        isinstance(p, BearerTokenCredentialPolicy) for p in client._pipeline._impl_policies
     )
     gateway.clear_client_cache()
 
