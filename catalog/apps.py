@@ -8,14 +8,12 @@ class CatalogConfig(AppConfig):
     verbose_name = "Image catalog"
 
     def ready(self) -> None:
-        from catalog.services.review import on_operation_event
         from catalog.specs import REVIEW_EFFECT_SPECS
         from contoso_images.core import schedules
         from contoso_images.operations import registry
 
         for spec in REVIEW_EFFECT_SPECS:
             registry.register(spec)
-        registry.listen(on_operation_event)
         schedules.register(
             "catalog-sync", "catalog.tasks.catalog_sync_scheduled", every="CATALOG_SYNC_SECONDS"
         )

@@ -20,7 +20,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog import cli, selectors, services
-from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION, Decision, EffectStatus
+from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION, EffectStatus
+from catalog.decisions import offered_decisions
 from catalog.forms import CatalogFilterForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
 from contoso_images import azure
@@ -66,44 +67,8 @@ def row_context(
         "poll_seconds": _poll_seconds(),
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
         "next_url": current_page(request),
-        "decisions": _offered_decisions(image),
+        "decisions": offered_decisions(image),
     }
-
-
-#: What each decision does, said next to its button.
-EFFECT_HINTS = {
-    Decision.APPROVE: "Includes it in latest in Azure (clears exclude-from-latest).",
-    Decision.REJECT: "Excludes it from latest in Azure.",
-    Decision.DEPRECATE: "Excludes it from latest and sets its end of life in Azure.",
-}
-RECORDED_HINT = "Recorded in the catalog; nothing changes in Azure."
-
-
-def _offered_decisions(image: CatalogImage) -> list[dict[str, Any]]:
-    """The decisions worth offering now (a gone image takes comments only)."""
-    if image.gone_at:
-        wanted = [Decision.COMMENT]
-    else:
-        done = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
-        done["deprecated"] = Decision.DEPRECATE
-        wanted = [d for d in Decision if done.get(image.review_status) != d]
-    offered = []
-    for decision in wanted:
-        hint = RECORDED_HINT
-        if decision == Decision.COMMENT:
-            hint = "Recorded with the image; its status does not change."
-        elif image.is_gallery_version:
-            hint = EFFECT_HINTS[decision]
-        offered.append(
-            {
-                "value": decision.value,
-                "label": decision.label,
-                "needs_note": decision != Decision.APPROVE,
-                "takes_eol": decision == Decision.DEPRECATE,
-                "hint": hint,
-            }
-        )
-    return offered
 
 
 def _get_image(request: HttpRequest, pk: int) -> CatalogImage:
