@@ -17,9 +17,10 @@ from catalog.choices import Decision, ReviewStatus
 from catalog.models import CatalogImage
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GalleryEffect:
-    """What a decision does to a gallery image version in Azure, once Azure has done it."""
+    """What a decision does to a gallery image version in Azure. The decision is in force
+    (its badge) only once Azure has done it."""
 
     #: The kind of the operation that carries it out (one OperationSpec, in catalog.specs).
     kind: str
@@ -37,8 +38,12 @@ class GalleryEffect:
     command_label: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecisionSpec:
+    """Everything about one review decision. Read, never dispatched on: the service, the
+    review form and the commands ask the spec what a decision does."""
+
+    #: As stored on the decision (its label is the model field's choice).
     decision: Decision
     #: The review status it puts in force ("": the status does not change).
     status_after: str
@@ -129,11 +134,8 @@ _BY_VALUE = {spec.value: spec for spec in DECISIONS}
 
 
 def decision_spec(value: str) -> DecisionSpec:
-    """The spec of the decision ``value`` (``deprecate``); LookupError for anything else."""
-    try:
-        return _BY_VALUE[value]
-    except KeyError:
-        raise LookupError(f"no review decision {value!r}") from None
+    """The spec of the decision ``value`` (``deprecate``); KeyError for anything else."""
+    return _BY_VALUE[value]
 
 
 @dataclass(frozen=True)

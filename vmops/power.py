@@ -25,14 +25,20 @@ OPERATE = "vmops.operate_virtualmachine"
 GENERALIZED = "Generalized VMs cannot be started again; capture an image or delete the VM."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PowerActionSpec:
+    """Everything about one power action. Read, never dispatched on: code that needs to know
+    what an action does asks its spec, so a fifth action would be one more declaration."""
+
+    # --- What it is ---
     #: Its value in URLs and forms; its operation kind is ``vm.<value>``.
     action: PowerAction
     #: What buttons, records and messages call it.
     label: str
     #: The Django permission a user needs to ask for it (checked on the server).
     permission: str
+
+    # --- How Azure carries it out (the operation's one step, vmops.specs.PowerStep) ---
     #: Sends it: ``begin(subscription_id, resource_group, vm_name)`` returns the poller's token.
     begin: Callable[[str, str, str], str]
     #: Live power states in which Azure already shows what it would produce: nothing is sent.
@@ -41,10 +47,14 @@ class PowerActionSpec:
     transition: PowerState
     #: Power states that show it over once it was sent.
     ends_in: tuple[PowerState, ...]
+
+    # --- When it may run (after the guards every action shares, vmops.rules) ---
     #: Settled power states that refuse it, with the reason shown.
     refused_in: Mapping[str, str] = field(default_factory=dict)
     #: Power states in which a generalized VM may still take it (it can never run again).
     generalized_in: tuple[PowerState, ...] = ()
+
+    # --- How the pages offer it ---
     #: Settled power states in which a row offers it first: what people then most often want.
     primary_in: tuple[PowerState, ...] = ()
     #: It ends compute billing: a VM stopped but still billed shows it as the warning's answer.
@@ -57,12 +67,15 @@ class PowerActionSpec:
     answer: str = ""
     #: A safer action offered beside the question ("Deallocate instead").
     instead: PowerAction | None = None
-    #: What the multi-select preview says before it is sent to many VMs.
+    #: What the multi-select preview says before it is sent to many VMs, and whether as a
+    #: warning (its confirm button is then marked dangerous).
     bulk_note: str = ""
     bulk_warns: bool = False
-    #: The equivalent commands (``{target}``: the VM, quoted for that shell), and their title.
-    az: str = ""
-    powershell: str = ""
+
+    # --- Its equivalent commands (``{target}``: the VM, quoted for that shell) ---
+    az: str
+    powershell: str
+    #: Their title on the VM page (the label unless said).
     command_label: str = ""
 
     @property
@@ -76,7 +89,7 @@ class PowerActionSpec:
 
     def refusal(self, state: VmState) -> str:
         """Its own rule, once the VM passed the shared guards: why not, or ""."""
-        if state.generalized and state.power_state not in self.generalized_in:
+        if self._barred_as_generalized(state):
             return GENERALIZED
         return self.refused_in.get(state.power_state, "")
 
@@ -84,9 +97,7 @@ class PowerActionSpec:
         return availability(state, self.refusal)
 
     def is_primary(self, state: VmState) -> bool:
-        if state.generalized and state.power_state not in self.generalized_in:
-            return False
-        return state.power_state in self.primary_in
+        return state.power_state in self.primary_in and not self._barred_as_generalized(state)
 
     def confirmation(self, *, power_state: str, name: str) -> str:
         """The question to ask before sending it to the VM ``name``; "" to send at once."""
@@ -97,6 +108,9 @@ class PowerActionSpec:
     @property
     def answer_label(self) -> str:
         return self.answer or f"{self.label} now"
+
+    def _barred_as_generalized(self, state: VmState) -> bool:
+        return state.generalized and state.power_state not in self.generalized_in
 
 
 START = PowerActionSpec(
@@ -164,7 +178,6 @@ DEALLOCATE = PowerActionSpec(
     powershell="Stop-AzVM {target} -Force",
     command_label="Deallocate (stops compute billing)",
 )
-ONLY_RUNNING = "Only a running VM can be restarted."
 RESTART = PowerActionSpec(
     action=PowerAction.RESTART,
     label="Restart",
@@ -174,7 +187,9 @@ RESTART = PowerActionSpec(
     transition=PowerState.STARTING,
     # It ends running, as it began: the provisioning status stamped anew tells it happened.
     ends_in=(PowerState.RUNNING,),
-    refused_in={PowerState.STOPPED: ONLY_RUNNING, PowerState.DEALLOCATED: ONLY_RUNNING},
+    refused_in=dict.fromkeys(
+        (PowerState.STOPPED, PowerState.DEALLOCATED), "Only a running VM can be restarted."
+    ),
     question="Restart {name}? It goes offline for a minute or two; everyone connected to it "
     "is disconnected.",
     bulk_note="Each VM goes offline for a minute or two; everyone connected to it is disconnected.",
@@ -189,11 +204,8 @@ _BY_VALUE = {spec.value: spec for spec in POWER_ACTIONS}
 
 
 def power_action(value: str) -> PowerActionSpec:
-    """The spec of the action ``value`` (``deallocate``); LookupError for anything else."""
-    try:
-        return _BY_VALUE[value]
-    except KeyError:
-        raise LookupError(f"no power action {value!r}") from None
+    """The spec of the action ``value`` (``deallocate``); KeyError for anything else."""
+    return _BY_VALUE[value]
 
 
 def is_power_action(value: str) -> bool:

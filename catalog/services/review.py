@@ -99,7 +99,7 @@ def review_decide(
         raise PermissionDenied("Your role does not allow reviewing images.")
     try:
         spec = decision_spec(decision)
-    except LookupError:
+    except KeyError:
         raise ActionRefused("Unknown decision.") from None
     note = (note or "").strip()
     if spec.note_required and not note:

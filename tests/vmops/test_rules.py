@@ -149,3 +149,41 @@ def test_offered_actions_put_the_primary_first():
     row = vm_row(vm, None, can_operate=True)
     assert [a.kind for a in row.offered] == ["deallocate", "start"]
     assert [a.kind for a in row.actions][2:] == ["power_off", "restart"]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        VmState("stopped", gone=True),
+        VmState("stopped", busy_with="Deallocate"),
+        VmState("deallocating"),
+    ],
+)
+def test_captures_and_power_actions_share_the_guards(state):
+    from vmops.capture.rules import capture_availability
+
+    reasons = {power_action(a).availability(state).reason for a in ("start", "deallocate")}
+    reasons.add(capture_availability(kind="gallery_generalized", state=state).reason)
+    assert len(reasons) == 1 and reasons != {""}
+
+
+def test_a_capture_of_a_generalized_vm_must_be_generalized():
+    from vmops.capture.rules import capture_availability
+
+    state = VmState("deallocated", generalized=True)
+    assert capture_availability(kind="gallery_generalized", state=state).allowed
+    specialized = capture_availability(kind="gallery_specialized", state=state)
+    assert specialized.reason == "A generalized VM can only be captured as a generalized image."
+
+
+def test_each_power_action_is_one_spec_and_its_label_is_read_from_it():
+    from vmops.choices import PowerAction
+    from vmops.forms import BulkActionForm
+
+    assert [a.action for a in POWER_ACTIONS] == list(PowerAction)
+    assert [a.label for a in PowerAction] == [a.label for a in POWER_ACTIONS]
+    assert [a.label for a in POWER_ACTIONS] == ["Start", "Stop", "Deallocate", "Restart"]
+    choices = BulkActionForm.base_fields["action"].choices
+    assert choices == [(a.value, a.label) for a in POWER_ACTIONS]
+    with pytest.raises(KeyError):
+        power_action("hibernate")
