@@ -40,7 +40,7 @@ class RowAction:
     confirm: str
     #: The button that answers the question.
     confirm_label: str
-    #: Deallocating a VM that is billed while stopped: shown as the warning it answers.
+    #: It stops compute billing of a VM stopped but still billed: shown as the warning it answers.
     warn: bool
     #: Where the button posts; ``instead_url`` posts the safer action offered in the question.
     url: str = ""
