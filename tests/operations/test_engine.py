@@ -70,19 +70,24 @@ def events():
     registry._listeners.remove(seen.append)
 
 
-@pytest.fixture
-def spec(calls):
-    spec = registry.register(
+def _register(calls, **extra):
+    return registry.register(
         OperationSpec(
             kind=KIND,
             label="Prepare and deallocate",
             permission="vmops.operate_virtualmachine",
             target_type="Microsoft.Compute/virtualMachines",
             steps=(Prepare(calls), Deallocate()),
-            precheck=lambda vm, parameters: "Not this one." if vm.name == "refused" else "",
+            **extra,
         )
     )
-    yield spec
+
+
+@pytest.fixture
+def spec(calls):
+    yield _register(
+        calls, precheck=lambda vm, parameters: "Not this one." if vm.name == "refused" else ""
+    )
     registry._specs.pop(KIND)
 
 
@@ -265,17 +270,7 @@ def succeeded_spec(calls):
         calls.append(f"on_succeeded:{ctx.operation.status}")
         Operation.objects.filter(pk=ctx.operation.pk).update(state={"in_force": True})
 
-    spec = registry.register(
-        OperationSpec(
-            kind=KIND,
-            label="Prepare and deallocate",
-            permission="vmops.operate_virtualmachine",
-            target_type="Microsoft.Compute/virtualMachines",
-            steps=(Prepare(calls), Deallocate()),
-            on_succeeded=on_succeeded,
-        )
-    )
-    yield spec
+    yield _register(calls, on_succeeded=on_succeeded)
     registry._specs.pop(KIND)
 
 
