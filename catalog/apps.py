@@ -13,14 +13,12 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION
-        from catalog.services.review import on_operation_event
         from catalog.specs import REVIEW_EFFECT_SPECS
         from contoso_images.core import navigation, roles, schedules
         from contoso_images.operations import registry
 
         for spec in REVIEW_EFFECT_SPECS:
             registry.register(spec)
-        registry.listen(on_operation_event)
         schedules.register(
             "catalog-sync", "catalog.tasks.catalog_sync_scheduled", every="CATALOG_SYNC_SECONDS"
         )

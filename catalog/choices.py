@@ -22,18 +22,12 @@ class ReviewStatus(models.TextChoices):
 
 
 class Decision(models.TextChoices):
+    """A reviewer's decisions, as stored; what each does is its spec (``catalog.decisions``)."""
+
     APPROVE = "approve", "Approve"
     REJECT = "reject", "Reject"
     DEPRECATE = "deprecate", "Deprecate"
     COMMENT = "comment", "Comment"
-
-
-#: The review status each decision puts in force (a comment changes nothing).
-STATUS_AFTER: dict[str, str] = {
-    Decision.APPROVE: ReviewStatus.APPROVED,
-    Decision.REJECT: ReviewStatus.REJECTED,
-    Decision.DEPRECATE: ReviewStatus.DEPRECATED,
-}
 
 
 class EffectStatus(models.TextChoices):
@@ -55,12 +49,6 @@ class Lifecycle(models.TextChoices):
     GONE = "gone", "Deleted in Azure"
 
 
-#: The operation kind that carries each decision out on a gallery version (one spec each).
-EFFECT_KINDS: dict[str, str] = {
-    Decision.APPROVE: "catalog.approve",
-    Decision.REJECT: "catalog.reject",
-    Decision.DEPRECATE: "catalog.deprecate",
-}
 #: The permission every review action needs (checked in views and services alike).
 REVIEW_PERMISSION = "catalog.review_image"
 VIEW_PERMISSION = "catalog.view_catalog"

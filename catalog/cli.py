@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from catalog.decisions import DECISIONS
 from catalog.models import CatalogImage
 from contoso_images.core.cli import EquivalentCommand
 from contoso_images.core.cli import powershell_quote as ps
@@ -83,7 +84,7 @@ def _marketplace_commands(image: CatalogImage) -> list[EquivalentCommand]:
 def review_effect_commands(
     image: CatalogImage, *, end_of_life_date: datetime | None = None
 ) -> list[EquivalentCommand]:
-    """What approve, reject and deprecate do to a gallery version in Azure."""
+    """What each decision with an effect in Azure does to a gallery version, as its spec says."""
     definition = image.definition
     if not image.is_gallery_version or definition is None:
         return []
@@ -101,20 +102,10 @@ def review_effect_commands(
     eol = f"{end_of_life_date:%Y-%m-%d}" if end_of_life_date else "<yyyy-mm-dd>"
     return [
         EquivalentCommand(
-            "Approve: include it in latest",
-            f"{az_target} --set publishingProfile.excludeFromLatest=false",
-            f"{ps_target} -PublishingProfileExcludeFromLatest:$false",
-        ),
-        EquivalentCommand(
-            "Reject: exclude it from latest",
-            f"{az_target} --set publishingProfile.excludeFromLatest=true",
-            f"{ps_target} -PublishingProfileExcludeFromLatest",
-        ),
-        EquivalentCommand(
-            "Deprecate: exclude it from latest and set its end of life",
-            f"{az_target} --set publishingProfile.excludeFromLatest=true "
-            f"publishingProfile.endOfLifeDate={eol}",
-            f"{ps_target} -PublishingProfileExcludeFromLatest "
-            f"-PublishingProfileEndOfLifeDate {ps(eol)}",
-        ),
+            effect.command_label,
+            f"{az_target} {effect.az.format(end_of_life=eol)}",
+            f"{ps_target} {effect.powershell.format(end_of_life=ps(eol))}",
+        )
+        for effect in (spec.effect for spec in DECISIONS)
+        if effect is not None
     ]

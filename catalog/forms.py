@@ -7,7 +7,8 @@ from typing import Any
 
 from django import forms
 
-from catalog.choices import Decision, ImageKind, Lifecycle, ReviewStatus
+from catalog.choices import ImageKind, Lifecycle, ReviewStatus
+from catalog.decisions import DECISIONS
 from catalog.selectors import AWAITING, SORTS
 
 GENERATIONS = [("", "Any generation"), ("V1", "Gen 1 (BIOS)"), ("V2", "Gen 2 (UEFI)")]
@@ -62,7 +63,7 @@ class ReviewForm(forms.Form):
     """One decision. The rules (a reason where one is needed, a future end of life) are the
     service's; the form only parses."""
 
-    decision = forms.ChoiceField(choices=Decision.choices)
+    decision = forms.ChoiceField(choices=[(d.value, d.label) for d in DECISIONS])
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )

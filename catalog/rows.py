@@ -12,28 +12,10 @@ from typing import Any
 
 from django.conf import settings
 
-from catalog.choices import Decision, EffectStatus
+from catalog.choices import EffectStatus
+from catalog.decisions import OfferedDecision, offered_decisions
 from catalog.models import CatalogImage, ReviewDecision
 from contoso_images.operations.models import Operation
-
-#: What each decision does, said next to its button.
-EFFECT_HINTS = {
-    Decision.APPROVE: "Includes it in latest in Azure (clears exclude-from-latest).",
-    Decision.REJECT: "Excludes it from latest in Azure.",
-    Decision.DEPRECATE: "Excludes it from latest and sets its end of life in Azure.",
-}
-RECORDED_HINT = "Recorded in the catalog; nothing changes in Azure."
-COMMENT_HINT = "Recorded with the image; its status does not change."
-
-
-@dataclass(frozen=True)
-class OfferedDecision:
-    value: str
-    label: str
-    needs_note: bool
-    takes_eol: bool
-    #: What it does, said next to its button.
-    hint: str
 
 
 @dataclass(frozen=True)
@@ -48,7 +30,7 @@ class ImageRow:
     can_review: bool
     #: Where a decision posted from this row returns to.
     next_url: str
-    decisions: tuple[OfferedDecision, ...]
+    decisions: list[OfferedDecision]
 
     def context(self) -> dict[str, Any]:
         """The row as template context: the row partial and the status panel read its names
@@ -92,30 +74,3 @@ def image_row(
 
 def poll_seconds() -> int:
     return int(getattr(settings, "CATALOG_ROW_POLL_SECONDS", 2))
-
-
-def offered_decisions(image: CatalogImage) -> tuple[OfferedDecision, ...]:
-    """The decisions worth offering now (a gone image takes comments only)."""
-    if image.gone_at:
-        wanted = [Decision.COMMENT]
-    else:
-        done = {"approved": Decision.APPROVE, "rejected": Decision.REJECT}
-        done["deprecated"] = Decision.DEPRECATE
-        wanted = [d for d in Decision if done.get(image.review_status) != d]
-    offered = []
-    for decision in wanted:
-        hint = RECORDED_HINT
-        if decision == Decision.COMMENT:
-            hint = COMMENT_HINT
-        elif image.is_gallery_version:
-            hint = EFFECT_HINTS[decision]
-        offered.append(
-            OfferedDecision(
-                value=decision.value,
-                label=decision.label,
-                needs_note=decision != Decision.APPROVE,
-                takes_eol=decision == Decision.DEPRECATE,
-                hint=hint,
-            )
-        )
-    return tuple(offered)

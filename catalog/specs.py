@@ -1,10 +1,11 @@
 """The kinds of operation the catalog runs on the shared engine: a review's Azure effect.
 
-One :class:`OperationSpec` per decision kind (approve, reject, deprecate), each with one
-:class:`PublishingStep` that PATCHes the gallery version's publishing profile with only what
-changes. The step reads the version first: a version that Azure already shows as wanted
-needs nothing sent, and a worker taking over an accepted update watches it instead of
-sending it again.
+One :class:`OperationSpec` per decision with an effect in Azure (``catalog.decisions``:
+approve, reject, deprecate), each with one :class:`PublishingStep` that PATCHes the gallery
+version's publishing profile with only what changes, and puts the decision in force in the
+transaction that records its success. The step reads the version first: a version that
+Azure already shows as wanted needs nothing sent, and a worker taking over an accepted
+update watches it instead of sending it again.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from catalog.choices import EFFECT_KINDS, REVIEW_PERMISSION, Decision
+from catalog.choices import REVIEW_PERMISSION
+from catalog.decisions import DECISIONS, GalleryEffect
 from catalog.models import GALLERY_VERSION_TYPE, CatalogImage
 from catalog.services.images import apply_version_read, image_read_live
+from catalog.services.review import effect_succeeded
 from contoso_images import azure
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext
@@ -161,22 +164,25 @@ def refresh_image(ctx: StepContext) -> None:
         image_read_live(image=image)
 
 
-def _spec(decision: Decision, label: str, step_label: str) -> OperationSpec:
+def put_in_force(ctx: StepContext) -> None:
+    """Azure carried the decision out: its status is put in force with the success."""
+    effect_succeeded(operation=ctx.operation)
+
+
+def effect_operation(effect: GalleryEffect) -> OperationSpec:
+    """The operation that carries a decision out on a gallery version, as its spec says."""
     return OperationSpec(
-        kind=EFFECT_KINDS[decision],
-        label=label,
+        kind=effect.kind,
+        label=effect.label,
         permission=REVIEW_PERMISSION,
         target_type=GALLERY_VERSION_TYPE,
         precheck=effect_precheck,
-        steps=(PublishingStep(step_label),),
+        steps=(PublishingStep(effect.step_label),),
         finished=refresh_image,
+        on_succeeded=put_in_force,
     )
 
 
-APPROVE = _spec(Decision.APPROVE, "Approval", "Include the version in latest")
-REJECT = _spec(Decision.REJECT, "Rejection", "Exclude the version from latest")
-DEPRECATE = _spec(
-    Decision.DEPRECATE, "Deprecation", "Exclude the version from latest, set its end of life"
+REVIEW_EFFECT_SPECS = tuple(
+    effect_operation(spec.effect) for spec in DECISIONS if spec.effect is not None
 )
-
-REVIEW_EFFECT_SPECS = (APPROVE, REJECT, DEPRECATE)

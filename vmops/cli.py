@@ -9,6 +9,7 @@ Az module.
 from __future__ import annotations
 
 from contoso_images.core.cli import EquivalentCommand, powershell_quote, sh_quote
+from vmops.power import POWER_ACTIONS
 
 __all__ = ["EquivalentCommand", "vm_equivalent_commands"]
 
@@ -16,6 +17,7 @@ __all__ = ["EquivalentCommand", "vm_equivalent_commands"]
 def vm_equivalent_commands(
     *, subscription_id: str, resource_group: str, name: str
 ) -> list[EquivalentCommand]:
+    """Reading the power state, then each power action as its spec writes it."""
     az_target = (
         f"--subscription {sh_quote(subscription_id)} "
         f"--resource-group {sh_quote(resource_group)} --name {sh_quote(name)}"
@@ -30,20 +32,12 @@ def vm_equivalent_commands(
             f"az vm get-instance-view {az_target} --query instanceView.statuses",
             f"{ps_context}(Get-AzVM {ps_target} -Status).Statuses",
         ),
-        EquivalentCommand(
-            "Start", f"az vm start {az_target}", f"{ps_context}Start-AzVM {ps_target}"
-        ),
-        EquivalentCommand(
-            "Stop (stays allocated and billed)",
-            f"az vm stop {az_target}",
-            f"{ps_context}Stop-AzVM {ps_target} -StayProvisioned -Force",
-        ),
-        EquivalentCommand(
-            "Deallocate (stops compute billing)",
-            f"az vm deallocate {az_target}",
-            f"{ps_context}Stop-AzVM {ps_target} -Force",
-        ),
-        EquivalentCommand(
-            "Restart", f"az vm restart {az_target}", f"{ps_context}Restart-AzVM {ps_target}"
+        *(
+            EquivalentCommand(
+                action.command_label or action.label,
+                action.az.format(target=az_target),
+                ps_context + action.powershell.format(target=ps_target),
+            )
+            for action in POWER_ACTIONS
         ),
     ]

@@ -12,8 +12,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from vmops.choices import PowerAction, PowerState
+from vmops.choices import PowerState
 from vmops.columns import OPTIONAL_COLUMNS
+from vmops.power import POWER_ACTIONS
 from vmops.selectors import BILLED_STOPPED, GENERALIZED, SORTS, TRANSITIONING
 
 POWER_STATE_FILTERS = [
@@ -176,7 +177,7 @@ class BulkActionForm(forms.Form):
     data) and, on confirmation, the ids its preview listed in one field: only those are acted on.
     """
 
-    action = forms.ChoiceField(choices=PowerAction.choices)
+    action = forms.ChoiceField(choices=[(a.value, a.label) for a in POWER_ACTIONS])
     scope = forms.ChoiceField(
         required=False,
         choices=[(SCOPE_SELECTED, "The ticked VMs"), (SCOPE_FILTER, "Every VM the filter matches")],

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from contoso_images.operations.models import Operation, OperationStatus
-from vmops.choices import PowerAction, PowerState
+from vmops.choices import PowerState
 from vmops.models import VirtualMachine
-from vmops.rules import action_availability, confirmation_question, primary_action
+from vmops.power import POWER_ACTIONS, power_action
+from vmops.rules import VmState
 
 #: Operations older than this are polled less often: Azure takes minutes, not seconds.
 SLOW_POLL_AFTER = timedelta(seconds=30)
@@ -37,22 +38,18 @@ class RowAction:
     primary: bool
     #: The question asked before sending it ("" for one-click actions).
     confirm: str
-    #: Deallocating a VM that is billed while stopped: shown as the warning it answers.
+    #: The button that answers the question.
+    confirm_label: str
+    #: It stops compute billing of a VM stopped but still billed: shown as the warning it answers.
     warn: bool
-    #: Where the button posts; ``instead_url`` offers Deallocate in Stop's confirmation.
+    #: Where the button posts; ``instead_url`` posts the safer action offered in the question.
     url: str = ""
     instead_url: str = ""
+    instead_label: str = ""
 
     @property
     def button_label(self) -> str:
         return f"{self.label}…" if self.confirm else self.label
-
-    @property
-    def confirm_label(self) -> str:
-        """The button that answers the confirmation."""
-        if self.kind == PowerAction.POWER_OFF:
-            return "Stop and keep billing"
-        return f"{self.label} now"
 
 
 @dataclass(frozen=True)
@@ -127,31 +124,25 @@ def vm_row(
 ) -> VmRow:
     """The row of one VM; ``operation`` is its unfinished one or the one a poll watches."""
     unfinished = operation if operation is not None and operation.is_unfinished else None
-    busy = unfinished.label if unfinished else ""
-    primary = primary_action(power_state=vm.power_state, generalized=vm.generalized)
-    urls = {a: reverse("vmops:vm_action", args=[vm.pk, a.value]) for a in PowerAction}
+    state = VmState.of(vm, busy_with=unfinished.label if unfinished else "")
+    urls = {a.value: reverse("vmops:vm_action", args=[vm.pk, a.value]) for a in POWER_ACTIONS}
     actions = []
-    for action in PowerAction:
-        availability = action_availability(
-            kind=action,
-            power_state=vm.power_state,
-            generalized=vm.generalized,
-            gone=bool(vm.gone_at),
-            busy_with=busy,
-        )
+    for action in POWER_ACTIONS:
+        availability = action.availability(state)
+        instead = power_action(action.instead) if action.instead else None
         actions.append(
             RowAction(
                 kind=action.value,
                 label=action.label,
                 allowed=availability.allowed,
                 reason=availability.reason,
-                primary=action == primary,
-                confirm=confirmation_question(
-                    kind=action, power_state=vm.power_state, name=vm.name
-                ),
-                warn=action == PowerAction.DEALLOCATE and vm.is_billed_while_stopped,
-                url=urls[action],
-                instead_url=urls[PowerAction.DEALLOCATE] if action == PowerAction.POWER_OFF else "",
+                primary=action.is_primary(state),
+                confirm=action.confirmation(power_state=vm.power_state, name=vm.name),
+                confirm_label=action.answer_label,
+                warn=action.stops_billing and vm.is_billed_while_stopped,
+                url=urls[action.value],
+                instead_url=urls[instead.value] if instead else "",
+                instead_label=f"{instead.label} instead" if instead else "",
             )
         )
     badges, notes = _state(vm, operation)

@@ -1,14 +1,19 @@
-"""Which action the VM's current state allows, and why not when it doesn't.
+"""Whether an action may run on a VM now, and why not when it may not.
 
-Pure functions over the cached state, so the list, the detail page, the service and the tests
-all agree. Azure still has the last word: the task reads the live state before acting.
+Every action on a VM (a power action, a capture) first passes the same guards: the VM still
+exists in Azure, nothing else is under way on it, and it is not between two power states.
+Then the action's own rule judges the state. Pure functions over the cached state, so the
+list, the VM page, the services and the operations' pre-checks all agree; Azure still has
+the last word, since each step reads the live state before acting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from vmops.choices import TRANSITIONAL_POWER_STATES, PowerAction, PowerState
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
+from vmops.models import VirtualMachine
 
 
 @dataclass(frozen=True)
@@ -20,90 +25,40 @@ class Availability:
 ALLOWED = Availability(True)
 
 
-def action_availability(
-    *, kind: str, power_state: str, generalized: bool, gone: bool = False, busy_with: str = ""
-) -> Availability:
-    """Say whether `kind` may be requested now; the reason is shown next to a disabled button."""
-    if gone:
-        return Availability(False, "This VM no longer exists in Azure.")
-    if busy_with:
-        return Availability(False, f"{busy_with} is already in progress.")
-    if power_state in TRANSITIONAL_POWER_STATES:
-        return Availability(
-            False, f"The VM is {PowerState(power_state).label.lower()}; wait for it."
+@dataclass(frozen=True)
+class VmState:
+    """What the rules judge: a VM's cached state, and what is under way on it."""
+
+    power_state: str
+    generalized: bool = False
+    #: Deleted in Azure (the inventory keeps it, marked).
+    gone: bool = False
+    #: The label of the operation under way on the VM ("" when none).
+    busy_with: str = ""
+
+    @classmethod
+    def of(cls, vm: VirtualMachine, *, busy_with: str = "") -> VmState:
+        return cls(
+            power_state=vm.power_state,
+            generalized=vm.generalized,
+            gone=bool(vm.gone_at),
+            busy_with=busy_with,
         )
-    if generalized:
-        # A generalized VM can never run again; deallocating it only releases billed compute.
-        if kind == PowerAction.DEALLOCATE and power_state == PowerState.STOPPED:
-            return ALLOWED
-        return Availability(
-            False, "Generalized VMs cannot be started again; capture an image or delete the VM."
-        )
-    return _power_rule(kind, power_state)
 
 
-def _power_rule(kind: str, power_state: str) -> Availability:
-    if kind == PowerAction.START:
-        if power_state == PowerState.RUNNING:
-            return Availability(False, "The VM is already running.")
-        return ALLOWED
-    if kind == PowerAction.POWER_OFF:
-        if power_state == PowerState.STOPPED:
-            return Availability(False, "The VM is already stopped.")
-        if power_state == PowerState.DEALLOCATED:
-            return Availability(False, "The VM is deallocated; it is not running.")
-        return ALLOWED
-    if kind == PowerAction.DEALLOCATE:
-        if power_state == PowerState.DEALLOCATED:
-            return Availability(False, "The VM is already deallocated.")
-        return ALLOWED
-    if kind == PowerAction.RESTART:
-        if power_state not in (PowerState.RUNNING, PowerState.UNKNOWN):
-            return Availability(False, "Only a running VM can be restarted.")
-        return ALLOWED
-    return Availability(False, "Unknown action.")
+#: An action's own rule: why it cannot run in this state, or "" when it can.
+Rule = Callable[[VmState], str]
 
 
-#: The action a row offers first in each settled power state: what people most often want.
-PRIMARY_ACTION = {
-    PowerState.RUNNING: PowerAction.POWER_OFF,
-    PowerState.STOPPED: PowerAction.DEALLOCATE,
-    PowerState.DEALLOCATED: PowerAction.START,
-    PowerState.UNKNOWN: PowerAction.START,
-}
-
-
-def primary_action(*, power_state: str, generalized: bool = False) -> str:
-    """The kind a row shows most prominently ("" when the state has none)."""
-    if generalized:
-        return PowerAction.DEALLOCATE if power_state == PowerState.STOPPED else ""
-    return PRIMARY_ACTION.get(power_state, "")  # type: ignore[call-overload]
-
-
-def confirmation_question(*, kind: str, power_state: str, name: str) -> str:
-    """What to ask before sending ``kind``; "" for an action that stays one click.
-
-    A restart and the deallocation of a VM that may be running cut off whoever uses it, and
-    stopping without deallocating keeps the bill running: each is asked, naming the VM, so
-    one stray click does nothing. Deallocating a VM that is only stopped is not asked.
-    """
-    if kind == PowerAction.RESTART:
-        return (
-            f"Restart {name}? It goes offline for a minute or two; everyone connected to it is "
-            "disconnected."
-        )
-    if kind == PowerAction.DEALLOCATE and power_state in (
-        PowerState.RUNNING,
-        PowerState.STARTING,
-        PowerState.UNKNOWN,
-    ):
-        return (
-            f"Deallocate {name}? It is running: it shuts down now and releases its compute "
-            "(compute billing stops; a dynamic public IP address may change)."
-        )
-    if kind == PowerAction.POWER_OFF:
-        return (
-            f"Stop {name}? Stopping keeps it allocated: it stays billed for compute. "
-            "Deallocate instead to stop compute charges (disks are billed either way)."
-        )
-    return ""
+def availability(state: VmState, rule: Rule) -> Availability:
+    """The shared guards, then the action's rule; the reason is shown next to a disabled
+    button, on a refused request and in the audit record."""
+    if state.gone:
+        reason = "This VM no longer exists in Azure."
+    elif state.busy_with:
+        reason = f"{state.busy_with} is already in progress."
+    elif state.power_state in TRANSITIONAL_POWER_STATES:
+        reason = f"The VM is {PowerState(state.power_state).label.lower()}; wait for it."
+    else:
+        reason = rule(state)
+    return Availability(not reason, reason)

@@ -22,9 +22,10 @@ from django.db.models.functions import Cast
 from contoso_images.core.models import Subscription
 from contoso_images.operations import selectors as operation_selectors
 from contoso_images.operations.models import UNFINISHED_STATUSES, Operation, OperationStatus
-from vmops.choices import TRANSITIONAL_POWER_STATES, PowerAction, PowerState
+from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.columns import Column, visible_columns
 from vmops.models import BulkAction, ListPreference, VirtualMachine
+from vmops.power import POWER_ACTIONS
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "resource_group", "pk"),
@@ -51,12 +52,7 @@ TRANSITIONING = "transitioning"
 GENERALIZED = "generalized"
 #: The state a VM shows while one of its power operations is under way, before Azure does:
 #: the tiles, chart and filters count what the rows show.
-PENDING_STATES = {
-    PowerAction.START.operation_kind: PowerState.STARTING,
-    PowerAction.RESTART.operation_kind: PowerState.STARTING,
-    PowerAction.POWER_OFF.operation_kind: PowerState.STOPPING,
-    PowerAction.DEALLOCATE.operation_kind: PowerState.DEALLOCATING,
-}
+PENDING_STATES = {action.kind: action.transition for action in POWER_ACTIONS}
 
 
 def vm_queryset(*, user: Any) -> QuerySet[VirtualMachine]:

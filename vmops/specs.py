@@ -1,14 +1,13 @@
-"""The kinds of operation vmops runs on the shared engine: the four power actions.
+"""The operations vmops runs on the shared engine: one per power action (``vmops.power``).
 
-Each power action is one :class:`OperationSpec`: its label, the permission it needs, the rule
-that says whether the VM's state allows it, and one :class:`PowerStep` that knows the gateway
-call that sends it, the power states that show it done and the one Azure shows meanwhile.
+Each power action's spec becomes one :class:`OperationSpec` with one :class:`PowerStep`,
+which reads the VM's live power state before sending, sends the action through the gateway
+call its spec names, and watches the VM until it shows the action over.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -16,14 +15,10 @@ from django.utils import timezone
 from contoso_images import azure
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext
-from vmops.choices import PowerAction, PowerState
 from vmops.models import VM_TYPE, VirtualMachine
-from vmops.rules import action_availability
+from vmops.power import POWER_ACTIONS, PowerActionSpec
+from vmops.rules import VmState
 from vmops.services.inventory import vm_read_live
-
-OPERATE = "vmops.operate_virtualmachine"
-
-Begin = Callable[[str, str, str], str]
 
 
 def operation_vm(operation: Operation) -> VirtualMachine:
@@ -40,26 +35,11 @@ def _vm(ctx: StepContext) -> VirtualMachine:
 class PowerStep(Step):
     """Send one power action and watch the VM's power state until Azure finished it."""
 
-    def __init__(
-        self,
-        action: PowerAction,
-        *,
-        begin: Begin,
-        done_states: tuple[PowerState, ...],
-        transition: PowerState,
-    ) -> None:
+    def __init__(self, action: PowerActionSpec) -> None:
         self.action = action
         self.name = action.value
         self.label = action.label
         self.result_kind = f"vm_{action.value}"
-        self.send = begin
-        #: Live power states in which Azure already shows what the action would produce.
-        self.done_states = done_states
-        #: The power state Azure shows while the action runs.
-        self.transition = transition
-
-    def shows_done(self, power_state: str) -> bool:
-        return power_state in self.done_states
 
     def observe(self, ctx: StepContext) -> Observation:
         vm = _vm(ctx)
@@ -77,34 +57,31 @@ class PowerStep(Step):
     ) -> Observation:
         state = vm.power_state
         if ctx.watching:
-            if state == self.transition:
+            if state == self.action.transition:
                 return Observation(in_flight=True)
-            # A restart shows "running" again once it is over, like a start.
-            if self.shows_done(state) or (
-                self.action == PowerAction.RESTART and state == PowerState.RUNNING
-            ):
+            if state in self.action.ends_in:
                 return Observation(done=True)
             return Observation(
                 unexpected=f"The VM ended {vm.get_power_state_display().lower()} instead; "
                 "check the VM in Azure."
             )
-        if self.shows_done(state):
+        if state in self.action.done_in:
             return Observation(
                 done=True,
                 note=f"Azure already reported the VM as {vm.get_power_state_display().lower()}; "
                 "nothing was sent.",
             )
-        if state == self.transition and (ctx.sent is not None or ctx.is_takeover):
+        if state == self.action.transition and (ctx.sent is not None or ctx.is_takeover):
             # A request that may have left is under way: watch it, never send a second one.
             return Observation(in_flight=True)
         if (
-            self.action == PowerAction.RESTART
-            and ctx.sent is not None
-            and state == PowerState.RUNNING
+            ctx.sent is not None
+            and state in self.action.ends_in
             and _changed_since(detail, ctx.sent.get("baseline") or {})
         ):
-            # A restart leaves no state behind, but Azure's provisioning status was stamped
-            # anew after the request left: it arrived, and is over.
+            # An action that ends as it began (a restart) leaves no state behind, but Azure's
+            # provisioning status was stamped anew after the request left: it arrived, and
+            # is over.
             return Observation(done=True)
         return Observation()
 
@@ -114,12 +91,12 @@ class PowerStep(Step):
 
     def begin(self, ctx: StepContext) -> str | None:
         vm = _vm(ctx)
-        return self.send(vm.subscription.subscription_id, vm.resource_group, vm.name)
+        return self.action.begin(vm.subscription.subscription_id, vm.resource_group, vm.name)
 
     def accepted(self, ctx: StepContext) -> None:
         vm = _vm(ctx)
         now = timezone.now()
-        vm.power_state = self.transition
+        vm.power_state = self.action.transition
         vm.state_changed_at = vm.reported_at = now
         vm.save(update_fields=["power_state", "state_changed_at", "reported_at"])
         ctx.cache["vm_fresh"] = False
@@ -139,18 +116,6 @@ def _changed_since(detail: azure.VirtualMachineDetail, baseline: dict[str, Any])
     return bool(before and now and now != before)
 
 
-def power_precheck(action: PowerAction) -> Callable[[Any, dict[str, Any]], str]:
-    def precheck(vm: VirtualMachine, parameters: dict[str, Any]) -> str:
-        return action_availability(
-            kind=action,
-            power_state=vm.power_state,
-            generalized=vm.generalized,
-            gone=bool(vm.gone_at),
-        ).reason
-
-    return precheck
-
-
 def refresh_vm(ctx: StepContext) -> None:
     """Re-read the VM after its operation ended; a failed read only leaves the cache older."""
     if ctx.cache.get("vm_fresh"):
@@ -164,74 +129,21 @@ def refresh_vm(ctx: StepContext) -> None:
         vm_read_live(vm=vm)
 
 
-START = OperationSpec(
-    kind=PowerAction.START.operation_kind,
-    label=PowerAction.START.label,
-    permission=OPERATE,
-    target_type=VM_TYPE,
-    precheck=power_precheck(PowerAction.START),
-    steps=(
-        PowerStep(
-            PowerAction.START,
-            begin=azure.vm_begin_start,
-            done_states=(PowerState.RUNNING,),
-            transition=PowerState.STARTING,
-        ),
-    ),
-    finished=refresh_vm,
-)
-POWER_OFF = OperationSpec(
-    kind=PowerAction.POWER_OFF.operation_kind,
-    label=PowerAction.POWER_OFF.label,
-    permission=OPERATE,
-    target_type=VM_TYPE,
-    precheck=power_precheck(PowerAction.POWER_OFF),
-    steps=(
-        PowerStep(
-            PowerAction.POWER_OFF,
-            begin=azure.vm_begin_power_off,
-            # A deallocated VM is not running either: stopping it has nothing left to do.
-            done_states=(PowerState.STOPPED, PowerState.DEALLOCATED),
-            transition=PowerState.STOPPING,
-        ),
-    ),
-    finished=refresh_vm,
-)
-DEALLOCATE = OperationSpec(
-    kind=PowerAction.DEALLOCATE.operation_kind,
-    label=PowerAction.DEALLOCATE.label,
-    permission=OPERATE,
-    target_type=VM_TYPE,
-    precheck=power_precheck(PowerAction.DEALLOCATE),
-    steps=(
-        PowerStep(
-            PowerAction.DEALLOCATE,
-            begin=azure.vm_begin_deallocate,
-            done_states=(PowerState.DEALLOCATED,),
-            transition=PowerState.DEALLOCATING,
-        ),
-    ),
-    finished=refresh_vm,
-)
-RESTART = OperationSpec(
-    kind=PowerAction.RESTART.operation_kind,
-    label=PowerAction.RESTART.label,
-    permission=OPERATE,
-    target_type=VM_TYPE,
-    precheck=power_precheck(PowerAction.RESTART),
-    steps=(
-        PowerStep(
-            PowerAction.RESTART,
-            begin=azure.vm_begin_restart,
-            done_states=(),  # a running VM still needs its restart
-            transition=PowerState.STARTING,
-        ),
-    ),
-    finished=refresh_vm,
-)
+def power_operation(action: PowerActionSpec) -> OperationSpec:
+    """The operation the engine runs for a power action, as its spec declares it."""
 
-POWER_SPECS = (START, POWER_OFF, DEALLOCATE, RESTART)
+    def precheck(vm: VirtualMachine, parameters: dict[str, Any]) -> str:
+        return action.availability(VmState.of(vm)).reason
+
+    return OperationSpec(
+        kind=action.kind,
+        label=action.label,
+        permission=action.permission,
+        target_type=VM_TYPE,
+        precheck=precheck,
+        steps=(PowerStep(action),),
+        finished=refresh_vm,
+    )
 
 
-def power_spec(action: str) -> OperationSpec:
-    return {spec.kind: spec for spec in POWER_SPECS}[PowerAction(action).operation_kind]
+POWER_SPECS = tuple(power_operation(action) for action in POWER_ACTIONS)

@@ -10,7 +10,7 @@ from catalog.services.marketplace import (
     marketplace_level,
     marketplace_subscription,
 )
-from catalog.services.review import effect_succeeded, on_operation_event, review_decide
+from catalog.services.review import effect_succeeded, review_decide
 from catalog.services.sync import (
     CatalogSyncResult,
     catalog_sync,
@@ -31,7 +31,6 @@ __all__ = [
     "marketplace_image_detail",
     "marketplace_level",
     "marketplace_subscription",
-    "on_operation_event",
     "recompute_latest",
     "record_captured_image",
     "review_decide",

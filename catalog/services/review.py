@@ -1,11 +1,12 @@
 """Review decisions: recorded for ever, and for gallery versions carried out in Azure.
 
 A decision is written in the request's transaction together with, for a gallery version,
-the Operation that carries it out (approve clears exclude-from-latest so the version can be
-"latest"; reject and deprecate set it, deprecate also sets the end of life). The badge
-changes only when Azure has done it: the engine's "succeeded" event, raised inside the
-transaction that ends the operation, puts the new status in force, so the badge and the
-operation's end are one fact. A refused update leaves the badge as it was and the decision
+the Operation that carries it out (what each decision does is its spec in
+``catalog.decisions``: approve clears exclude-from-latest so the version can be "latest";
+reject and deprecate set it, deprecate also sets the end of life). The badge changes only
+when Azure has done it: the effect's ``on_succeeded`` runs inside the transaction that ends
+the operation and puts the new status in force, so the badge and the operation's end are
+one fact. A refused update leaves the badge as it was and the decision
 reads "not carried out", with ARM's error as a sentence (from its operation).
 
 Decisions on managed images and Marketplace entries have no Azure effect: they are recorded
@@ -22,24 +23,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.choices import (
-    EFFECT_KINDS,
-    REVIEW_PERMISSION,
-    STATUS_AFTER,
-    Decision,
-)
+from catalog.choices import REVIEW_PERMISSION
+from catalog.decisions import DecisionSpec, GalleryEffect, decision_spec
 from catalog.models import CatalogImage, ReviewDecision
 from catalog.services.sync import recompute_latest
 from contoso_images.audit.services import Outcome, Subject, record
 from contoso_images.core.errors import ActionRefused
 from contoso_images.operations.models import Operation
-from contoso_images.operations.registry import OperationEvent
 from contoso_images.operations.services import operation_request, refusals_outlive_rollback
 
 logger = logging.getLogger(__name__)
-
-#: Decisions that need a note saying why.
-NOTE_REQUIRED = (Decision.REJECT, Decision.DEPRECATE, Decision.COMMENT)
 
 
 def image_snapshot(image: CatalogImage) -> dict[str, Any]:
@@ -76,11 +69,13 @@ def image_snapshot(image: CatalogImage) -> dict[str, Any]:
     }
 
 
-def effect_parameters(decision: str, end_of_life_date: datetime | None) -> dict[str, Any]:
+def effect_parameters(
+    spec: DecisionSpec, effect: GalleryEffect, end_of_life_date: datetime | None
+) -> dict[str, Any]:
     """What the review effect asks Azure for (stored on the operation)."""
     return {
-        "decision": decision,
-        "exclude_from_latest": decision != Decision.APPROVE,
+        "decision": spec.value,
+        "exclude_from_latest": effect.exclude_from_latest,
         "end_of_life_date": end_of_life_date.isoformat() if end_of_life_date else None,
     }
 
@@ -103,27 +98,27 @@ def review_decide(
     if user is None or not user.has_perm(REVIEW_PERMISSION):
         raise PermissionDenied("Your role does not allow reviewing images.")
     try:
-        choice = Decision(decision)
-    except ValueError:
+        spec = decision_spec(decision)
+    except KeyError:
         raise ActionRefused("Unknown decision.") from None
     note = (note or "").strip()
-    if choice in NOTE_REQUIRED and not note:
-        raise ActionRefused(f"Say why: a {choice.label.lower()} needs a note.")
-    if end_of_life_date is not None and choice != Decision.DEPRECATE:
+    if spec.note_required and not note:
+        raise ActionRefused(f"Say why: a {spec.label.lower()} needs a note.")
+    if end_of_life_date is not None and not spec.takes_end_of_life:
         raise ActionRefused("Only a deprecation takes an end-of-life date.")
     if end_of_life_date is not None and end_of_life_date <= timezone.now():
         raise ActionRefused("The end-of-life date must be in the future (Azure refuses past ones).")
-    if image.gone_at and choice != Decision.COMMENT:
+    if image.gone_at and not spec.when_gone:
         raise ActionRefused(
             f"{image.display_name} was deleted in Azure; only comments can be added to its record."
         )
     with refusals_outlive_rollback(), transaction.atomic():
         operation = None
-        if image.is_gallery_version and choice in EFFECT_KINDS:
-            operation = _request_effect(image, user, choice, end_of_life_date)
+        if image.is_gallery_version and spec.effect is not None:
+            operation = _request_effect(image, user, spec, spec.effect, end_of_life_date)
         record = ReviewDecision.objects.create(
             image=image,
-            decision=choice,
+            decision=spec.decision,
             note=note,
             end_of_life_date=end_of_life_date,
             decided_by=user,
@@ -132,21 +127,25 @@ def review_decide(
             snapshot=image_snapshot(image),
             operation=operation,
         )
-        if operation is None and choice in STATUS_AFTER:
-            _put_in_force(image, STATUS_AFTER[choice], end_of_life_date)
+        if operation is None and spec.status_after:
+            _put_in_force(image, spec.status_after, end_of_life_date)
         record_decision_in_audit(record)
     return record
 
 
 def _request_effect(
-    image: CatalogImage, user: Any, choice: Decision, end_of_life_date: datetime | None
+    image: CatalogImage,
+    user: Any,
+    spec: DecisionSpec,
+    effect: GalleryEffect,
+    end_of_life_date: datetime | None,
 ) -> Operation:
     operation, created = operation_request(
-        kind=EFFECT_KINDS[choice],
+        kind=effect.kind,
         target=image.target,
         subject=image,
         user=user,
-        parameters=effect_parameters(choice, end_of_life_date),
+        parameters=effect_parameters(spec, effect, end_of_life_date),
     )
     if not created:
         # The same decision clicked twice: the first is under way, the second records nothing.
@@ -204,18 +203,11 @@ def record_decision_in_audit(decision: ReviewDecision) -> None:
 # --- the effect's outcome ------------------------------------------------------------------
 
 
-def on_operation_event(event: OperationEvent) -> None:
-    """Registered with the operations registry: when a review effect succeeds, its status
-    is put in force in the same transaction that records the operation's success."""
-    if event.name != "succeeded" or event.operation is None:
-        return
-    if event.kind not in EFFECT_KINDS.values():
-        return
-    effect_succeeded(operation=event.operation)
-
-
 def effect_succeeded(*, operation: Operation) -> None:
-    """Azure carried a decision out: the badge changes, and "latest" moves if it must."""
+    """Azure carried a decision out: the badge changes, and "latest" moves if it must.
+
+    Its effect's ``on_succeeded`` (catalog.specs): it runs inside the transaction that
+    records the operation's success, and commits or rolls back with it."""
     decision = ReviewDecision.objects.select_related("image").filter(operation=operation).first()
     if decision is None:
         logger.warning("Review effect %s has no decision", operation.pk)
@@ -224,7 +216,7 @@ def effect_succeeded(*, operation: Operation) -> None:
     parameters = operation.parameters
     now = timezone.now()
     fields: dict[str, Any] = {
-        "review_status": STATUS_AFTER.get(decision.decision, image.review_status),
+        "review_status": decision_spec(decision.decision).status_after or image.review_status,
         "review_status_changed_at": now,
         "exclude_from_latest": bool(parameters.get("exclude_from_latest")),
         "reported_at": now,

@@ -4,7 +4,7 @@ A spec says what the action is called, which permission it needs, whether the ta
 allows it (the pre-check), and its steps. A step reads Azure before acting (so a step whose
 outcome Azure already shows is skipped, and one that an earlier worker got accepted is watched
 rather than sent again), sends one request, and says how to read the finished operation. The
-engine (``engine.py``) does the rest for every kind alike: claim, lease, hand-off, takeover,
+engine (``engine/``) does the rest for every kind alike: claim, lease, hand-off, takeover,
 reconcile and the record.
 """
 
@@ -144,6 +144,9 @@ class OperationSpec:
     #: Called as the operation ends, either way, just before its end is recorded, so that
     #: whoever sees it finished also sees the caches it refreshed from Azure.
     finished: Callable[[StepContext], None] | None = None
+    #: Called inside the transaction that records the operation's success (by the attempt
+    #: that holds it, once): what the success puts in force commits or rolls back with it.
+    on_succeeded: Callable[[StepContext], None] | None = None
 
     def step(self, name: str) -> Step:
         for step in self.steps:

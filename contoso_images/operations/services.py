@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -51,26 +52,11 @@ def operation_request(
     if reason:
         _refused(kind, target, user, reason)
         raise ActionRefused(reason)
-    now = timezone.now()
     try:
         with transaction.atomic():
-            operation = Operation.objects.create(
-                kind=kind,
-                requested_by=user,
-                requested_at=now,
-                last_enqueued_at=now,
-                target_id=target.id,
-                target_key=target.key,
-                target_type=target.type,
-                target_name=target.name,
-                target_resource_group=target.resource_group,
-                target_subscription_id=target.subscription_id,
-                parameters=parameters,
-            )
-            OperationStep.objects.bulk_create(
-                OperationStep(operation=operation, position=i, name=step.name, label=step.label)
-                for i, step in enumerate(spec.steps)
-            )
+            operation = _new_operation(kind, target, user, parameters, now=timezone.now())
+            operation.save(force_insert=True)
+            OperationStep.objects.bulk_create(_steps_of(spec, [operation]))
             registry.notify(
                 OperationEvent(
                     name="requested", kind=kind, target=target, user=user, operation=operation
@@ -83,6 +69,34 @@ def operation_request(
         return _same_or_refused(unfinished, kind, target, user), False
     transaction.on_commit(lambda: engine.enqueue(operation.pk))
     return operation, True
+
+
+def _new_operation(
+    kind: str, target: Target, user: Any, parameters: dict[str, Any], *, now: datetime
+) -> Operation:
+    """The row of an operation asked for now on ``target`` (not saved yet: alone or in bulk)."""
+    return Operation(
+        kind=kind,
+        requested_by=user,
+        requested_at=now,
+        last_enqueued_at=now,
+        target_id=target.id,
+        target_key=target.key,
+        target_type=target.type,
+        target_name=target.name,
+        target_resource_group=target.resource_group,
+        target_subscription_id=target.subscription_id,
+        parameters=parameters,
+    )
+
+
+def _steps_of(spec: registry.OperationSpec, operations: list[Operation]) -> list[OperationStep]:
+    """Each operation's steps as its spec lists them, waiting."""
+    return [
+        OperationStep(operation=operation, position=i, name=step.name, label=step.label)
+        for operation in operations
+        for i, step in enumerate(spec.steps)
+    ]
 
 
 def _same_or_refused(unfinished: Operation, kind: str, target: Target, user: Any) -> Operation:
@@ -236,26 +250,10 @@ def _create_many(
     now = timezone.now()
     with transaction.atomic():
         created = Operation.objects.bulk_create(
-            Operation(
-                kind=kind,
-                requested_by=user,
-                requested_at=now,
-                last_enqueued_at=now,
-                target_id=item.target.id,
-                target_key=item.target.key,
-                target_type=item.target.type,
-                target_name=item.target.name,
-                target_resource_group=item.target.resource_group,
-                target_subscription_id=item.target.subscription_id,
-                parameters=dict(item.parameters),
-            )
+            _new_operation(kind, item.target, user, dict(item.parameters), now=now)
             for item in items
         )
-        OperationStep.objects.bulk_create(
-            OperationStep(operation=operation, position=i, name=step.name, label=step.label)
-            for operation in created
-            for i, step in enumerate(spec.steps)
-        )
+        OperationStep.objects.bulk_create(_steps_of(spec, created))
         registry.notify_many(
             [
                 OperationEvent(

@@ -10,6 +10,7 @@ import pytest
 
 from contoso_images.operations import engine
 from contoso_images.operations.models import Operation
+from tests.crash_plan import crash_plan_environment
 from vmops.capture.choices import CaptureKind, GuestPreparation
 from vmops.capture.services import CaptureOptions, capture_request
 
@@ -54,7 +55,7 @@ def test_a_worker_killed_during_image_creation_does_not_create_it_twice(
     plan.write_text(f"{operation.pk} while_watching create_version\n")
     emulator.clear_request_log()
     start_qcluster(
-        CONTOSO_CRASH_PLAN=str(plan),
+        **crash_plan_environment(plan),
         OPERATION_LEASE_SECONDS="5",
         OPERATION_POLL_SECONDS="0.5",
         Q_WORKERS="2",

@@ -19,7 +19,8 @@ from vmops.capture.services import (
     capture_retry,
     partial_image_delete,
 )
-from vmops.rules import action_availability
+from vmops.power import START
+from vmops.rules import VmState
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +82,7 @@ def test_windows_vm_into_a_gallery_version_in_two_regions_with_sysprep_by_run_co
     assert len(arm_posts(emulator, "generalize")) == 1
     vm.refresh_from_db()
     assert vm.generalized and vm.power_state == "deallocated"
-    assert not action_availability(
-        kind="start", power_state=vm.power_state, generalized=vm.generalized
-    ).allowed
+    assert not START.availability(VmState.of(vm)).allowed
     from catalog.models import CatalogImage
 
     entry = CatalogImage.objects.get(resource_key=capture.image_id.lower())

@@ -142,6 +142,45 @@ def test_deprecation_excludes_and_sets_the_end_of_life_in_azure(catalog, emulato
     assert version.eol_soon
 
 
+def test_the_badge_is_put_in_force_by_the_effect_itself_not_by_a_listener(
+    catalog, emulator, reviewer_user, monkeypatch
+):
+    """The effect's spec puts its status in force with the success: with no listener at all
+    (none filters events by kind any more), a rejection still changes the badge."""
+    from contoso_images.operations import registry
+
+    assert not [f for f in registry._listeners if f.__module__.startswith("catalog")]
+    version = catalog["win2022-base 1.0.0"]
+    decision = review_decide(image=version, user=reviewer_user, decision="reject", note="No.")
+    monkeypatch.setattr(registry, "_listeners", [])
+    operation_run(operation_id=decision.operation.pk)
+    version = _fresh(version)
+    assert (version.review_status, version.exclude_from_latest) == (ReviewStatus.REJECTED, True)
+
+
+def test_a_badge_change_that_cannot_be_recorded_is_undone_with_the_success(
+    catalog, emulator, reviewer_user, monkeypatch
+):
+    """The badge and the operation's end are one fact: an audit record that cannot be
+    written undoes both, and the operation is taken up again later."""
+    from contoso_images.operations import registry
+
+    def refuse(event):
+        if event.name == "succeeded":
+            raise RuntimeError("the record cannot be written")
+
+    version = catalog["win2022-base 1.0.0"]
+    decision = review_decide(image=version, user=reviewer_user, decision="reject", note="No.")
+    monkeypatch.setattr(registry, "_listeners", [refuse])
+    operation = operation_run(operation_id=decision.operation.pk)
+    assert operation.status == "running"
+    assert _fresh(version).review_status == ReviewStatus.NOT_REVIEWED
+    monkeypatch.setattr(registry, "_listeners", [])
+    Operation.objects.filter(pk=operation.pk).update(lease_until=None)
+    assert operation_run(operation_id=operation.pk).status == "succeeded"
+    assert _fresh(version).review_status == ReviewStatus.REJECTED
+
+
 def test_a_decision_azure_already_shows_sends_nothing(catalog, emulator, reviewer_user):
     version = catalog["ubuntu2204-base 1.0.0"]  # already included in latest
     decision = review_decide(image=version, user=reviewer_user, decision="approve")

@@ -1,10 +1,11 @@
 """The crash-point matrix through a real qcluster: a worker process is SIGKILLed at each
 labelled point of the engine, for each power action, and the reconciler finishes the work.
 
-One cluster runs all twenty cases side by side (each on its own VM). The engine's crash
-hook reads the plan file (``<operation id> <point>`` lines) and the first worker that reaches
-a listed point kills itself, once. Every operation must end in Azure's true state, with one
-accepted action per VM in the emulator's request log and a record that says what happened.
+One cluster runs all twenty cases side by side (each on its own VM). The crash tests'
+plug-in (tests/crash_plan.py) reads the plan file (``<operation id> <point>`` lines) and the
+first worker that reaches a listed point kills itself, once. Every operation must end in
+Azure's true state, with one accepted action per VM in the emulator's request log and a
+record that says what happened.
 Run on the ORM broker and, with REDIS_URL set, on Redis.
 """
 
@@ -18,6 +19,7 @@ from django.conf import settings
 
 from contoso_images.operations import engine
 from contoso_images.operations.models import Operation
+from tests.crash_plan import crash_plan_environment
 from vmops.models import VirtualMachine
 from vmops.services import vm_action_request
 
@@ -71,7 +73,7 @@ def test_every_kind_survives_a_worker_killed_at_every_point(
     plan.write_text("".join(f"{op.pk} {point}\n" for op, _, _, _, point in cases))
     emulator.clear_request_log()
     start_qcluster(
-        CONTOSO_CRASH_PLAN=str(plan),
+        **crash_plan_environment(plan),
         OPERATION_LEASE_SECONDS=str(LEASE_SECONDS),
         OPERATION_POLL_SECONDS="0.5",
         # Short slices: operations still under way are handed off, so a hand-off can die.

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from contoso_images.operations import engine
+from contoso_images.operations.engine import crash
 from contoso_images.operations.models import Operation
 from tests.helpers import arm_posts, vm_in_state
 from vmops.services import vm_action_request
@@ -47,7 +48,7 @@ def _die_once_at(monkeypatch, point: str) -> list[str]:
         if name == point and passed.count(name) == 1:
             raise Died(name)
 
-    monkeypatch.setattr(engine, "_crash_point", crash_point)
+    monkeypatch.setattr(crash, "hooks", [crash_point])
     return passed
 
 

@@ -70,19 +70,24 @@ def events():
     registry._listeners.remove(seen.append)
 
 
-@pytest.fixture
-def spec(calls):
-    spec = registry.register(
+def _register(calls, **extra):
+    return registry.register(
         OperationSpec(
             kind=KIND,
             label="Prepare and deallocate",
             permission="vmops.operate_virtualmachine",
             target_type="Microsoft.Compute/virtualMachines",
             steps=(Prepare(calls), Deallocate()),
-            precheck=lambda vm, parameters: "Not this one." if vm.name == "refused" else "",
+            **extra,
         )
     )
-    yield spec
+
+
+@pytest.fixture
+def spec(calls):
+    yield _register(
+        calls, precheck=lambda vm, parameters: "Not this one." if vm.name == "refused" else ""
+    )
     registry._specs.pop(KIND)
 
 
@@ -255,3 +260,60 @@ def test_many_operations_are_queued_through_one_fan_out_task(monkeypatch):
     sent.clear()
     engine.enqueue_many([1, 2, 3])
     assert (sent, queued) == ([], [1, 2, 3])
+
+
+@pytest.fixture
+def succeeded_spec(calls):
+    """The two-step kind with an ``on_succeeded`` that writes and records what it saw."""
+
+    def on_succeeded(ctx: StepContext) -> None:
+        calls.append(f"on_succeeded:{ctx.operation.status}")
+        Operation.objects.filter(pk=ctx.operation.pk).update(state={"in_force": True})
+
+    yield _register(calls, on_succeeded=on_succeeded)
+    registry._specs.pop(KIND)
+
+
+def test_on_succeeded_runs_once_with_the_success_it_belongs_to(
+    succeeded_spec, calls, events, inventory, operator_user
+):
+    vm = vm_in_state(inventory, "running")
+    operation, _ = _request(vm, operator_user)
+    done = engine.run(operation_id=operation.pk)
+    assert done.status == "succeeded" and done.state == {"in_force": True}
+    # Called with the success already written, before the listeners hear of it.
+    assert calls == ["prepare", "on_succeeded:succeeded"]
+    assert [e.name for e in events][-1] == "succeeded"
+    assert engine.run(operation_id=operation.pk) is None  # ended: nothing runs it again
+    assert calls.count("on_succeeded:succeeded") == 1
+
+
+def test_what_on_succeeded_writes_rolls_back_with_a_success_that_cannot_be_recorded(
+    succeeded_spec, calls, inventory, operator_user
+):
+    """A listener that cannot record the success undoes it, and what on_succeeded put in
+    force with it: the operation is retried later, never left half-ended."""
+
+    def refuse(event: OperationEvent) -> None:
+        if event.name == "succeeded":
+            raise RuntimeError("the record cannot be written")
+
+    vm = vm_in_state(inventory, "running")
+    operation, _ = _request(vm, operator_user)
+    registry.listen(refuse)
+    try:
+        after = engine.run(operation_id=operation.pk)
+    finally:
+        registry._listeners.remove(refuse)
+    assert "on_succeeded:succeeded" in calls
+    assert after.status == "running" and after.finished_at is None
+    assert "in_force" not in after.state
+    assert "internal error" in after.progress_message
+
+
+def test_without_a_test_plug_in_no_worker_ever_dies_at_a_crash_point(settings):
+    """Production installs no crash hook: the points are names, and passing them is free."""
+    from contoso_images.operations.engine import crash
+
+    assert crash.hooks == []
+    assert not any("crash_plan" in app for app in settings.INSTALLED_APPS)

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from contoso_images.core.errors import ActionRefused
 from contoso_images.operations import engine
+from contoso_images.operations.engine import claim, drive, record
 from contoso_images.operations.engine import reconcile as operations_reconcile
 from contoso_images.operations.engine import run as operation_run
 from contoso_images.operations.models import Operation
+from contoso_images.operations.registry import StepContext
 from tests.factories import OperationFactory
 from tests.helpers import arm_posts, operations_of, vm_in_state
 from vmops.models import VirtualMachine
@@ -336,7 +338,7 @@ def test_unexpected_crash_is_retried_then_failed_instead_of_locking_the_vm(
     def boom(*args, **kwargs):
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(engine, "_drive", boom)
+    monkeypatch.setattr(drive, "drive", boom)
     first = operation_run(operation_id=operation.pk)
     assert first.status == "running" and "internal error" in first.progress_message
     for _ in range(engine.MAX_ATTEMPTS):
@@ -356,13 +358,13 @@ def test_a_late_worker_cannot_overwrite_the_result_of_the_one_that_took_over(
 ):
     vm = vm_in_state(inventory, "stopped")
     operation, _ = vm_action_request(vm=vm, kind="deallocate", user=operator_user)
-    late = engine._claim(operation.pk)
+    late = claim.claim(operation.pk)
     Operation.objects.filter(pk=operation.pk).update(
         lease_until=timezone.now() - timedelta(seconds=1)
     )
     done = operation_run(operation_id=operation.pk)  # takes over and finishes
     assert done.status == "succeeded" and done.attempts == 2
-    engine._fail(engine.StepContext(late), None, summary="late news")
+    record.fail(StepContext(late), None, summary="late news")
     operation.refresh_from_db()
     assert operation.status == "succeeded" and operation.error_summary == ""
 

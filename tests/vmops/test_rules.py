@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from vmops.rules import action_availability, confirmation_question, primary_action
-from vmops.specs import power_spec
+from vmops.power import POWER_ACTIONS, power_action
+from vmops.rules import VmState
+
+
+def action_availability(*, kind, power_state, generalized, gone=False, busy_with=""):
+    state = VmState(power_state, generalized=generalized, gone=gone, busy_with=busy_with)
+    return power_action(kind).availability(state)
+
+
+def primary_action(*, power_state, generalized):
+    state = VmState(power_state, generalized=generalized)
+    primary = [a.value for a in POWER_ACTIONS if a.is_primary(state)]
+    assert len(primary) <= 1, primary
+    return primary[0] if primary else ""
 
 
 @pytest.mark.parametrize(
@@ -76,8 +88,7 @@ def test_gone_and_busy_vms_say_why():
     ],
 )
 def test_already_done_needs_no_call(kind, state, done):
-    (step,) = power_spec(kind).steps
-    assert step.shows_done(state) is done
+    assert (state in power_action(kind).done_in) is done
 
 
 def test_reasons_shared_by_several_actions_show_once():
@@ -123,7 +134,7 @@ def test_the_primary_action_is_what_the_state_most_often_asks_for(state, general
     ],
 )
 def test_which_actions_ask_first_naming_the_vm(kind, state, asks):
-    question = confirmation_question(kind=kind, power_state=state, name="sql-prod-01")
+    question = power_action(kind).confirmation(power_state=state, name="sql-prod-01")
     assert bool(question) is asks
     assert not question or "sql-prod-01" in question
 
@@ -138,3 +149,41 @@ def test_offered_actions_put_the_primary_first():
     row = vm_row(vm, None, can_operate=True)
     assert [a.kind for a in row.offered] == ["deallocate", "start"]
     assert [a.kind for a in row.actions][2:] == ["power_off", "restart"]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        VmState("stopped", gone=True),
+        VmState("stopped", busy_with="Deallocate"),
+        VmState("deallocating"),
+    ],
+)
+def test_captures_and_power_actions_share_the_guards(state):
+    from vmops.capture.rules import capture_availability
+
+    reasons = {power_action(a).availability(state).reason for a in ("start", "deallocate")}
+    reasons.add(capture_availability(kind="gallery_generalized", state=state).reason)
+    assert len(reasons) == 1 and reasons != {""}
+
+
+def test_a_capture_of_a_generalized_vm_must_be_generalized():
+    from vmops.capture.rules import capture_availability
+
+    state = VmState("deallocated", generalized=True)
+    assert capture_availability(kind="gallery_generalized", state=state).allowed
+    specialized = capture_availability(kind="gallery_specialized", state=state)
+    assert specialized.reason == "A generalized VM can only be captured as a generalized image."
+
+
+def test_each_power_action_is_one_spec_and_its_label_is_read_from_it():
+    from vmops.choices import PowerAction
+    from vmops.forms import BulkActionForm
+
+    assert [a.action for a in POWER_ACTIONS] == list(PowerAction)
+    assert [a.label for a in PowerAction] == [a.label for a in POWER_ACTIONS]
+    assert [a.label for a in POWER_ACTIONS] == ["Start", "Stop", "Deallocate", "Restart"]
+    choices = BulkActionForm.base_fields["action"].choices
+    assert choices == [(a.value, a.label) for a in POWER_ACTIONS]
+    with pytest.raises(KeyError):
+        power_action("hibernate")

@@ -31,6 +31,7 @@ from vmops.capture.steps import (
     refresh_source_vm,
 )
 from vmops.models import VM_TYPE, VirtualMachine
+from vmops.rules import VmState
 
 CAPTURE = "vmops.capture_virtualmachine"
 
@@ -43,71 +44,53 @@ KINDS = {
 CAPTURE_KINDS = tuple(KINDS.values())
 
 
-def _precheck(kind: CaptureKind) -> Any:
+def _capture(kind: CaptureKind, *steps: Step) -> OperationSpec:
     def precheck(vm: VirtualMachine, parameters: dict[str, Any]) -> str:
-        return capture_availability(
-            kind=kind,
-            power_state=vm.power_state,
-            generalized=vm.generalized,
-            gone=bool(vm.gone_at),
-        ).reason
+        return capture_availability(kind=kind, state=VmState.of(vm)).reason
 
-    return precheck
+    return OperationSpec(
+        kind=KINDS[kind],
+        label="Capture",
+        permission=CAPTURE,
+        target_type=VM_TYPE,
+        precheck=precheck,
+        steps=steps,
+        finished=refresh_source_vm,
+    )
 
 
-GALLERY_GENERALIZED = OperationSpec(
-    kind=KINDS[CaptureKind.GALLERY_GENERALIZED],
-    label="Capture",
-    permission=CAPTURE,
-    target_type=VM_TYPE,
-    precheck=_precheck(CaptureKind.GALLERY_GENERALIZED),
-    steps=(
-        Preflight(),
-        GuestPrepare(),
-        Deallocate(),
-        Generalize(),
-        CreateDefinition(),
-        CreateVersion(),
-        Replicate(),
-        Verify(),
-        EnterCatalog(),
-        DeleteSource(),
-    ),
-    finished=refresh_source_vm,
+GALLERY_GENERALIZED = _capture(
+    CaptureKind.GALLERY_GENERALIZED,
+    Preflight(),
+    GuestPrepare(),
+    Deallocate(),
+    Generalize(),
+    CreateDefinition(),
+    CreateVersion(),
+    Replicate(),
+    Verify(),
+    EnterCatalog(),
+    DeleteSource(),
 )
-MANAGED_IMAGE = OperationSpec(
-    kind=KINDS[CaptureKind.MANAGED_IMAGE],
-    label="Capture",
-    permission=CAPTURE,
-    target_type=VM_TYPE,
-    precheck=_precheck(CaptureKind.MANAGED_IMAGE),
-    steps=(
-        Preflight(),
-        GuestPrepare(),
-        Deallocate(),
-        Generalize(),
-        CreateManagedImage(),
-        Verify(),
-        EnterCatalog(),
-        DeleteSource(),
-    ),
-    finished=refresh_source_vm,
+MANAGED_IMAGE = _capture(
+    CaptureKind.MANAGED_IMAGE,
+    Preflight(),
+    GuestPrepare(),
+    Deallocate(),
+    Generalize(),
+    CreateManagedImage(),
+    Verify(),
+    EnterCatalog(),
+    DeleteSource(),
 )
-GALLERY_SPECIALIZED = OperationSpec(
-    kind=KINDS[CaptureKind.GALLERY_SPECIALIZED],
-    label="Capture",
-    permission=CAPTURE,
-    target_type=VM_TYPE,
-    precheck=_precheck(CaptureKind.GALLERY_SPECIALIZED),
-    steps=(
-        Preflight(),
-        CreateDefinition(),
-        CreateVersion(),
-        Replicate(),
-        Verify(),
-        EnterCatalog(),
-    ),
-    finished=refresh_source_vm,
+GALLERY_SPECIALIZED = _capture(
+    CaptureKind.GALLERY_SPECIALIZED,
+    Preflight(),
+    CreateDefinition(),
+    CreateVersion(),
+    Replicate(),
+    Verify(),
+    EnterCatalog(),
 )
 
 

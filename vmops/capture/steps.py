@@ -18,8 +18,9 @@ from contoso_images.operations.registry import Observation, Step, StepContext, S
 from vmops.capture.choices import CaptureKind, GuestPreparation
 from vmops.capture.models import Capture
 from vmops.capture.preflight import run_time_problems, same_resource
-from vmops.choices import PowerAction, PowerState
+from vmops.choices import PowerState
 from vmops.models import VirtualMachine
+from vmops.power import DEALLOCATE
 from vmops.services.inventory import vm_read_live
 from vmops.specs import PowerStep
 
@@ -149,12 +150,7 @@ class Deallocate(PowerStep):
     shut down is only Stopped — still billed for compute."""
 
     def __init__(self) -> None:
-        super().__init__(
-            PowerAction.DEALLOCATE,
-            begin=azure.vm_begin_deallocate,
-            done_states=(PowerState.DEALLOCATED,),
-            transition=PowerState.DEALLOCATING,
-        )
+        super().__init__(DEALLOCATE)
         self.label = "Deallocate the VM"
 
     def observe(self, ctx: StepContext) -> Observation:

@@ -17,9 +17,9 @@ from contoso_images.operations.services import (
     operation_request_many,
     unfinished_operation,
 )
-from vmops.choices import PowerAction
 from vmops.models import BulkAction, VirtualMachine
-from vmops.rules import action_availability
+from vmops.power import is_power_action, power_action
+from vmops.rules import VmState
 
 
 def vm_action_request(*, vm: VirtualMachine, kind: str, user: Any) -> tuple[Operation, bool]:
@@ -28,10 +28,10 @@ def vm_action_request(*, vm: VirtualMachine, kind: str, user: Any) -> tuple[Oper
     Raises ActionRefused (recorded by the engine) when the state or another operation under
     way forbids it, and PermissionDenied (recorded too) when the user's role does.
     """
-    if kind not in PowerAction.values:
+    if not is_power_action(kind):
         raise ActionRefused("Unknown action.")
     return operation_request(
-        kind=PowerAction(kind).operation_kind,
+        kind=power_action(kind).kind,
         target=vm.target,
         subject=vm,
         user=user,
@@ -66,22 +66,18 @@ class PlanItem:
 def vms_action_plan(*, vms: list[VirtualMachine], kind: str) -> list[PlanItem]:
     """The dry run of a multi-select: what each VM would get now, by the rules the request
     applies (the state, and what is under way), in one query. Nothing is written."""
-    action = PowerAction(kind)
+    action = power_action(kind)
     busy = unfinished_by_target(vm.azure_id for vm in vms)
     plan = []
     for vm in vms:
         operation = busy.get(vm.azure_id)
-        if operation is not None and operation.kind == action.operation_kind:
+        if operation is not None and operation.kind == action.kind:
             plan.append(
                 PlanItem(vm, ALREADY, f"{operation.label} is already in progress.", operation)
             )
             continue
-        availability = action_availability(
-            kind=action,
-            power_state=vm.power_state,
-            generalized=vm.generalized,
-            gone=bool(vm.gone_at),
-            busy_with=operation.label if operation is not None else "",
+        availability = action.availability(
+            VmState.of(vm, busy_with=operation.label if operation is not None else "")
         )
         if availability.allowed:
             plan.append(PlanItem(vm, QUEUED))
@@ -100,10 +96,10 @@ def vms_action_request(
     the workers between polls. A VM busy with another operation is skipped with the reason,
     like a one-click request would be refused.
     """
-    action = PowerAction(kind)
+    action = power_action(kind)
     items = [RequestItem(target=vm.target, subject=vm, parameters=_parameters(vm)) for vm in vms]
     with transaction.atomic():
-        result = operation_request_many(kind=action.operation_kind, items=items, user=user)
+        result = operation_request_many(kind=action.kind, items=items, user=user)
         got: dict[str, tuple[str, str, int | None]] = {}
         for operation in result.created:
             got[operation.target_key] = (QUEUED, "", operation.pk)

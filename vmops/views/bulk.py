@@ -19,9 +19,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from contoso_images.core.htmx import is_partial
 from vmops import selectors
-from vmops.choices import PowerAction
 from vmops.forms import SCOPE_FILTER, SCOPE_SELECTED, BulkActionForm, VmFilterForm
 from vmops.models import BulkAction, VirtualMachine
+from vmops.power import DEALLOCATE, PowerActionSpec, power_action
 from vmops.rows import poll_seconds
 from vmops.services.actions import (
     ALREADY,
@@ -112,8 +112,8 @@ class Selection:
             self.matching = len(self.vms)
 
     @property
-    def action(self) -> PowerAction:
-        return PowerAction(self.kind)
+    def action(self) -> PowerActionSpec:
+        return power_action(self.kind)
 
     def described(self) -> str:
         if self.scope == SCOPE_FILTER:
@@ -229,7 +229,7 @@ def vm_bulk_results(request: HttpRequest, pk: int) -> HttpResponse:
     progress = selectors.bulk_progress(bulk=bulk, items=list(page))
     context = {
         "bulk": bulk,
-        "action": PowerAction(bulk.kind),
+        "action": power_action(bulk.kind),
         "page": page,
         "progress": progress,
         "poll_seconds": poll_seconds(None) if progress.unfinished else 0,
@@ -248,11 +248,11 @@ def vm_bulk_deallocate(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params.pop("page", None)
         params["power_state"] = selectors.BILLED_STOPPED
-        params["action"] = PowerAction.DEALLOCATE.value
+        params["action"] = DEALLOCATE.value
         params["scope"] = SCOPE_FILTER
         return redirect(reverse("vmops:vm_bulk") + f"?{params.urlencode()}")
     params = request.POST.copy()
-    params["action"] = PowerAction.DEALLOCATE.value
+    params["action"] = DEALLOCATE.value
     params["scope"] = SCOPE_SELECTED
     selection = Selection(request, params)
     if selection.valid:

@@ -24,6 +24,7 @@ from vmops.chart import power_state_chart
 from vmops.columns import header_cells
 from vmops.export import EXPORT_BATCH, vm_csv_rows
 from vmops.forms import ColumnsForm, VmFilterForm
+from vmops.power import POWER_ACTIONS
 from vmops.rows import vm_row
 from vmops.services.preferences import list_columns_save
 from vmops.views.common import OPERATE, VIEW
@@ -54,6 +55,7 @@ def vm_list(request: HttpRequest) -> HttpResponse:
             columns, sort=sort, querystring=querystring(request, drop=("page", "sort"))
         ),
         "column_form": ColumnsForm(initial={"columns": [c.key for c in columns]}),
+        "power_actions": POWER_ACTIONS,
         "querystring": querystring(request, drop=("page",)),
         # The list's URL is the page's URL, the partial's too (its filters are pushed).
         "next_url": request.get_full_path(),

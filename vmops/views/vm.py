@@ -19,10 +19,10 @@ from contoso_images.core.http import redirect_back
 from contoso_images.operations.models import Operation
 from vmops import selectors, services
 from vmops.capture import selectors as capture_selectors
-from vmops.choices import PowerAction
 from vmops.cli import vm_equivalent_commands
 from vmops.forms import RowPollForm
 from vmops.models import VirtualMachine
+from vmops.power import is_power_action, power_action
 from vmops.rows import IDLE_POLL_SECONDS, VmRow, vm_row
 from vmops.views.common import OPERATE, VIEW, get_vm, tell
 
@@ -79,7 +79,7 @@ def vm_row_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def vm_action(request: HtmxHttpRequest, pk: int, kind: str) -> HttpResponse:
     """Ask for a power action. The operator's role is checked by the service, which records
     a refusal (who, what, why) like every other; the answer shows where the click was."""
-    if kind not in PowerAction.values:
+    if not is_power_action(kind):
         raise Http404("Unknown action.")
     vm = get_vm(request, pk)
     if request.POST.get("confirm") != "yes" and request.user.has_perm(OPERATE):
@@ -117,11 +117,11 @@ def _refused(request: HtmxHttpRequest, vm: VirtualMachine, kind: str, reason: st
     operation under way) that caused the refusal, not the one the page last showed."""
     vm.refresh_from_db()
     unfinished = services.vm_unfinished_operation(vm=vm)
-    label = PowerAction(kind).label
-    if unfinished is not None and unfinished.kind != PowerAction(kind).operation_kind:
+    action = power_action(kind)
+    if unfinished is not None and unfinished.kind != action.kind:
         text = reason  # the engine's sentence names both actions and the VM
     else:
-        text = f"{label} of {vm.name} was not sent: {reason}"
+        text = f"{action.label} of {vm.name} was not sent: {reason}"
     if not request.htmx:
         messages.error(request, text)
         return redirect_back(request, reverse("vmops:vm_detail", args=[vm.pk]))
