@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from catalog import columns, rows
-from catalog.choices import Decision, ReviewStatus
+from catalog.choices import Decision
 from catalog.models import ReviewDecision
 from contoso_images.operations.models import Operation, OperationStatus
 from tests.catalog.factories import GalleryVersionFactory, ManagedImageFactory
@@ -20,28 +20,6 @@ def _row(image, operation=None, effect=None, **kw):
     return rows.image_row(
         image, operation, effect, can_review=kw.get("can_review", True), next_url="/catalog/"
     )
-
-
-def test_a_gone_image_takes_comments_only():
-    image = ManagedImageFactory(gone_at=timezone.now())
-    offered = _row(image).decisions
-    assert [d.value for d in offered] == [Decision.COMMENT]
-    assert offered[0].hint == rows.COMMENT_HINT and offered[0].needs_note
-
-
-def test_the_decision_in_force_is_not_offered_again():
-    image = ManagedImageFactory(review_status=ReviewStatus.APPROVED)
-    assert [d.value for d in _row(image).decisions] == ["reject", "deprecate", "comment"]
-
-
-def test_a_gallery_version_says_what_each_decision_does_in_azure():
-    hints = {d.value: d.hint for d in _row(GalleryVersionFactory()).decisions}
-    assert hints["approve"] == rows.EFFECT_HINTS[Decision.APPROVE]
-    assert hints["deprecate"] == rows.EFFECT_HINTS[Decision.DEPRECATE]
-    managed = {d.value: d.hint for d in _row(ManagedImageFactory()).decisions}
-    assert managed["approve"] == rows.RECORDED_HINT
-    takes_eol = [d.value for d in _row(ManagedImageFactory()).decisions if d.takes_eol]
-    assert takes_eol == ["deprecate"]
 
 
 def _failed_effect(image, reviewer, decided_at):
