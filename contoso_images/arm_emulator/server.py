@@ -157,10 +157,18 @@ class _Handler(BaseHTTPRequestHandler):
     def __init__(self, sock: socket.socket, address: Any, emu: EmulatorServer) -> None:
         self.emu = emu
         self.idle = True
+        #: The network switch this connection was opened under (see handle_one_request).
+        self.generation = emu._applied_generation
         super().__init__(sock, address, None)  # type: ignore[arg-type]
 
     def handle_one_request(self) -> None:
         self.idle = True
+        if self.generation != self.emu._applied_generation:
+            # A switch (refusal, new certificate) came while this connection was finishing
+            # its last answer, too late for _drop_idle_connections to see it idle: close it
+            # before reading another request, so a pooled connection never slips past.
+            self.close_connection = True
+            return
         try:
             super().handle_one_request()
         except _Abort:
