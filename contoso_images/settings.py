@@ -351,13 +351,13 @@ AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=24 * 60 *
 #: ...and after this many events since the last checkpoint (queued; 0: only the schedule).
 AUDIT_CHECKPOINT_EVENTS = env.int("AUDIT_CHECKPOINT_EVENTS", default=1000)
 #: Every checkpoint is also appended here (JSON Lines, opened O_APPEND), outside the database:
-#: in production a path the database's users cannot write (see README). Empty: not kept.
-AUDIT_CHECKPOINT_TRAIL = env.str(
-    "AUDIT_CHECKPOINT_TRAIL", default=str(VAR_DIR / "audit-trail" / "checkpoints.jsonl")
+#: in production a path the database's users cannot write (see README). `off`: not kept.
+AUDIT_CHECKPOINT_TRAIL = env.str("AUDIT_CHECKPOINT_TRAIL", default="") or str(
+    VAR_DIR / "audit-trail" / "checkpoints.jsonl"
 )
-#: ...and sent to syslog: a socket path, or host:port (UDP). Empty: not sent. A syslog that is
+#: ...and sent to syslog: a socket path, or host:port (UDP). `off`: not sent. A syslog that is
 #: absent never stops a checkpoint; its record says so.
-AUDIT_CHECKPOINT_SYSLOG = env.str("AUDIT_CHECKPOINT_SYSLOG", default="/dev/log")
+AUDIT_CHECKPOINT_SYSLOG = env.str("AUDIT_CHECKPOINT_SYSLOG", default="") or "/dev/log"
 #: The PostgreSQL role the application runs as, whose privileges audit_verify checks and
 #: migrate grants (default: DATABASE_URL's user). Set it when audit_verify runs as another user.
 AUDIT_RUNTIME_ROLE = env.str("AUDIT_RUNTIME_ROLE", default="")

@@ -16,7 +16,7 @@ def _checkpoint_key(settings, tmp_path):
 def _checkpoint_trail(settings, tmp_path):
     """Checkpoints go to a trail file of the test's own, and not to this machine's syslog."""
     settings.AUDIT_CHECKPOINT_TRAIL = str(tmp_path / "audit-trail" / "checkpoints.jsonl")
-    settings.AUDIT_CHECKPOINT_SYSLOG = ""
+    settings.AUDIT_CHECKPOINT_SYSLOG = "off"
     return tmp_path / "audit-trail" / "checkpoints.jsonl"
 
 

@@ -171,7 +171,7 @@ def test_a_history_rechained_after_a_checkpoint_is_caught_by_the_trail(settings,
     _replace_log(_rechain(rows))
 
     trail = settings.AUDIT_CHECKPOINT_TRAIL
-    settings.AUDIT_CHECKPOINT_TRAIL = ""
+    settings.AUDIT_CHECKPOINT_TRAIL = "off"
     status, output = verify_command()
     assert status == 0, output  # the database alone cannot tell
     settings.AUDIT_CHECKPOINT_TRAIL = trail
@@ -194,9 +194,9 @@ def test_the_schedule_refuses_to_sign_a_rechained_history(settings):
 
 
 def test_checkpoint_without_a_file_needs_the_trail(settings):
-    settings.AUDIT_CHECKPOINT_TRAIL = ""
+    settings.AUDIT_CHECKPOINT_TRAIL = "off"
     status, output = verify_command("--checkpoint")
-    assert status == 1 and "AUDIT_CHECKPOINT_TRAIL is not set" in output
+    assert status == 1 and "AUDIT_CHECKPOINT_TRAIL is off" in output
     settings.AUDIT_CHECKPOINT_TRAIL = "/nonexistent/checkpoints.jsonl"
     status, output = verify_command("--checkpoint")
     assert status == 1 and "No checkpoint trail at /nonexistent/checkpoints.jsonl" in output

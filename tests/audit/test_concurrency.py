@@ -30,7 +30,7 @@ def test_four_processes_appending_at_once_keep_one_chain(tmp_path):
         "DJANGO_LOG_LEVEL": "WARNING",
         "AUDIT_CHECKPOINT_KEY_FILE": str(tmp_path / "key"),
         "AUDIT_CHECKPOINT_TRAIL": str(tmp_path / "trail.jsonl"),
-        "AUDIT_CHECKPOINT_SYSLOG": "",
+        "AUDIT_CHECKPOINT_SYSLOG": "off",
         "AUDIT_CHECKPOINT_EVENTS": "500",
     }
     workers = [

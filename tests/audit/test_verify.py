@@ -173,7 +173,7 @@ def test_a_cut_tail_hidden_from_the_database_is_reported_by_a_kept_checkpoint(
         "DELETE FROM audit_auditevent WHERE sequence > 4",
         "DELETE FROM audit_auditcheckpoint",
     )
-    trail, settings.AUDIT_CHECKPOINT_TRAIL = settings.AUDIT_CHECKPOINT_TRAIL, ""
+    trail, settings.AUDIT_CHECKPOINT_TRAIL = settings.AUDIT_CHECKPOINT_TRAIL, "off"
     assert verify()[0] == 0  # the database alone cannot tell
     status, output = verify("--checkpoint", path)
     assert status == 1
@@ -211,7 +211,7 @@ def test_a_rewritten_history_is_reported_by_a_kept_checkpoint(events, checkpoint
             params=(row["detail"], row["prev_hash"], prev, row["sequence"]),
         )
     tamper("DELETE FROM audit_auditcheckpoint")
-    settings.AUDIT_CHECKPOINT_TRAIL = ""
+    settings.AUDIT_CHECKPOINT_TRAIL = "off"
     assert verify()[0] == 0  # a perfect forgery, as far as the database can tell
     status, output = verify("--checkpoint", path)
     assert status == 1

@@ -39,10 +39,13 @@ class CheckpointTrailError(Exception):
     """The checkpoint could not be appended to the trail file."""
 
 
+OFF = ("", "off")
+
+
 def trail_path() -> Path | None:
-    """The trail file, or None when ``AUDIT_CHECKPOINT_TRAIL`` is empty."""
+    """The trail file, or None when ``AUDIT_CHECKPOINT_TRAIL`` is off."""
     configured = str(getattr(settings, "AUDIT_CHECKPOINT_TRAIL", "") or "")
-    return Path(configured) if configured else None
+    return None if configured.lower() in OFF else Path(configured)
 
 
 def trail_append(document: Mapping[str, Any]) -> str:
@@ -90,7 +93,7 @@ def syslog_send(document: Mapping[str, Any]) -> str:
     """Send the checkpoint to syslog (facility authpriv); a sentence saying whether it went.
     Never raises: a missing syslog must not stop the checkpoint."""
     configured = str(getattr(settings, "AUDIT_CHECKPOINT_SYSLOG", "") or "")
-    if not configured:
+    if configured.lower() in OFF:
         return "off"
     try:
         address = _address(configured)

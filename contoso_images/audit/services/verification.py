@@ -51,11 +51,11 @@ def _trail(
     if path is None or not path.is_file():
         if required:
             raise TrailMissing(
-                "AUDIT_CHECKPOINT_TRAIL is not set, so there is no checkpoint trail to check."
+                "AUDIT_CHECKPOINT_TRAIL is off, so there is no checkpoint trail to check."
                 if path is None
                 else f"No checkpoint trail at {path} (AUDIT_CHECKPOINT_TRAIL)."
             )
-        where = "is not set" if path is None else f"({path}) does not exist yet"
+        where = "is off" if path is None else f"({path}) does not exist yet"
         return (
             [],
             [],
@@ -117,7 +117,7 @@ def chain_verify(
     for path in checkpoint_files or []:
         claims += claims_from_file(path, secret)
     report = chain.verify(_stored_events(), claims=claims)
-    report.notes += notes + _cross_check(stored, trail)
+    report.notes += notes or _cross_check(stored, trail)
     for sentence in damaged:
         report.add(None, "trail", sentence)
     for problem in guards.inspect(connection):
