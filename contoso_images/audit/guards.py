@@ -158,8 +158,8 @@ def install(connection: Any, tables: tuple[str, ...] | None = None) -> None:
 
 
 def uninstall(connection: Any, tables: tuple[str, ...] | None = None) -> None:
-    """Drop the triggers (the reverse of the migrations that add them); the function goes
-    with the last table's."""
+    """Drop the triggers (the reverse of the migrations that add them); the function too,
+    when every table's triggers go."""
     vendor = connection.vendor
     with connection.cursor() as cursor:
         for table in _tables(tables):
