@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -129,6 +130,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# PostgreSQL with two roles (README, "The audit record's database roles"): DATABASE_URL is the
+# role the application runs as, which may only INSERT and SELECT the audit tables;
+# DATABASE_OWNER_URL is the role that owns the tables, used only by `migrate`, `flush` and the
+# test database set-up. Unset: one user does everything, and audit_verify says so.
+DATABASE_OWNER: dict[str, object] | None = None
+if env.str("DATABASE_OWNER_URL", default=""):
+    _owner = env.db("DATABASE_OWNER_URL")
+    if (
+        DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+        or _owner["ENGINE"] != (DATABASES["default"]["ENGINE"])
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL is for PostgreSQL, with DATABASE_URL on PostgreSQL too; SQLite "
+            "has one user (leave it unset)."
+        )
+    if _owner["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same database as DATABASE_URL "
+            f"({DATABASES['default']['NAME']}, not {_owner['NAME']}): only the user differs."
+        )
+    DATABASE_OWNER = {key: _owner.get(key) or "" for key in ("USER", "PASSWORD", "HOST", "PORT")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -344,6 +367,19 @@ AUDIT_CHECKPOINT_KEY_FILE = env.str(
 )
 #: How often the chain is verified and a checkpoint signed (default daily).
 AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=24 * 60 * 60)
+#: ...and after this many events since the last checkpoint (queued; 0: only the schedule).
+AUDIT_CHECKPOINT_EVENTS = env.int("AUDIT_CHECKPOINT_EVENTS", default=1000)
+#: Every checkpoint is also appended here (JSON Lines, opened O_APPEND), outside the database:
+#: in production a path the database's users cannot write (see README). `off`: not kept.
+AUDIT_CHECKPOINT_TRAIL = env.str("AUDIT_CHECKPOINT_TRAIL", default="") or str(
+    VAR_DIR / "audit-trail" / "checkpoints.jsonl"
+)
+#: ...and sent to syslog: a socket path, or host:port (UDP). `off`: not sent. A syslog that is
+#: absent never stops a checkpoint; its record says so.
+AUDIT_CHECKPOINT_SYSLOG = env.str("AUDIT_CHECKPOINT_SYSLOG", default="") or "/dev/log"
+#: The PostgreSQL role the application runs as, whose privileges audit_verify checks and
+#: migrate grants (default: DATABASE_URL's user). Set it when audit_verify runs as another user.
+AUDIT_RUNTIME_ROLE = env.str("AUDIT_RUNTIME_ROLE", default="")
 #: `manage.py flush` erases the append-only audit record: allowed in tests (pytest-django
 #: flushes between tests) and, unless turned off, in debug runs; refused elsewhere.
 AUDIT_ALLOW_FLUSH = TESTING or env.bool("AUDIT_ALLOW_FLUSH", default=DEBUG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 # Playwright's sync API runs an event loop in the main thread; Django refuses ORM calls while
 # any loop runs unless told otherwise.
@@ -14,6 +15,81 @@ from django.contrib.auth.models import Group
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+# --- The audit record's database roles (PostgreSQL) -------------------------------------------
+# The test database is created and migrated by its owner: DATABASE_URL's user (CI: postgres), or
+# DATABASE_OWNER_URL's when that is set (then the suite runs as DATABASE_URL's runtime role, as
+# production does). Without an owner URL a runtime role is made here, granted what migrate
+# grants (INSERT and SELECT only on the audit tables), and named in AUDIT_RUNTIME_ROLE, so that
+# audit_verify checks the role the application would run as, and tests can connect as it.
+_RUNTIME_PASSWORD = secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    from contoso_images.audit import roles
+
+    roles.begin_owner()  # nothing to do without DATABASE_OWNER_URL
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.conf import settings
+    from django.db import connection
+
+    from contoso_images.audit import roles
+
+    with django_db_blocker.unblock():
+        roles.end_owner()
+        made = None
+        if connection.vendor == "postgresql" and not roles.owner_credentials():
+            made = _runtime_role_for_tests(connection)
+            previous, settings.AUDIT_RUNTIME_ROLE = settings.AUDIT_RUNTIME_ROLE, made
+    yield
+    if made:
+        settings.AUDIT_RUNTIME_ROLE = previous
+    with django_db_blocker.unblock():
+        roles.begin_owner()  # the test database is dropped by its owner
+
+
+def _runtime_role_for_tests(connection) -> str:
+    """Create (once per cluster) a login role named after the test database and grant it what
+    migrate grants the runtime role."""
+    from contoso_images.audit import roles
+
+    name = f"{connection.settings_dict['NAME']}_runtime"[:63]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
+        verb = "ALTER" if cursor.fetchone() else "CREATE"
+        cursor.execute(f"{verb} ROLE {roles.quote(name)} LOGIN PASSWORD %s", [_RUNTIME_PASSWORD])
+    roles.grant_runtime(connection, name)
+    return name
+
+
+@pytest.fixture
+def audit_runtime_role(django_db_blocker):
+    """Credentials of the role the application runs as on PostgreSQL ({USER, PASSWORD, HOST,
+    PORT, NAME}), for tests that connect as it; the test is skipped on SQLite."""
+    from django.conf import settings
+    from django.db import connection
+
+    from contoso_images.audit import roles
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's roles")
+    db = connection.settings_dict
+    if roles.owner_credentials():
+        user, password = db["USER"], db.get("PASSWORD") or ""
+    else:
+        user, password = settings.AUDIT_RUNTIME_ROLE, _RUNTIME_PASSWORD
+    return {
+        "USER": user,
+        "PASSWORD": password,
+        "HOST": db.get("HOST") or "",
+        "PORT": db.get("PORT") or "",
+        "NAME": db["NAME"],
+    }
 
 
 def _user_in(group_name: str | None, username: str):

@@ -9,9 +9,9 @@ class AuditConfig(AppConfig):
     """The append-only, hash-chained audit record every app writes to, and its pages.
 
     ``ready`` connects what records on its own (`receivers`: the operations engine's events,
-    Django's and django-axes' sign-in signals), the scheduled checkpoint, the SQLite function
-    the append-only triggers ask, and the trigger check after every migrate; and registers
-    the Audit section and the auditors' permissions with core.
+    Django's and django-axes' sign-in signals), the scheduled checkpoint, and, after every
+    migrate, the guard check and the runtime role's grants; and registers the Audit section
+    and the auditors' permissions with core.
     """
 
     name = "contoso_images.audit"
@@ -21,10 +21,9 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from contoso_images.audit import guards, receivers
+        from contoso_images.audit import receivers
         from contoso_images.core import navigation, roles, schedules
         from contoso_images.operations import registry
 
@@ -34,9 +33,6 @@ class AuditConfig(AppConfig):
         user_logged_out.connect(receivers.on_logged_out, dispatch_uid=f"{uid}.logout")
         user_login_failed.connect(receivers.on_login_failed, dispatch_uid=f"{uid}.login_failed")
         user_locked_out.connect(receivers.on_locked_out, dispatch_uid=f"{uid}.locked_out")
-        connection_created.connect(
-            guards.register_sqlite_function, dispatch_uid=f"{uid}.sqlite_function"
-        )
         post_migrate.connect(_ensure_guards, sender=self, dispatch_uid=f"{uid}.guards")
         schedules.register(
             "audit-checkpoint",
@@ -56,13 +52,16 @@ class AuditConfig(AppConfig):
         roles.register_role_permissions(roles.AUDITORS, [view, export])
 
 
-def _ensure_guards(using: str = "default", **kwargs: Any) -> None:
-    """Re-create missing triggers after every migrate: SQLite drops a table's triggers when a
-    migration rebuilds the table."""
+def _ensure_guards(using: str = "default", plan: Any = None, **kwargs: Any) -> None:
+    """After every migrate (run as the tables' owner): put back guards that are not as the
+    migrations made them (SQLite drops a table's triggers when a migration rebuilds it), and
+    grant the runtime role INSERT and SELECT only on the audit tables (PostgreSQL; a flush,
+    which sends this signal without a plan, changes no grant)."""
     from django.db import connections
 
-    from contoso_images.audit import guards
+    from contoso_images.audit import guards, roles
 
     connection = connections[using]
-    if "audit_auditevent" in connection.introspection.table_names() and guards.missing(connection):
-        guards.install(connection)
+    guards.ensure(connection)
+    if plan is not None:
+        roles.after_migrate(connection)

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,12 +178,17 @@ class Problem:
 
 @dataclass
 class Report:
+    """What verification found. ``problems``: the chain is broken or its guards were tampered
+    with (no checkpoint may vouch for it); ``warnings``: the chain is intact but its guards
+    are weaker than they should be (the application's database role may change audit rows)."""
+
     events: int = 0
     first_sequence: int | None = None
     last_sequence: int = 0
     last_hash: str = GENESIS
     checkpoints: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -199,21 +204,36 @@ class Report:
             self.problems.append(Problem(sequence, kind, message))
 
 
+def merge_claims(claims: Iterable[Claim]) -> list[Claim]:
+    """One claim per checkpoint: the same checkpoint read from several places (the database,
+    the trail, a downloaded file) is checked once, its label naming every place."""
+    merged: dict[tuple[int, str, str, str], Claim] = {}
+    for claim in claims:
+        key = (claim.sequence, claim.head_hash, claim.created_at, claim.signature_problem)
+        if key in merged:
+            sources = merged[key].source.split(", ")
+            if claim.source not in sources:
+                merged[key] = replace(merged[key], source=", ".join([*sources, claim.source]))
+        else:
+            merged[key] = claim
+    return list(merged.values())
+
+
 def verify(
     events: Iterable[Mapping[str, Any]],
     *,
     claims: Iterable[Claim] = (),
-    head: tuple[int, str] | None = None,
     archive: bool = False,
 ) -> Report:
     """Walk the events in sequence order and report every broken link, first one first.
 
     ``events`` yields each event's columns (``HASHED_FIELDS`` plus ``hash``); ``claims`` are
-    checkpoints; ``head`` is what the chain-head row says. In an ``archive`` the first event
-    may come after sequence 1 (its link to the events before it cannot be checked).
+    checkpoints. The chain's end is vouched for only by checkpoints: events removed after
+    the newest one cannot be told from events never recorded. In an ``archive`` the first
+    event may come after sequence 1 (its link to the events before it cannot be checked).
     """
     report = Report()
-    claims = list(claims)
+    claims = merge_claims(claims)
     report.checkpoints = len(claims)
     by_sequence: dict[int, list[Claim]] = {}
     for claim in claims:
@@ -290,27 +310,5 @@ def verify(
                     f"the log ends at event #{last}, but {claim.label} vouches for "
                     f"#{sequence}: the events after #{last} were cut off.",
                 )
-    if head is not None:
-        head_sequence, head_hash = head
-        if head_sequence > last:
-            report.add(
-                last + 1,
-                "truncated",
-                f"the log ends at event #{last}, but the chain head records #{head_sequence}: "
-                f"the events after #{last} were removed.",
-            )
-        elif head_sequence < last:
-            report.add(
-                head_sequence + 1,
-                "inserted",
-                f"events after the chain head (#{head_sequence}) exist: they were added "
-                "outside the recording service.",
-            )
-        elif last and head_hash != report.last_hash:
-            report.add(
-                last,
-                "link",
-                "it differs from the event the chain head records: the newest event was replaced.",
-            )
     report.problems.sort(key=lambda p: (p.sequence is None, p.sequence or 0))
     return report

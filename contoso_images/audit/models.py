@@ -1,9 +1,11 @@
-"""The audit record: append-only events in one hash chain, its head, and signed checkpoints.
+"""The audit record: append-only events in one hash chain, signed checkpoints, verification runs.
 
 Every column of an :class:`AuditEvent` except its hash goes into the hash (``chain.py``), so
-no column can change unnoticed. The model refuses updates and deletes, the admin is
-read-only and database triggers (``guards.py``) refuse them too; events are only added by
-``services.record`` (or ``record_many``), which numbers and chains them under a lock.
+no column can change unnoticed. The models refuse updates and deletes, the admin is
+read-only and database triggers (``guards.py``) refuse them too; on PostgreSQL the role the
+application runs as may only INSERT and SELECT these tables (``roles.py``). Events are only
+added by ``services.record`` (or ``record_many``), which numbers and chains them under a lock.
+The chain's head is its newest event: there is no separate head row to rewrite.
 """
 
 from __future__ import annotations
@@ -167,25 +169,6 @@ class AuditEvent(AppendOnlyModel):
         return None if self.duration_ms is None else self.duration_ms / 1000
 
 
-class AuditChainHead(models.Model):
-    """The chain's newest event (one row), locked by every append so appends never fork.
-
-    Kept in the same transaction as each append, so it also tells ``audit_verify`` how long
-    the chain was: events removed from its end no longer reach the head.
-    """
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    sequence = models.PositiveBigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
-    updated_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        default_permissions = ()
-
-    def __str__(self) -> str:
-        return f"head #{self.sequence}"
-
-
 class AuditCheckpoint(AppendOnlyModel):
     """A signed statement that the chain reached ``sequence`` with ``head_hash`` at a time.
 
@@ -211,8 +194,13 @@ class AuditCheckpoint(AppendOnlyModel):
         return f"checkpoint #{self.sequence} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-class AuditVerification(models.Model):
-    """One run of the chain verification, for the chain status panel."""
+class AuditVerification(AppendOnlyModel):
+    """One run of the chain verification, for the chain status panel.
+
+    Append-only like the events, and signed with the checkpoint key (which the database does
+    not hold): the panel shows a run only if its signature holds, so a row added with the
+    database credentials cannot show a verification that never ran.
+    """
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
@@ -222,8 +210,13 @@ class AuditVerification(models.Model):
     checkpoints = models.PositiveIntegerField(default=0)
     #: The first problem found, in words (empty when the chain is intact).
     first_problem = models.TextField(blank=True)
-    #: ``command``, ``schedule`` or ``page``.
+    #: ``command``, ``schedule``, ``events`` (every AUDIT_CHECKPOINT_EVENTS) or ``page``.
     source = models.CharField(max_length=20)
+    #: Which key signed it, and the HMAC-SHA-256 over every other column (``signing.py``).
+    key_id = models.CharField(max_length=16, default="")
+    signature = models.CharField(max_length=64, default="")
+
+    objects: ClassVar[AppendOnlyQuerySet] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-finished_at", "-id"]

@@ -15,9 +15,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from contoso_images.audit import chain
+from contoso_images.audit import chain, signing
 from contoso_images.audit.models import (
-    AuditChainHead,
     AuditCheckpoint,
     AuditEvent,
     AuditVerification,
@@ -91,8 +90,10 @@ def export_events(filters: Mapping[str, Any], *, through: int) -> QuerySet[Audit
 
 
 def head() -> tuple[int, str]:
-    row = AuditChainHead.objects.filter(pk=1).values_list("sequence", "hash").first()
-    return row if row else (0, "")
+    """(sequence, hash) of the newest event, (0, "") for an empty log: the chain's head is
+    read from the chain, so there is no separate row to rewrite."""
+    row = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
 
 
 def event_with_neighbours(sequence: int) -> tuple[AuditEvent, AuditEvent | None, AuditEvent | None]:
@@ -131,13 +132,42 @@ class ChainStatus:
 
 
 def chain_status() -> ChainStatus:
-    """The chain status panel (three queries)."""
+    """The chain status panel (three queries). The newest verification run is shown only if
+    this application signed it; otherwise the panel says the chain is in doubt and why."""
     sequence, hash_ = head()
     return ChainStatus(
         head_sequence=sequence,
         head_hash=hash_,
-        last_verification=AuditVerification.objects.order_by("-finished_at", "-id").first(),
+        last_verification=_trusted(
+            AuditVerification.objects.order_by("-finished_at", "-id").first()
+        ),
         last_checkpoint=AuditCheckpoint.objects.order_by("-created_at", "-id").first(),
+    )
+
+
+def _trusted(run: AuditVerification | None) -> AuditVerification | None:
+    """The run as stored, or, when its signature does not hold, an unsaved stand-in that
+    reports it as broken, so a row added with the database credentials never shows as a
+    verification."""
+    if run is None:
+        return None
+    try:
+        secret = signing.checkpoint_key()
+    except OSError:  # the web process cannot read the key file: say so, do not fail the page
+        secret = None
+    problem = signing.run_signature_problem(run, secret)
+    if not problem:
+        return run
+    return AuditVerification(
+        pk=run.pk,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        ok=False,
+        events=run.events,
+        head_sequence=run.head_sequence,
+        checkpoints=run.checkpoints,
+        first_problem=signing.forged_run_message(run, problem),
+        source=run.source,
     )
 
 

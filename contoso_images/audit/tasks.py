@@ -1,4 +1,4 @@
-"""Scheduled work of the audit record (django-q2 runs these by dotted path)."""
+"""Scheduled and queued work of the audit record (django-q2 runs these by dotted path)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import logging
 
 from django.contrib.auth import get_user_model
 
-from contoso_images.audit.services.verification import chain_verify_and_checkpoint
+from contoso_images.audit.services.verification import (
+    chain_verify_and_checkpoint,
+    checkpoint_if_due,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +17,24 @@ logger = logging.getLogger(__name__)
 def audit_checkpoint_scheduled() -> dict[str, object]:
     """Verify the whole chain, then sign a checkpoint of its head if it is intact."""
     report, checkpoint = chain_verify_and_checkpoint(source="schedule")
+    if not report.ok:
+        logger.error("Audit chain verification failed: %s", report.first_problem)
+    for warning in report.warnings:
+        logger.warning("Audit record: %s", warning)
+    return {
+        "ok": report.ok,
+        "events": report.events,
+        "checkpoint": checkpoint.sequence if checkpoint is not None else None,
+    }
+
+
+def audit_checkpoint_due() -> dict[str, object]:
+    """The same after AUDIT_CHECKPOINT_EVENTS events (queued by the append that reached the
+    count); a task that another checkpoint overtook does nothing."""
+    report, checkpoint, since = checkpoint_if_due()
+    if report is None:
+        events = f"{since} event{'s' if since != 1 else ''}"
+        return {"skipped": f"only {events} since the last checkpoint"}
     if not report.ok:
         logger.error("Audit chain verification failed: %s", report.first_problem)
     return {

@@ -1,4 +1,4 @@
-"""Fixtures of the audit tests: a checkpoint key of their own, and events on demand."""
+"""Fixtures of the audit tests: a checkpoint key and trail of their own, and events on demand."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ def _checkpoint_key(settings, tmp_path):
     """No test signs with (or creates) the project's var/audit_checkpoint_key."""
     settings.AUDIT_CHECKPOINT_KEY = ""
     settings.AUDIT_CHECKPOINT_KEY_FILE = str(tmp_path / "audit_checkpoint_key")
+
+
+@pytest.fixture(autouse=True)
+def _checkpoint_trail(settings, tmp_path):
+    """Checkpoints go to a trail file of the test's own, and not to this machine's syslog."""
+    settings.AUDIT_CHECKPOINT_TRAIL = str(tmp_path / "audit-trail" / "checkpoints.jsonl")
+    settings.AUDIT_CHECKPOINT_SYSLOG = "off"
+    return tmp_path / "audit-trail" / "checkpoints.jsonl"
 
 
 @pytest.fixture

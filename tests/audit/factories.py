@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
 
 from contoso_images.audit.services import Subject, record_many
 
@@ -24,6 +29,63 @@ def append_events(n: int = 1, **kwargs: Any) -> list:
     return record_many(
         {**entry, "parameters": {"i": i, **kwargs.get("parameters", {})}} for i in range(n)
     )
+
+
+#: The audit tables the database guards.
+GUARDED = ("audit_auditevent", "audit_auditcheckpoint", "audit_auditverification")
+
+
+def raw(*statements: str, params: Any = ()) -> None:
+    """Run SQL as the test's connection does, one statement at a time, in a savepoint."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql, params or None)
+
+
+def tamper(*statements: str, params: Any = ()) -> None:
+    """Play someone who may change the schema (the tables' owner on PostgreSQL; anyone who can
+    write the file on SQLite): take the guarding triggers off, run the statements, and put the
+    triggers back exactly as they were. Uses no application code, so the attacker cannot lean
+    on a door the application left open."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
+                "AND c.relname = ANY(%s)",
+                [list(GUARDED)],
+            )
+            triggers = cursor.fetchall()
+            for table, name, _ in triggers:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "  # noqa: S608 - placeholders
+                f"AND tbl_name IN ({', '.join(['%s'] * len(GUARDED))})",
+                list(GUARDED),
+            )
+            triggers = cursor.fetchall()
+            for name, _ in triggers:
+                cursor.execute(f"DROP TRIGGER {name}")
+        for sql in statements:
+            cursor.execute(sql, params or None)
+        if connection.vendor == "postgresql":
+            mode = {"A": "ENABLE ALWAYS", "O": "ENABLE", "R": "ENABLE REPLICA", "D": "DISABLE"}
+            for table, name, enabled in triggers:
+                cursor.execute(f"ALTER TABLE {table} {mode[enabled]} TRIGGER {name}")
+        else:
+            for _, sql in triggers:
+                cursor.execute(sql)
+
+
+def verify_command(*args: str) -> tuple[int, str]:
+    """(exit status, output) of ``manage.py audit_verify``."""
+    out = io.StringIO()
+    try:
+        call_command("audit_verify", *args, stdout=out)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue() + str(exc)
+    return 0, out.getvalue()
 
 
 #: The steps of a capture into a gallery (vmops.capture.specs); the history does not

@@ -8,8 +8,14 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 
 from contoso_images.audit import guards
-from contoso_images.audit.models import AppendOnlyError, AuditCheckpoint, AuditEvent
+from contoso_images.audit.models import (
+    AppendOnlyError,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditVerification,
+)
 from contoso_images.audit.services.checkpoints import checkpoint_create
+from contoso_images.audit.services.verification import chain_verify_and_checkpoint
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +48,23 @@ def test_the_model_refuses_events_added_outside_the_chain():
     assert not AuditEvent.objects.exists()
 
 
-def test_checkpoints_are_append_only_too():
+def test_checkpoints_and_verification_runs_are_append_only_too():
     checkpoint = checkpoint_create()
     with pytest.raises(AppendOnlyError):
         checkpoint.delete()
     with pytest.raises(AppendOnlyError):
         AuditCheckpoint.objects.update(sequence=99)
+    chain_verify_and_checkpoint(source="command")
+    run = AuditVerification.objects.get()
+    run.ok = False
+    with pytest.raises(AppendOnlyError):
+        run.save()
+    with pytest.raises(AppendOnlyError):
+        AuditVerification.objects.all().delete()
+    with pytest.raises(AppendOnlyError, match="services"):
+        AuditVerification.objects.create(
+            started_at=run.started_at, finished_at=run.finished_at, ok=True, source="forged"
+        )
 
 
 # --- The admin ------------------------------------------------------------------------------
@@ -97,6 +114,14 @@ def _raw(sql):
         cursor.execute(sql)
 
 
+def _counts():
+    return (
+        AuditEvent.objects.count(),
+        AuditCheckpoint.objects.count(),
+        AuditVerification.objects.count(),
+    )
+
+
 @pytest.mark.parametrize(
     "sql",
     [
@@ -106,44 +131,50 @@ def _raw(sql):
         "DELETE FROM audit_auditevent",
         "UPDATE audit_auditcheckpoint SET sequence = 0",
         "DELETE FROM audit_auditcheckpoint",
+        "UPDATE audit_auditverification SET ok = NOT ok",
+        "DELETE FROM audit_auditverification",
     ],
 )
 def test_the_database_refuses_update_and_delete(events, sql):
     events(2)
-    checkpoint_create()
+    chain_verify_and_checkpoint(source="command")
     with pytest.raises(IntegrityError, match="append-only"):
         _raw(sql)
-    assert AuditEvent.objects.count() == 3 and AuditCheckpoint.objects.count() == 1
+    assert _counts() == (3, 1, 1)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE is PostgreSQL's")
-def test_postgresql_refuses_truncate(events):
+@pytest.mark.parametrize(
+    "table", ["audit_auditevent", "audit_auditcheckpoint", "audit_auditverification"]
+)
+def test_postgresql_refuses_truncate(events, table):
     events(2)
+    chain_verify_and_checkpoint(source="command")
     with pytest.raises(IntegrityError, match="append-only"):
-        _raw("TRUNCATE audit_auditevent")
-    assert AuditEvent.objects.count() == 2
+        _raw(f"TRUNCATE {table} CASCADE")
+    assert _counts() == (3, 1, 1)
 
 
-def test_every_guarding_trigger_is_in_place():
-    assert guards.missing(connection) == []
+def test_every_guard_is_in_place_as_the_migrations_made_it():
+    assert guards.inspect(connection) == []
 
 
-def test_other_clients_cannot_lift_the_guard(events):
-    """The SQLite guard asks a function only this application registers (another client's
-    DELETE fails); PostgreSQL's reads a session setting nobody sets outside flush."""
-    events(1)
-    if connection.vendor == "sqlite":
-        import sqlite3
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's other clients")
+@pytest.mark.django_db(transaction=True)
+def test_another_sqlite_client_is_refused_too():
+    import sqlite3
 
-        other = sqlite3.connect(connection.settings_dict["NAME"])
-        try:
-            with pytest.raises(sqlite3.OperationalError, match="contoso_audit_guard_lifted"):
-                other.execute("DELETE FROM audit_auditevent")
-        finally:
-            other.close()
-    else:
-        with pytest.raises(IntegrityError):
-            _raw("SET LOCAL contoso.audit_guard_lifted = 'off'; DELETE FROM audit_auditevent")
+    from tests.audit.factories import append_events
+
+    append_events(1)
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=20)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            other.execute("DELETE FROM audit_auditevent")
+    finally:
+        other.rollback()
+        other.close()
+    assert AuditEvent.objects.count() == 1
 
 
 # --- Flush ----------------------------------------------------------------------------------
@@ -154,15 +185,16 @@ def test_flush_empties_the_record_where_allowed_and_refuses_elsewhere(settings):
     from tests.audit.factories import append_events
 
     append_events(3)
-    checkpoint_create()
+    chain_verify_and_checkpoint(source="command")
     settings.AUDIT_ALLOW_FLUSH = False
     with pytest.raises(CommandError, match="erase the append-only audit record"):
         call_command("flush", interactive=False, verbosity=0)
-    assert AuditEvent.objects.count() == 4
+    assert _counts() == (4, 1, 1)
     settings.AUDIT_ALLOW_FLUSH = True
     call_command("flush", interactive=False, verbosity=0)
-    assert not AuditEvent.objects.exists() and not AuditCheckpoint.objects.exists()
-    # The guard is back for everyone once flush is over.
+    assert _counts() == (0, 0, 0)
+    # The guard is back for everyone once flush is over, exactly as the migrations made it.
+    assert guards.inspect(connection) == []
     append_events(1)
     with pytest.raises(IntegrityError):
         _raw("DELETE FROM audit_auditevent")

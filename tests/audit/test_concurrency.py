@@ -1,4 +1,5 @@
-"""Concurrent appends from separate processes keep one chain: 4 processes × 500 events."""
+"""Concurrent appends from separate processes keep one chain: 4 processes × 500 events, with a
+checkpoint queued every 500 events taken while the others append."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 
 from contoso_images.audit import chain
 from contoso_images.audit.models import AuditEvent
+from contoso_images.audit.services.checkpoints import claims_from_file
 from contoso_images.devtools.cluster import database_url
 
 PROCESSES = 4
@@ -27,6 +29,9 @@ def test_four_processes_appending_at_once_keep_one_chain(tmp_path):
         "DJANGO_TESTING": "true",
         "DJANGO_LOG_LEVEL": "WARNING",
         "AUDIT_CHECKPOINT_KEY_FILE": str(tmp_path / "key"),
+        "AUDIT_CHECKPOINT_TRAIL": str(tmp_path / "trail.jsonl"),
+        "AUDIT_CHECKPOINT_SYSLOG": "off",
+        "AUDIT_CHECKPOINT_EVENTS": "500",
     }
     workers = [
         subprocess.Popen(  # our own module, fixed arguments
@@ -44,12 +49,21 @@ def test_four_processes_appending_at_once_keep_one_chain(tmp_path):
     assert [worker.returncode for worker in workers] == [0] * PROCESSES, outputs
 
     rows = list(AuditEvent.objects.order_by("sequence").values(*chain.HASHED_FIELDS, "hash"))
-    assert [row["sequence"] for row in rows] == list(range(1, PROCESSES * EACH + 1))
-    report = chain.verify(rows, head=(len(rows), rows[-1]["hash"]))
-    assert report.ok, report.problems
+    checkpoints = [row for row in rows if row["action"] == "audit.checkpoint"]
+    assert checkpoints, outputs
+    assert [row["sequence"] for row in rows] == list(range(1, len(rows) + 1))
+    assert len(rows) == PROCESSES * EACH + len(checkpoints)
+    # Each checkpoint, signed while others appended, vouches for the chain as it ended up.
+    key = (tmp_path / "key").read_text().strip().encode()
+    claims = claims_from_file(tmp_path / "trail.jsonl", key) if checkpoints else []
+    assert len(claims) == len(checkpoints)
+    report = chain.verify(rows, claims=claims)
+    assert report.ok and report.checkpoints == len(checkpoints), report.problems
     # Every process got its turn, and each one's events are in its own order.
     per_worker: dict[str, list[int]] = {}
     for row in rows:
+        if row["action"] == "audit.checkpoint":
+            continue
         data = chain.json.loads(row["parameters"])
         per_worker.setdefault(data["worker"], []).append(data["i"])
     assert sorted(per_worker) == [f"w{n}" for n in range(PROCESSES)]

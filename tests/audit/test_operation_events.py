@@ -201,8 +201,10 @@ def test_a_batch_of_events_is_appended_in_a_fixed_number_of_queries(operator_use
             on_operation_event.many(events)
         return len(queries)
 
-    batch(1)  # the first append of a fresh database also creates the chain head
-    assert batch(3) == batch(40) == 3  # read the head, insert the events, move the head
+    batch(1)
+    # Take the chain lock (PostgreSQL's advisory lock; SQLite's write lock is the
+    # transaction's), read the head, insert the events.
+    assert batch(3) == batch(40) == (3 if connection.vendor == "postgresql" else 2)
     assert list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == list(
         range(1, 45)
     )

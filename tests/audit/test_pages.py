@@ -171,11 +171,10 @@ def test_an_event_page_shows_its_hash_and_neighbours(auditor_client, events):
 
 
 def test_an_event_page_shows_tampering(auditor_client, events):
-    from contoso_images.audit import guards
+    from tests.audit.factories import tamper
 
     events(3)
-    with guards.lifted(connection), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET detail = 'x' WHERE sequence = 2")
+    tamper("UPDATE audit_auditevent SET detail = 'x' WHERE sequence = 2")
     html = auditor_client.get("/audit/events/2/").content.decode()
     assert "Does not match its hash" in html
 

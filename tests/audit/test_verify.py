@@ -1,7 +1,8 @@
 """audit_verify reports the first broken link of every kind of tampering, by raw SQL.
 
-Each test plays an attacker who can write to the database and lift the triggers (what the
-triggers cannot stop); only the checkpoint key is out of reach.
+Each test plays an attacker who can write to the database and take the triggers off (the
+tables' owner on PostgreSQL, anyone who can write the file on SQLite); only the checkpoint key
+and the checkpoint trail are out of reach.
 """
 
 from __future__ import annotations
@@ -18,24 +19,10 @@ from django.db import connection
 from contoso_images.audit import chain, guards
 from contoso_images.audit.models import AuditVerification
 from contoso_images.audit.services.checkpoints import checkpoint_create, checkpoint_document
+from tests.audit.factories import raw, tamper
+from tests.audit.factories import verify_command as verify
 
 pytestmark = pytest.mark.django_db
-
-
-def verify(*args):
-    """(exit status, output) of ``manage.py audit_verify``."""
-    out = io.StringIO()
-    try:
-        call_command("audit_verify", *args, stdout=out)
-    except CommandError as exc:
-        return exc.returncode, out.getvalue() + str(exc)
-    return 0, out.getvalue()
-
-
-def tamper(*statements, params=()):
-    with guards.lifted(connection), connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql, params)
 
 
 @pytest.fixture
@@ -121,23 +108,23 @@ def test_an_inserted_event_is_reported(events):
     assert "First broken link: event #4: its content does not match its hash" in output
 
 
-def test_an_event_appended_behind_the_services_back_is_reported(events):
+def test_an_event_appended_behind_the_services_back_that_does_not_link_is_reported(events):
     events(3)
     from contoso_images.audit.models import AuditEvent
 
-    values = AuditEvent.objects.values(*chain.HASHED_FIELDS, "hash").get(sequence=3)
+    values = AuditEvent.objects.values(*chain.HASHED_FIELDS, "hash").get(sequence=2)
     values.update(sequence=4, prev_hash=values.pop("hash"), detail="added by hand")
     values["hash"] = chain.event_hash(values)
     columns = [*chain.HASHED_FIELDS, "hash"]
     row = [values[name] for name in columns]
     row[columns.index("occurred_at")] = values["occurred_at"].isoformat()
-    tamper(
+    raw(  # INSERT is the one change the application's database user may make
         f"INSERT INTO audit_auditevent ({', '.join(columns)}) "  # noqa: S608 - test SQL
         f"VALUES ({', '.join(['%s'] * len(columns))})",
         params=row,
     )
     status, output = verify()
-    assert status == 1 and "event #4: events after the chain head (#3) exist" in output
+    assert status == 1 and "event #4: it does not link to event #3" in output
 
 
 def test_reordered_events_are_reported(events):
@@ -151,37 +138,50 @@ def test_reordered_events_are_reported(events):
     assert status == 1 and "First broken link: event #2: its content does not match" in output
 
 
-def test_a_cut_tail_is_reported_by_the_chain_head(events):
+def test_a_cut_tail_is_reported_by_the_last_checkpoint(events):
     events(6)
+    checkpoint_create()
     tamper("DELETE FROM audit_auditevent WHERE sequence > 4")
     status, output = verify()
     assert status == 1
-    assert "event #5: the log ends at event #4, but the chain head records #6" in output
+    assert "event #5: the log ends at event #4, but the checkpoint of" in output
+    assert "vouches for #6" in output
+
+
+def test_the_chain_head_is_the_newest_event_and_there_is_no_head_row_to_rewrite(
+    events, auditor_client
+):
+    """The head row the panel showed (and verification trusted) was writable by anyone with
+    the database credentials; the head is now read from the chain itself."""
+    from django.db import DatabaseError
+
+    events(3)
+    with pytest.raises(DatabaseError):
+        tamper("UPDATE audit_auditchainhead SET sequence = 99")
+    html = auditor_client.get("/audit/").content.decode()
+    assert 'href="/audit/events/3/"' in html and "#99" not in html
 
 
 def test_a_cut_tail_hidden_from_the_database_is_reported_by_a_kept_checkpoint(
-    events, checkpoint_file
+    events, checkpoint_file, settings
 ):
-    """The attacker also rewinds the head and removes the stored checkpoints: only the copy
-    kept elsewhere still knows how long the chain was."""
+    """The attacker also removes the stored checkpoints: only the copies kept elsewhere (a
+    downloaded file, the trail) still know how long the chain was."""
     events(6)
     path = checkpoint_file()  # vouches for #6; its own audit.checkpoint event is #7
-    from contoso_images.audit.models import AuditEvent
-
-    last = AuditEvent.objects.get(sequence=4)
     tamper(
         "DELETE FROM audit_auditevent WHERE sequence > 4",
         "DELETE FROM audit_auditcheckpoint",
     )
-    tamper(
-        "UPDATE audit_auditchainhead SET sequence = 4, hash = %s",
-        params=(last.hash,),
-    )
+    trail, settings.AUDIT_CHECKPOINT_TRAIL = settings.AUDIT_CHECKPOINT_TRAIL, "off"
     assert verify()[0] == 0  # the database alone cannot tell
     status, output = verify("--checkpoint", path)
     assert status == 1
     assert "the log ends at event #4, but the checkpoint of" in output
     assert "vouches for #6" in output
+    settings.AUDIT_CHECKPOINT_TRAIL = trail
+    status, output = verify()
+    assert status == 1 and "(trail)" in output and "vouches for #6" in output
 
 
 def test_a_truncated_table_is_reported(events, checkpoint_file):
@@ -192,7 +192,7 @@ def test_a_truncated_table_is_reported(events, checkpoint_file):
     assert status == 1 and "the log ends at event #0" in output
 
 
-def test_a_rewritten_history_is_reported_by_a_kept_checkpoint(events, checkpoint_file):
+def test_a_rewritten_history_is_reported_by_a_kept_checkpoint(events, checkpoint_file, settings):
     events(4)
     path = checkpoint_file()
     from contoso_images.audit.models import AuditEvent
@@ -210,8 +210,8 @@ def test_a_rewritten_history_is_reported_by_a_kept_checkpoint(events, checkpoint
             "WHERE sequence = %s",
             params=(row["detail"], row["prev_hash"], prev, row["sequence"]),
         )
-    tamper("UPDATE audit_auditchainhead SET hash = %s", params=(prev,))
     tamper("DELETE FROM audit_auditcheckpoint")
+    settings.AUDIT_CHECKPOINT_TRAIL = "off"
     assert verify()[0] == 0  # a perfect forgery, as far as the database can tell
     status, output = verify("--checkpoint", path)
     assert status == 1
@@ -244,6 +244,48 @@ def test_a_missing_trigger_is_reported(events):
         cursor.execute(f"DROP TRIGGER {name}{suffix}")
     status, output = verify()
     assert status == 1 and f"the database trigger {name} is missing" in output
+
+
+def _forge_a_verification_run():
+    """INSERT a run claiming the chain intact, as the application's database user may."""
+    with connection.cursor() as cursor:
+        columns = {
+            c.name
+            for c in connection.introspection.get_table_description(
+                cursor, "audit_auditverification"
+            )
+        }
+    values = {
+        "started_at": "2031-01-01 00:00:00",
+        "finished_at": "2031-01-01 00:00:01",
+        "ok": True,
+        "events": 2,
+        "head_sequence": 2,
+        "checkpoints": 0,
+        "first_problem": "",
+        "source": "schedule",
+    }
+    if "signature" in columns:
+        values.update(key_id="0" * 12, signature="0" * 64)
+    raw(
+        f"INSERT INTO audit_auditverification ({', '.join(values)}) "  # noqa: S608 - test SQL
+        f"VALUES ({', '.join(['%s'] * len(values))})",
+        params=list(values.values()),
+    )
+
+
+def test_a_verification_that_never_ran_is_not_shown_as_one(events, auditor_client):
+    events(2)
+    tamper("UPDATE audit_auditevent SET detail = 'x' WHERE sequence = 1")
+    verify()  # a genuine run: broken
+    _forge_a_verification_run()  # then a forged "intact" one, newer
+    html = auditor_client.get("/audit/").content.decode()
+    assert "Intact" not in html and "Broken" in html
+    assert "was not signed by this application" in html
+    status, output = verify()
+    assert status == 1
+    assert "the verification run of 2031-01-01" in output
+    assert "was not signed by this application" in output
 
 
 def test_a_missing_checkpoint_file_is_a_clear_error():

@@ -2,7 +2,7 @@
 
 SQLite: BEFORE UPDATE / BEFORE DELETE triggers that RAISE(ABORT); PostgreSQL: a trigger
 function that raises, on row UPDATE/DELETE and on TRUNCATE. See ``contoso_images.audit.guards``
-for the one door (a whole-database flush in tests) and why.
+for who may take them off (the tables' owner: migrate and the test flush) and why.
 """
 
 from __future__ import annotations

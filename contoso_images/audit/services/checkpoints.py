@@ -1,16 +1,15 @@
-"""Signed checkpoints: the key, writing one, and reading them back as verification claims.
+"""Signed checkpoints: writing one (in the database, the trail file and syslog), and reading
+them back as verification claims.
 
-The key comes from ``AUDIT_CHECKPOINT_KEY``, else from the file ``AUDIT_CHECKPOINT_KEY_FILE``
-(default ``var/audit_checkpoint_key``), which is created on first use, readable by its owner
-only, like the secret key. It never goes into the database: whoever can rewrite the tables
-still cannot sign a checkpoint for the rewritten chain.
+The signing key (``signing.checkpoint_key``) never goes into the database: whoever can rewrite
+the tables still cannot sign a checkpoint for the rewritten chain. Each checkpoint is also
+appended to the checkpoint trail outside the database and sent to syslog (``trail.py``), so
+removing the stored checkpoints does not remove what they vouched for.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,40 +19,28 @@ from django.db import transaction
 from django.utils import timezone
 
 from contoso_images.audit import chain
-from contoso_images.audit.models import AuditChainHead, AuditCheckpoint, Outcome
-from contoso_images.audit.services.recording import Subject, record
+from contoso_images.audit.models import AuditCheckpoint, AuditEvent, Outcome
+from contoso_images.audit.services.recording import (
+    CHECKPOINT_ACTION,
+    Subject,
+    locked_head,
+    record,
+)
+from contoso_images.audit.services.trail import syslog_send, trail_append
+from contoso_images.audit.signing import checkpoint_key
 
-
-def _key_file() -> Path:
-    default = Path(settings.BASE_DIR) / "var" / "audit_checkpoint_key"
-    return Path(getattr(settings, "AUDIT_CHECKPOINT_KEY_FILE", "") or default)
-
-
-def checkpoint_key(*, create: bool = False) -> bytes | None:
-    """The signing key, or None when there is none (``create``: make the key file)."""
-    configured = str(getattr(settings, "AUDIT_CHECKPOINT_KEY", "") or "")
-    if configured:
-        return configured.encode()
-    path = _key_file()
-    if path.is_file():
-        text = path.read_text().strip()
-        if text:
-            return text.encode()
-    if not create:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process created it a moment ago: use that one.
-        return path.read_text().strip().encode()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
-    return path.read_text().strip().encode()
+__all__ = [
+    "checkpoint_create",
+    "checkpoint_document",
+    "checkpoint_due",
+    "checkpoint_key",
+    "claims_from_file",
+    "stored_claims",
+]
 
 
 def checkpoint_document(checkpoint: AuditCheckpoint) -> dict[str, Any]:
-    """A checkpoint as downloaded and as ``audit_verify --checkpoint`` reads it."""
+    """A checkpoint as downloaded, as kept in the trail, and as ``audit_verify`` reads it."""
     payload = chain.checkpoint_payload(
         sequence=checkpoint.sequence,
         head_hash=checkpoint.head_hash,
@@ -64,15 +51,17 @@ def checkpoint_document(checkpoint: AuditCheckpoint) -> dict[str, Any]:
 
 
 def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint:
-    """Sign the chain's current head and keep the checkpoint (callers verify first).
+    """Sign the chain's current head and keep the checkpoint (callers verify first): in the
+    database, appended to the trail file (a checkpoint that cannot be is not written: raises
+    ``CheckpointTrailError``), and sent to syslog (which may be absent).
 
-    The checkpoint itself is recorded as ``audit.checkpoint`` right after the head it signs.
+    The checkpoint itself is recorded as ``audit.checkpoint`` right after the head it signs,
+    saying where it was kept.
     """
     secret = checkpoint_key(create=True)
     assert secret is not None
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        sequence, head_hash = (head.sequence, head.hash) if head else (0, chain.GENESIS)
+        sequence, head_hash = locked_head()
         now = timezone.now()
         payload = chain.checkpoint_payload(
             sequence=sequence, head_hash=head_hash, created_at=now, key=chain.key_id(secret)
@@ -86,15 +75,36 @@ def checkpoint_create(*, actor: Any = None) -> AuditCheckpoint:
         )
         checkpoint._chained = True
         checkpoint.save()
+        document = checkpoint_document(checkpoint)
+        # Outside the database before the commit: a copy without a row vouches for a chain
+        # that existed; a row without its copy would be a checkpoint the trail never saw.
+        trail = trail_append(document)
+        syslog = syslog_send(document)
         record(
-            action="audit.checkpoint",
+            action=CHECKPOINT_ACTION,
             actor=actor,
             target=Subject(kind="audit", id=f"checkpoint:{checkpoint.pk}", name="Audit chain"),
             outcome=Outcome.SUCCEEDED,
-            result={"sequence": sequence, "head_hash": head_hash, "key_id": payload["key_id"]},
+            result={
+                "sequence": sequence,
+                "head_hash": head_hash,
+                "key_id": payload["key_id"],
+                "trail": trail,
+                "syslog": syslog,
+            },
             related=("audit.checkpoint", checkpoint.pk),
         )
     return checkpoint
+
+
+def checkpoint_due() -> tuple[bool, int]:
+    """(whether AUDIT_CHECKPOINT_EVENTS events have been recorded since the newest
+    checkpoint, how many have)."""
+    every = int(getattr(settings, "AUDIT_CHECKPOINT_EVENTS", 0) or 0)
+    head = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    last = AuditCheckpoint.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    since = (head or 0) - (last or 0)
+    return every > 0 and since >= every, since
 
 
 def stored_claims(secret: bytes | None) -> list[chain.Claim]:

@@ -2,10 +2,15 @@
 
 Callers record inside the ``transaction.atomic()`` that makes the change, so the change and
 its record commit together or not at all: an action that cannot be recorded does not happen.
-Appends take the chain head's row lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
-project's IMMEDIATE transactions already serialise writers), so concurrent web processes and
-workers never fork the chain; the sequence number being the primary key makes a fork
-impossible even without the lock (the second writer fails loudly instead).
+Appends take the chain lock (PostgreSQL: a transaction-scoped advisory lock, which needs no
+privilege, so the runtime role that may only INSERT and SELECT can take it; SQLite: the
+project's IMMEDIATE transactions already serialise writers), then read the head, which is the
+newest event. Concurrent web processes and workers never fork the chain; the sequence number
+being the primary key makes a fork impossible even without the lock (the second writer fails
+loudly instead).
+
+The append that brings the chain to a multiple of ``AUDIT_CHECKPOINT_EVENTS`` queues a
+checkpoint once its transaction commits (never inside the request or task that records).
 """
 
 from __future__ import annotations
@@ -17,15 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from contoso_images.audit import chain, context
-from contoso_images.audit.models import AuditChainHead, AuditEvent, Outcome
+from contoso_images.audit.models import AuditEvent, Outcome
 
 ACTION_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_\-]+)*$")
 BULK_BATCH = 1000
+#: The advisory lock appends and checkpoints take on PostgreSQL ("contoso" in ASCII).
+CHAIN_LOCK = 0x636F6E746F736F
+CHECKPOINT_ACTION = "audit.checkpoint"
+CHECKPOINT_DUE_TASK = "contoso_images.audit.tasks.audit_checkpoint_due"
 #: Keys of an operation's state kept out of the record: engine bookkeeping, not results.
 ENGINE_STATE_KEYS = frozenset({"sent"})
 
@@ -107,15 +117,16 @@ def record_many(entries: Iterable[Mapping[str, Any]]) -> list[AuditEvent]:
 
 
 def append_many(rows: list[dict[str, Any]]) -> list[AuditEvent]:
-    """Number, chain and insert prepared rows (see :func:`build_values`) under the head lock.
+    """Number, chain and insert prepared rows (see :func:`build_values`) under the chain lock.
 
-    Plain SQL, not the ORM's query building: an append is three statements and costs well
+    Plain SQL, not the ORM's query building: an append is two statements and costs well
     under a millisecond of Python, so recording never slows the action it records.
     """
     events: list[AuditEvent] = []
     # No savepoint inside the caller's transaction: a failure here dooms it, as it should.
     with transaction.atomic(savepoint=False):
-        sequence, prev_hash = _locked_head()
+        first, prev_hash = locked_head()
+        sequence = first
         for values in rows:
             sequence += 1
             values = {**values, "sequence": sequence, "prev_hash": prev_hash}
@@ -124,16 +135,29 @@ def append_many(rows: list[dict[str, Any]]) -> list[AuditEvent]:
             event._chained = True
             events.append(event)
         _insert(events)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE audit_auditchainhead SET sequence = %s, hash = %s, updated_at = %s "
-                "WHERE id = 1",
-                [sequence, prev_hash, _db_time(timezone.now())],
-            )
+        if _reaches_checkpoint_count(first, sequence, rows):
+            transaction.on_commit(checkpoint_due_enqueue, robust=True)
     for event in events:
         event._state.adding = False
         event._state.db = connection.alias
     return events
+
+
+def _reaches_checkpoint_count(first: int, last: int, rows: list[dict[str, Any]]) -> bool:
+    """Whether these appends bring the chain to a multiple of AUDIT_CHECKPOINT_EVENTS (a
+    checkpoint's own event does not: it would only ask for itself again)."""
+    every = int(getattr(settings, "AUDIT_CHECKPOINT_EVENTS", 0) or 0)
+    if every <= 0 or last // every == first // every:
+        return False
+    return any(row.get("action") != CHECKPOINT_ACTION for row in rows)
+
+
+def checkpoint_due_enqueue() -> None:
+    """Queue a checkpoint (after the commit that reached the count): verifying the whole
+    chain takes longer than a request may wait."""
+    from django_q.tasks import async_task
+
+    async_task(CHECKPOINT_DUE_TASK, group="audit", task_name="audit-checkpoint-events")
 
 
 def _insert(events: list[AuditEvent]) -> None:
@@ -152,37 +176,15 @@ def _insert(events: list[AuditEvent]) -> None:
             )
 
 
-def _db_time(value: datetime) -> Any:
-    return AuditChainHead._meta.get_field("updated_at").get_db_prep_save(value, connection)
-
-
-def _locked_head() -> tuple[int, str]:
-    """(sequence, hash) of the head, its row locked until the transaction ends (PostgreSQL;
-    SQLite's IMMEDIATE transaction already holds the write lock). Rebuilt from the log if
-    the row is missing (a flushed database)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT sequence, hash FROM audit_auditchainhead WHERE id = 1{lock}"  # noqa: S608
+def locked_head() -> tuple[int, str]:
+    """(sequence, hash) of the newest event, (0, GENESIS) for an empty chain, with the chain
+    lock held until the transaction ends (call it inside one)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+        cursor.execute("SELECT sequence, hash FROM audit_auditevent ORDER BY sequence DESC LIMIT 1")
         row = cursor.fetchone()
-    if row is not None:
-        return int(row[0]), str(row[1])
-    last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
-    AuditChainHead.objects.bulk_create(
-        [
-            AuditChainHead(
-                pk=1,
-                sequence=last["sequence"] if last else 0,
-                hash=last["hash"] if last else chain.GENESIS,
-                updated_at=timezone.now(),
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        row = cursor.fetchone()
-    return int(row[0]), str(row[1])
+    return (int(row[0]), str(row[1])) if row else (0, chain.GENESIS)
 
 
 # --- Building the row -----------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """``manage.py audit_checkpoint``: verify the chain, then sign a checkpoint of its head.
 
-The checkpoint is kept in the database and printed (or written with ``--output``) as JSON,
-to be kept somewhere the database's administrators cannot write. A schedule does the same
-every ``AUDIT_CHECKPOINT_SECONDS``.
+The checkpoint is kept in the database, appended to the checkpoint trail
+(``AUDIT_CHECKPOINT_TRAIL``), sent to syslog, and printed (or written with ``--output``) as
+JSON, to be kept somewhere the database's administrators cannot write. A schedule does the
+same every ``AUDIT_CHECKPOINT_SECONDS``, and a queued task every ``AUDIT_CHECKPOINT_EVENTS``
+events.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from contoso_images.audit.models import AuditEvent
 from contoso_images.audit.services.checkpoints import checkpoint_document
+from contoso_images.audit.services.trail import CheckpointTrailError
 from contoso_images.audit.services.verification import chain_verify_and_checkpoint
 
 
@@ -24,7 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", metavar="FILE", help="also write the checkpoint here")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report, checkpoint = chain_verify_and_checkpoint(source="command")
+        try:
+            report, checkpoint = chain_verify_and_checkpoint(source="command")
+        except CheckpointTrailError as exc:
+            raise CommandError(str(exc), returncode=1) from exc
         if checkpoint is None:
             raise CommandError(
                 f"No checkpoint written: the chain is broken. First broken link: "
@@ -35,6 +42,15 @@ class Command(BaseCommand):
         if options["output"]:
             Path(options["output"]).write_text(document + "\n", encoding="utf-8")
         self.stdout.write(document)
-        self.stderr.write(
-            f"Checkpoint of event #{checkpoint.sequence} signed with key {checkpoint.key_id}."
+        kept = (
+            AuditEvent.objects.filter(action="audit.checkpoint", related_id=str(checkpoint.pk))
+            .values_list("result", flat=True)
+            .first()
         )
+        where = json.loads(kept or "{}")
+        self.stderr.write(
+            f"Checkpoint of event #{checkpoint.sequence} signed with key {checkpoint.key_id}; "
+            f"trail: {where.get('trail', '?')}; syslog: {where.get('syslog', '?')}."
+        )
+        for warning in report.warnings:
+            self.stderr.write(f"Warning: {warning}")

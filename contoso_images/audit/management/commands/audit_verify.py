@@ -1,9 +1,19 @@
 """``manage.py audit_verify``: walk the audit chain and report its first broken link.
 
 Checks every event's hash against its content, every link to the event before, the gap-free
-numbering, the chain head, every stored checkpoint and any checkpoint files given, and that
-the database triggers still guard the tables. Exit status 1 on any problem.
-With ``--archive FILE`` it verifies an exported JSON Lines archive instead (no database read).
+numbering, every checkpoint stored in the database, in the checkpoint trail outside it
+(``AUDIT_CHECKPOINT_TRAIL``, whenever the file exists) and in any file given; that the
+database guards are as the migrations made them (not missing, disabled, replaced or joined
+by other triggers or rules); that every verification run was signed by this application;
+and, on PostgreSQL, that the application's role may only INSERT and SELECT the audit tables.
+
+``--checkpoint FILE`` adds a downloaded checkpoint file; ``--checkpoint`` alone insists on the
+trail (an error when there is none). With ``--archive FILE`` it verifies an exported JSON
+Lines archive instead (no database read), against the files given and, with a bare
+``--checkpoint``, the trail.
+
+Exit status: 0 intact and guarded; 1 broken, or guards tampered with; 3 intact, but the
+application's database role may do more than INSERT and SELECT the audit tables.
 """
 
 from __future__ import annotations
@@ -14,22 +24,35 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from contoso_images.audit.chain import Report
-from contoso_images.audit.services.verification import archive_verify, chain_verify
+from contoso_images.audit.services.verification import (
+    TrailMissing,
+    archive_verify,
+    chain_verify,
+)
+
+#: The exit status when the chain is intact but its guards are weaker than they should be.
+WEAK_GUARDS = 3
+TRAIL = ""
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the audit record's hash chain (and checkpoints); exit status 1 and the first "
-        "broken link when it was edited, cut, or had events removed, inserted or reordered."
+        "Verify the audit record's hash chain, checkpoints and guards; exit status 1 and the "
+        "first broken link when it was edited, cut, or had events removed, inserted or "
+        "reordered, or a guard was taken off; 3 when the application's database role may "
+        "change audit rows."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--checkpoint",
             action="append",
+            nargs="?",
+            const=TRAIL,
             default=[],
             metavar="FILE",
-            help="a checkpoint file downloaded earlier (JSON or JSON Lines); may repeat",
+            help="a checkpoint file downloaded earlier (JSON or JSON Lines); may repeat. "
+            "Without FILE: the checkpoint trail (AUDIT_CHECKPOINT_TRAIL), which must exist",
         )
         parser.add_argument(
             "--archive",
@@ -38,22 +61,30 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        files = [Path(name) for name in options["checkpoint"]]
+        trail = TRAIL in options["checkpoint"]
+        files = [Path(name) for name in options["checkpoint"] if name != TRAIL]
         for path in files:
             if not path.is_file():
                 raise CommandError(f"No checkpoint file at {path}.")
-        if options["archive"]:
-            archive = Path(options["archive"])
-            if not archive.is_file():
-                raise CommandError(f"No archive at {archive}.")
-            report = archive_verify(archive, checkpoint_files=files)
-            what = f"the archive {archive.name}"
-        else:
-            report = chain_verify(checkpoint_files=files, source="command")
-            what = "the audit record"
+        try:
+            if options["archive"]:
+                archive = Path(options["archive"])
+                if not archive.is_file():
+                    raise CommandError(f"No archive at {archive}.")
+                report = archive_verify(archive, checkpoint_files=files, trail=trail)
+                what = f"the archive {archive.name}"
+            else:
+                report = chain_verify(checkpoint_files=files, trail_required=trail)
+                what = "the audit record"
+        except TrailMissing as exc:
+            raise CommandError(str(exc), returncode=1) from exc
         self._print(report, what)
         if not report.ok:
             raise CommandError(f"BROKEN: {report.first_problem}", returncode=1)
+        if report.warnings:
+            raise CommandError(
+                f"INTACT, BUT WEAKLY GUARDED: {report.warnings[0]}", returncode=WEAK_GUARDS
+            )
 
     def _print(self, report: Report, what: str) -> None:
         span = f"#{report.first_sequence}–#{report.last_sequence}" if report.events else "no event"
@@ -63,6 +94,8 @@ class Command(BaseCommand):
         )
         for note in report.notes:
             self.stdout.write(f"Note: {note}")
+        for warning in report.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         if report.ok:
             self.stdout.write(
                 self.style.SUCCESS(

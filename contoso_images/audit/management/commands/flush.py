@@ -1,10 +1,12 @@
-"""``manage.py flush``, which must also empty the append-only audit tables where allowed.
+"""``manage.py flush``, which must also empty the append-only audit record where allowed.
 
 Django's flush (and so pytest-django between transactional tests) empties every table with
 DELETE (SQLite) or TRUNCATE (PostgreSQL), which the audit triggers refuse. Where
-``AUDIT_ALLOW_FLUSH`` is true (by default only in tests and debug runs) this command lifts
-the guard for its own connection while it runs; elsewhere it refuses before touching
-anything, because flushing would erase the audit record.
+``AUDIT_ALLOW_FLUSH`` is true (by default only in tests and debug runs) this command runs as
+the tables' owner (``DATABASE_OWNER_URL`` on PostgreSQL, when set) and takes the triggers off
+inside the one transaction that empties the tables, putting them back before it commits
+(``guards.suspended``): only the owner may, and no session setting is involved. Elsewhere it
+refuses before touching anything, because flushing would erase the audit record.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands.flush import Command as DjangoFlush
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
-from contoso_images.audit import guards
+from contoso_images.audit import guards, roles
 
 
 def flush_allowed() -> bool:
@@ -36,6 +38,17 @@ class Command(DjangoFlush):
                 "Flushing would erase the append-only audit record; refused. Set "
                 "AUDIT_ALLOW_FLUSH=true only on a database whose audit record may be lost."
             )
-        connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
-        with guards.lifted(connection):
-            super().handle(**options)
+        with roles.as_owner(options.get("database") or DEFAULT_DB_ALIAS) as connection:
+            # Only around the statements that empty the tables, not around the prompt
+            # Django may show first (the triggers would stay off, locked, while it waits).
+            execute = connection.ops.execute_sql_flush
+
+            def execute_with_guards_off(sql_list: list[str]) -> None:
+                with guards.suspended(connection):
+                    execute(sql_list)
+
+            setattr(connection.ops, "execute_sql_flush", execute_with_guards_off)  # noqa: B010
+            try:
+                super().handle(**options)
+            finally:
+                delattr(connection.ops, "execute_sql_flush")
