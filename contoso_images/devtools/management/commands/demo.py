@@ -21,13 +21,8 @@ import io
 import os
 import secrets
 import signal
-import socket
-import ssl
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +30,16 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from contoso_images.devtools.local_cloud import (
+    LocalCloud,
+    LocalCloudError,
+    start_emulator_server,
+    stop_child,
+)
+
 DEMO_USERS = (("operator", "operators"), ("reviewer", "reviewers"), ("auditor", "auditors"))
 HTTPS, IN_PROCESS, SETTINGS = "https", "in-process", "settings"
 TRANSPORTS = (HTTPS, IN_PROCESS, SETTINGS)
-EMULATOR_START_TIMEOUT = 60.0
-CHILD_STOP_TIMEOUT = 30.0
-# Resource Manager's own audience: tokens for it are accepted whatever port the server has.
-CREDENTIAL_SCOPE = "https://management.azure.com/.default"
 
 
 def default_transport() -> str:
@@ -49,64 +47,6 @@ def default_transport() -> str:
     if chosen:
         return chosen
     return SETTINGS if os.environ.get("AZURE_MODE", "").strip().lower() == "azure" else HTTPS
-
-
-def local_cloud_settings(base_url: str, ca_bundle: Path) -> dict[str, str]:
-    """The gateway settings for the embedded tenant served at ``base_url`` — the same names
-    a real-Azure deployment sets (docs/local-cloud.md, "What a real-Azure deployment
-    changes")."""
-    from contoso_images.arm_emulator.identity import seed as people
-
-    return {
-        "AZURE_MODE": "azure",
-        "AZURE_CLOUD": "custom",
-        "AZURE_RESOURCE_MANAGER_ENDPOINT": base_url,
-        "AZURE_AUTHORITY_HOST": base_url,
-        "AZURE_CREDENTIAL_SCOPE": CREDENTIAL_SCOPE,
-        "AZURE_TENANT_ID": people.CONTOSO_TENANT_ID,
-        "AZURE_CLIENT_ID": people.GATEWAY_CLIENT_ID,
-        "AZURE_CLIENT_SECRET": people.GATEWAY_CLIENT_SECRET,
-        "AZURE_CA_BUNDLE": str(ca_bundle),
-        "RETAIL_PRICES_ENDPOINT": base_url,
-    }
-
-
-def wait_until_answering(
-    base_url: str, ca_file: Path, process: subprocess.Popen[bytes], *, timeout: float
-) -> None:
-    """Poll the cloud metadata document (no token needed) over verified TLS until the server
-    answers; fail early if the child exits (a port in use, a broken state file)."""
-    context = ssl.create_default_context(cafile=str(ca_file))
-    url = f"{base_url}/metadata/endpoints?api-version=2015-01-01"
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise CommandError(
-                f"The emulator server exited with code {process.returncode} before answering "
-                f"(is {base_url} already in use? Choose another port with "
-                "DEMO_EMULATOR_PORT)."
-            )
-        try:
-            with urllib.request.urlopen(url, context=context, timeout=2) as resp:  # noqa: S310 - our https URL
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
-            last = exc
-        time.sleep(0.2)
-    raise CommandError(f"The emulator server at {base_url} did not answer in time: {last}")
-
-
-def stop_child(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL its whole session (each child has its own) if it hangs."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(CHILD_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 class Command(BaseCommand):
@@ -164,7 +104,7 @@ class Command(BaseCommand):
             self._use({"AZURE_MODE": "emulator"})
         if transport != SETTINGS:
             self._seed_tenant()
-        emulator: subprocess.Popen[bytes] | None = None
+        emulator: LocalCloud | None = None
         try:
             if transport == HTTPS:
                 emulator = self._start_emulator(options["emulator_port"])
@@ -190,7 +130,7 @@ class Command(BaseCommand):
         finally:
             if emulator is not None:
                 self._say("Stopping the emulator server…")
-                stop_child(emulator)
+                emulator.stop()
 
     # --- the cloud ---------------------------------------------------------------------------
 
@@ -204,43 +144,14 @@ class Command(BaseCommand):
             setattr(settings, name, value)
         clear_client_cache()
 
-    def _start_emulator(self, port: int) -> subprocess.Popen[bytes]:
-        from contoso_images.arm_emulator.tls import default_tls_dir, ensure_tls_files
-
-        tls = ensure_tls_files(default_tls_dir())
-        if port == 0:
-            with socket.socket() as probe:  # a free port now; the child binds it next
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-        base_url = f"https://127.0.0.1:{port}"
-        command = [
-            sys.executable,
-            str(Path(settings.BASE_DIR, "manage.py")),
-            "emulator_serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state",
-            str(settings.AZURE_EMULATOR_STATE),
-            "--tls-dir",
-            str(tls.directory),
-            "--quiet",
-        ]
-        self.stdout.write(f"Starting the emulated tenant over HTTPS on {base_url}…")
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
-            command,
-            cwd=settings.BASE_DIR,
-            env={**os.environ, "DJANGO_DEVTOOLS": os.environ.get("DJANGO_DEVTOOLS", "true")},
-            start_new_session=True,
-        )
+    def _start_emulator(self, port: int) -> LocalCloud:
+        self.stdout.write("Starting the emulated tenant over HTTPS…")
         try:
-            wait_until_answering(base_url, tls.ca_cert, process, timeout=EMULATOR_START_TIMEOUT)
-        except BaseException:
-            stop_child(process)
-            raise
-        self._use(local_cloud_settings(base_url, tls.ca_bundle))
-        return process
+            cloud = start_emulator_server(settings.AZURE_EMULATOR_STATE, port=port)
+        except LocalCloudError as exc:
+            raise CommandError(f"{exc} Choose another port with DEMO_EMULATOR_PORT.") from exc
+        self._use(cloud.settings())
+        return cloud
 
     def _seed_tenant(self) -> None:
         from contoso_images.arm_emulator import Emulator
