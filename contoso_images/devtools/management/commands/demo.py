@@ -10,8 +10,9 @@ to this process's own gateway as settings. docs/local-cloud.md.
 
 ``--transport in-process`` (or ``DEMO_TRANSPORT=in-process``) keeps the in-process emulator
 (``AZURE_MODE=emulator``, no server); ``--transport settings`` uses whatever the settings
-already say (a real subscription). When the environment already sets ``AZURE_MODE=azure``,
-that is the default: the demo never points a real-Azure configuration at the emulator.
+already say (a real subscription). When the settings already say ``AZURE_MODE=azure``
+(environment or ``.env``), that is the default: the demo never points a real-Azure
+configuration at the emulator.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def default_transport() -> str:
     chosen = os.environ.get("DEMO_TRANSPORT", "").strip().lower()
     if chosen:
         return chosen
-    return SETTINGS if os.environ.get("AZURE_MODE", "").strip().lower() == "azure" else HTTPS
+    # AZURE_MODE=azure from the environment or .env: a real cloud is configured; keep it.
+    return SETTINGS if str(settings.AZURE_MODE).strip().lower() == "azure" else HTTPS
 
 
 class Command(BaseCommand):
