@@ -225,3 +225,15 @@ def start_qcluster(transactional_db, emulator, real_broker, tmp_path):
         # Captured output is shown only when the test fails.
         print(f"--- {log_path.name} (exit code {cluster.returncode}) ---")
         print(log_path.read_text(errors="replace"))
+
+
+# The local-cloud job (CONTOSO_LOCAL_CLOUD=1, tests/local_cloud/https_job.py): browser tests
+# run on the gateway's production path against the emulator served over HTTPS.
+from tests.local_cloud import https_job  # noqa: E402
+
+if https_job.enabled():
+    from tests.local_cloud.https_job import (  # noqa: F401 - fixtures, registered by import
+        local_cloud_job,
+        local_cloud_job_tls,
+        local_cloud_job_totals,
+    )

@@ -75,7 +75,10 @@ class RequestLogEntry:
     ``status`` is what the emulator did (0: the request was dropped or timed out before
     it took effect). ``lost`` says how the answer was lost after the request took effect
     (``"500"``, ``"503"``, ``"504"``, ``"timeout"`` or ``"drop"``), empty when the client
-    got it: an accepted action whose answer was lost is ``status=202, lost="504"``."""
+    got it: an accepted action whose answer was lost is ``status=202, lost="504"``.
+    ``caller`` is who the bearer token ARM accepted names (``arm_auth.caller``: an app's
+    ``appid``, a person's ``upn`` or ``oid``); empty when no token was checked (in process,
+    the Retail Prices API) or the token was refused."""
 
     id: int
     method: str
@@ -84,6 +87,7 @@ class RequestLogEntry:
     at: datetime
     duration_ms: float
     lost: str = ""
+    caller: str = ""
 
     @property
     def applied(self) -> bool:
@@ -388,12 +392,12 @@ class Emulator:
 
     def request_log(self, *, since_id: int = 0) -> list[RequestLogEntry]:
         rows = self.store.conn().execute(
-            "SELECT id, method, path, status, at, duration_ms, lost FROM request_log "
+            "SELECT id, method, path, status, at, duration_ms, lost, caller FROM request_log "
             "WHERE id > ? ORDER BY id",
             (since_id,),
         )
         return [
-            RequestLogEntry(r[0], r[1], r[2], r[3], clock.to_datetime(r[4]), r[5], r[6])
+            RequestLogEntry(r[0], r[1], r[2], r[3], clock.to_datetime(r[4]), r[5], r[6], r[7])
             for r in rows
         ]
 
@@ -401,13 +405,21 @@ class Emulator:
         with self.store.write() as conn:
             conn.execute("DELETE FROM request_log")
 
-    def _log(self, req: ArmRequest, status: int, at: float, started: float, lost: str = "") -> None:
+    def _log(
+        self,
+        req: ArmRequest,
+        status: int,
+        at: float,
+        started: float,
+        lost: str = "",
+        caller: str = "",
+    ) -> None:
         elapsed = (time.perf_counter() - started) * 1000
         with self.store.write() as conn:
             cur = conn.execute(
-                "INSERT INTO request_log (method, path, status, at, duration_ms, lost) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (req.method, req.path_and_query, status, at, round(elapsed, 3), lost),
+                "INSERT INTO request_log (method, path, status, at, duration_ms, lost, caller) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (req.method, req.path_and_query, status, at, round(elapsed, 3), lost, caller),
             )
             last = int(cur.lastrowid or 0)
             if last % 1000 == 0:
@@ -436,12 +448,14 @@ class Emulator:
         started = time.perf_counter()
         req = ArmRequest.parse(method, url, headers, body)
         now = self.now()
+        caller = ""
         if authenticate or (authenticate is None and self.identity.tokens_required()):
             refusal = self.identity.check_arm_token(url, req.path, headers)
             if refusal is not None:
                 resp = error_response(refusal)
                 self._log(req, resp.status, now, started)
                 return resp.status, self._standard_headers(req, resp), resp.body
+            caller = self.identity.arm_token_caller(headers)
         status, lost = 0, ""
         try:
             cfg = self.fault_settings()
@@ -460,7 +474,7 @@ class Emulator:
                     fault.interrupt(f"{req.method} answered {status}")
                     resp = error_response(fault.error(now))
         finally:
-            self._log(req, status, now, started, lost)
+            self._log(req, status, now, started, lost, caller)
         return resp.status, self._standard_headers(req, resp), resp.body
 
     def _answer(self, req: ArmRequest, now: float) -> Response:

@@ -83,9 +83,12 @@ def create(ctx: Ctx, req: ArmRequest, sub: str, rg: str, image: str) -> Response
         generation = vm.emu.get("generation", "V1")
         asked = props.get("hyperVGeneration")
         if asked is not None and str(asked).upper() != generation:
+            # Azure's words, as `az image create` without --hyper-v-generation V2 shows them
+            # for a Gen 2 VM (docs/emulator-fidelity.md).
             raise errors.invalid_parameter(
-                f"The Hyper-V generation '{asked}' of the image does not match the generation "
-                f"'{generation}' of the source virtual machine '{vm_name}'.",
+                f"The Input HyperVGeneration property: '{asked}' does not match with the "
+                f"HyperVGeneration property: 'Gen{generation[-1]}' belonging to source: "
+                "'sourceVirtualMachine'.",
                 target="hyperVGeneration",
             )
         if regions.normalize(vm.body["location"]) != location:

@@ -1,13 +1,14 @@
-"""The two Microsoft.Resources endpoints the dashboard uses (SubscriptionClient,
-api-version 2022-12-01): list subscriptions and list a subscription's locations."""
+"""The Microsoft.Resources endpoints the clients use: list subscriptions and a subscription's
+locations (SubscriptionClient, api-version 2022-12-01, the dashboard), and read one resource
+group (ResourceManagementClient; the Azure CLI reads a group's location)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import regions
-from .lookup import require_sub
-from .state import subscription_row, subscription_rows
+from .lookup import require_rg, require_sub
+from .state import resource_group, subscription_row, subscription_rows
 from .wire import ArmRequest, Ctx, Response, json_response
 
 
@@ -83,3 +84,24 @@ def list_locations(ctx: Ctx, req: ArmRequest, sub: str) -> Response:
     subscriptions see are left out)."""
     sub_id = require_sub(ctx.store.conn(), sub)
     return json_response(200, {"value": [_location(sub_id, r) for r in regions.REGIONS.values()]})
+
+
+def get_resource_group(ctx: Ctx, req: ArmRequest, sub: str, rg: str) -> Response:
+    """``GET /subscriptions/{sub}/resourcegroups/{rg}``: the group as ARM shows it (id with
+    ``resourceGroups`` and the name as created, ``type``, ``location``, ``provisioningState``;
+    the emulator keeps no tags on groups). 404 ``ResourceGroupNotFound`` otherwise."""
+    conn = ctx.store.conn()
+    sub_id = require_sub(conn, sub)
+    name = require_rg(conn, sub, rg)
+    found = resource_group(conn, sub, rg)
+    assert found is not None
+    return json_response(
+        200,
+        {
+            "id": f"/subscriptions/{sub_id}/resourceGroups/{name}",
+            "name": name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": found[1],
+            "properties": {"provisioningState": "Succeeded"},
+        },
+    )

@@ -97,6 +97,7 @@ ROUTES: list[Route] = [
     _r("GET", r"^/subscriptions", subs.list_subscriptions, S),
     _r("GET", _SUB, subs.get_subscription, S),
     _r("GET", _SUB + "/locations", subs.list_locations, S),
+    _r("GET", _RG, subs.get_resource_group, versions.RESOURCES),
     _r("GET", r"^/tenants", tenants.list_tenants, S),
     # virtual machines
     _r("GET", _SUB + _PROV + "/virtualMachines", vms.list_all, C),

@@ -50,7 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from . import cloud, faults
 from .engine import Emulator
@@ -398,7 +398,8 @@ class EmulatorServer:
                     "The api-version query parameter (?api-version=) is required for all requests.",
                 ),
             )
-        doc = cloud.metadata_endpoints(base, self.emulator.identity.arm_audiences())
+        version = next((v for k, v in parse_qsl(query) if k.lower() == "api-version"), "2015-01-01")
+        doc = cloud.metadata_endpoints(base, self.emulator.identity.arm_audiences(), version)
         return 200, head, json.dumps(doc).encode()
 
     # --- lifecycle ---------------------------------------------------------------------------

@@ -93,7 +93,8 @@ CREATE TABLE IF NOT EXISTS request_log (
     status INTEGER NOT NULL,
     at REAL NOT NULL,
     duration_ms REAL NOT NULL,
-    lost TEXT NOT NULL DEFAULT ''
+    lost TEXT NOT NULL DEFAULT '',
+    caller TEXT NOT NULL DEFAULT ''
 );
 """
 # Columns added after state files were first written: (table, column, declaration).
@@ -101,6 +102,7 @@ ADDED_COLUMNS = (
     ("fault_queue", "timeout", "INTEGER NOT NULL DEFAULT 0"),
     ("fault_queue", "applied", "INTEGER NOT NULL DEFAULT 0"),
     ("request_log", "lost", "TEXT NOT NULL DEFAULT ''"),
+    ("request_log", "caller", "TEXT NOT NULL DEFAULT ''"),
 )
 
 RESOURCE_TABLES = ("subscriptions", "resource_groups", "resources", "operations")

@@ -77,6 +77,32 @@ MARKETPLACE = COMPUTE + [v for v in GALLERY if v not in COMPUTE]
 # Microsoft.Resources subscriptions and locations (SubscriptionClient).
 SUBSCRIPTIONS = ["2022-12-01", "2021-01-01", "2020-01-01", "2019-11-01", "2016-06-01"]
 
+# Microsoft.Resources resource groups (ResourceManagementClient): the stable versions of the
+# spec (specification/resources/…/Microsoft.Resources/resources/stable/*). The Azure CLI 2.91
+# reads a group at 2024-11-01 (``az image create`` takes the location from it).
+RESOURCES = [
+    "2024-11-01",
+    "2024-07-01",
+    "2024-03-01",
+    "2023-07-01",
+    "2022-09-01",
+    "2021-04-01",
+    "2021-01-01",
+    "2020-10-01",
+    "2020-08-01",
+    "2020-06-01",
+    "2019-10-01",
+    "2019-08-01",
+    "2019-07-01",
+    "2019-05-10",
+    "2019-05-01",
+    "2019-03-01",
+    "2018-05-01",
+    "2018-02-01",
+    "2017-05-10",
+    "2016-02-01",
+]
+
 # --- fields that come and go with the api-version ------------------------------------
 
 # GalleryImageVersionStorageProfile.source.virtualMachineId appeared here; from this

@@ -208,6 +208,10 @@ def test_manage_py_emulator_serve(tmp_path, tls_dir):
         base = text.split("Serving ", 1)[1].split(" on ", 1)[1].split()[0]
         assert f"CA certificate        {tls_dir / 'ca.pem'}" in text
         assert f"AZURE_AUTHORITY_HOST={base}" in text
+        # The seeded secret is emulator-only, yet not printed unless asked (--show-secret).
+        from contoso_images.arm_emulator.identity.seed import GATEWAY_CLIENT_SECRET
+
+        assert GATEWAY_CLIENT_SECRET not in text
         with requests.Session() as session:
             session.trust_env = False
             doc = session.get(

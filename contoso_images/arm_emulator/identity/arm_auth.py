@@ -186,3 +186,20 @@ def check(
             description="The access token is from the wrong issuer.",
         )
     return None
+
+
+def caller(headers: Mapping[str, str]) -> str:
+    """Who an accepted bearer token names: an app token's ``appid`` (``idtyp: app``), else a
+    person's ``upn`` or ``oid``; empty without a readable token. Read without checking the
+    signature: only called after ``check`` accepted the same header."""
+    header = _header(headers, "Authorization") or ""
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return ""
+    try:
+        claims: dict[str, Any] = jwt.decode(token.strip(), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    if claims.get("idtyp") == "app" and claims.get("appid"):
+        return str(claims["appid"])
+    return str(claims.get("upn") or claims.get("oid") or "")

@@ -375,6 +375,12 @@ class Identity:
         head = {**resp.headers, "Content-Length": str(len(resp.body))}
         return resp.status, head, resp.body
 
+    @staticmethod
+    def arm_token_caller(headers: Mapping[str, str]) -> str:
+        """Who the bearer token of a request ``check_arm_token`` accepted names, for the
+        request log (``arm_auth.caller``)."""
+        return arm_auth.caller(headers)
+
     def check_arm_token(self, url: str, path: str, headers: Mapping[str, str]) -> ArmError | None:
         """Resource Manager's bearer-token check (``arm_auth.py``)."""
         conn = self._ready()

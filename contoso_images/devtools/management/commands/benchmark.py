@@ -34,6 +34,7 @@ BENCHMARK_MODULES = (
     "contoso_images.devtools.benchmarks.vmops",
     "contoso_images.devtools.benchmarks.catalog",
     "contoso_images.devtools.benchmarks.audit",
+    "contoso_images.devtools.benchmarks.transport",
 )
 #: Run only when asked for with --only (minutes of real-cluster work).
 ON_REQUEST_MODULES = ("contoso_images.devtools.benchmarks.soak",)

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"{'id':>7}  {'time (UTC)':<23}  {'method':<6}  {'status':>6}  {'answer':<9}  "
-            f"{'ms':>8}  path"
+            f"{'ms':>8}  path  [caller: the token's app id or user, over HTTPS]"
         )
         for e in entries:
             # 0: dropped or timed out before it took effect; "lost": it took effect, and the
@@ -42,4 +42,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{e.id:>7}  {e.at.strftime('%Y-%m-%d %H:%M:%S.%f')[:23]:<23}  {e.method:<6}  "
                 f"{status:>6}  {answer:<9}  {e.duration_ms:>8.1f}  {e.path}"
+                + (f"  [{e.caller}]" if e.caller else "")
             )

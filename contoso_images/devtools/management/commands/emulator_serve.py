@@ -38,6 +38,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=32, help="worker threads (one per open connection)"
         )
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="print only where it serves (the demo runs it so), not every endpoint",
+        )
+        parser.add_argument(
+            "--show-secret",
+            action="store_true",
+            help="print the seeded gateway app's client secret in the settings it suggests",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from contoso_images.arm_emulator.identity import seed as people
@@ -57,6 +67,17 @@ class Command(BaseCommand):
             emulator.seed_contoso_pilot()
             self.stdout.write(f"Seeded the Contoso pilot into {emulator.path}")
         base, tenant = server.base_url, people.CONTOSO_TENANT_ID
+        if options["quiet"]:
+            self.stdout.write(f"Serving {emulator.path} on {base} (CA {server.tls.ca_cert})")
+            self.stdout.flush()
+            self._serve(server)
+            return
+        # An emulator-only secret, but not one to copy into logs: shown when asked for.
+        secret = (
+            people.GATEWAY_CLIENT_SECRET
+            if options["show_secret"]
+            else "<GATEWAY_CLIENT_SECRET of arm_emulator/identity/seed.py; --show-secret>"
+        )
         lines = [
             f"Serving {emulator.path} on {base}",
             f"  Resource Manager      {base}/subscriptions?api-version=2022-12-01",
@@ -76,7 +97,7 @@ class Command(BaseCommand):
             "  AZURE_CREDENTIAL_SCOPE=https://management.azure.com/.default",
             f"  AZURE_TENANT_ID={tenant}",
             f"  AZURE_CLIENT_ID={people.GATEWAY_CLIENT_ID}",
-            f"  AZURE_CLIENT_SECRET={people.GATEWAY_CLIENT_SECRET}",
+            f"  AZURE_CLIENT_SECRET={secret}",
             f"  AZURE_CA_BUNDLE={server.ca_bundle}",
             "",
             "Azure CLI: see docs/local-cloud.md (az cloud register, core.instance_discovery=false,",
