@@ -9,13 +9,12 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.services.review import on_operation_event
+        from catalog.services.sync import CATALOG_SYNC
         from catalog.specs import REVIEW_EFFECT_SPECS
-        from contoso_images.core import schedules
+        from contoso_images.core import sync
         from contoso_images.operations import registry
 
         for spec in REVIEW_EFFECT_SPECS:
             registry.register(spec)
         registry.listen(on_operation_event)
-        schedules.register(
-            "catalog-sync", "catalog.tasks.catalog_sync_scheduled", every="CATALOG_SYNC_SECONDS"
-        )
+        sync.register(CATALOG_SYNC)

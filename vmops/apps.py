@@ -8,12 +8,11 @@ class VmopsConfig(AppConfig):
     verbose_name = "VM operations"
 
     def ready(self) -> None:
-        from contoso_images.core import schedules
+        from contoso_images.core import sync
         from contoso_images.operations import registry
+        from vmops.services.inventory import INVENTORY_SYNC
         from vmops.specs import POWER_SPECS
 
         for spec in POWER_SPECS:
             registry.register(spec)
-        schedules.register(
-            "inventory-sync", "vmops.tasks.inventory_sync_scheduled", every="INVENTORY_SYNC_SECONDS"
-        )
+        sync.register(INVENTORY_SYNC)

@@ -183,7 +183,7 @@ def _fetch_and_parse(emulator: Any, urls: list[str]) -> int:
             if status != 200:
                 raise RuntimeError(f"GET {next_url} answered {status}")
             page = json.loads(body)
-            listed += sum(1 for raw in page.get("value") or [] if vm_from_raw(raw))
+            listed += len([vm_from_raw(raw) for raw in page.get("value") or []])
             next_url = page.get("nextLink")
     return listed
 
