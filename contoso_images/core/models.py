@@ -19,18 +19,14 @@ class Heartbeat(models.Model):
 
 
 class Subscription(models.Model):
-    """An Azure subscription the dashboard syncs, with the outcome of its last sync.
+    """An Azure subscription the dashboard syncs.
 
     Every app that caches Azure resources hangs them on a subscription, so it lives at the
-    bottom of the house; the sync fields say how the VM inventory sync last went.
+    bottom of the house; how each kind of sync of it last went is its ``SyncState`` rows.
     """
 
     subscription_id = models.CharField(max_length=64, unique=True)
     display_name = models.CharField(max_length=200, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    sync_error = models.TextField(blank=True)
-    #: Azure throttled the last sync; the next one waits until this time.
-    sync_retry_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_name", "subscription_id"]
