@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contoso_images import azure
+from contoso_images.core.bulk import insert_rows
 from contoso_images.core.models import Subscription
 from contoso_images.core.sync import SyncKind, SyncResult, SyncUnit, sync_run
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
@@ -249,7 +250,7 @@ class ListingWriter:
                     setattr(row, name, fields[name])
             row.reported_at = now
             to_update.append(row)
-        VirtualMachine.objects.bulk_create(to_create, batch_size=BATCH)
+        insert_rows(VirtualMachine, to_create, batch_size=BATCH)
         VirtualMachine.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=BATCH)
         if reported:
             VirtualMachine.objects.filter(pk__in=reported).update(reported_at=now)
