@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connections, models
+from django.db import connections, models, router
 
 _PLAIN = (str, bool, int)
 #: Fields whose plain values the database takes as they are.
@@ -32,7 +32,7 @@ def _adapter(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], 
             slow(value) if value is None else connection.ops.adapt_json_value(value, encoder)
         )
     if isinstance(field, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value  # type: ignore[no-any-return]
+        return connection.ops.adapt_datetimefield_value
     if isinstance(field, _AS_IS) or (field.is_relation and field.many_to_one):
         return lambda value: value if value is None or type(value) in _PLAIN else slow(value)
     return slow
@@ -43,20 +43,19 @@ def insert_rows(
 ) -> int:
     """INSERT ``objs`` (unsaved instances of ``model``, every value set); returns how many.
 
-    Fields with ``auto_now``/``auto_now_add`` get their ``pre_save`` value, as in
-    ``bulk_create``; an auto primary key is left to the database."""
+    An auto primary key is left to the database. A model with ``auto_now`` fields is
+    refused: their values come from ``pre_save``, which this does not run."""
     if not objs:
         return 0
-    connection = connections[model.objects.db]
+    connection = connections[router.db_for_write(model)]
     fields = [
         f
         for f in model._meta.concrete_fields
         if not (f.primary_key and isinstance(f, models.AutoField))
     ]
     adapters = [_adapter(f, connection) for f in fields]
-    stamped = [
-        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    if any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields):
+        raise ValueError(f"{model.__name__} has auto_now fields; use bulk_create for it.")
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 - names from the model
@@ -68,9 +67,6 @@ def insert_rows(
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
-            for obj in batch:
-                for field in stamped:
-                    setattr(obj, field.attname, field.pre_save(obj, True))
             cursor.executemany(
                 sql,
                 [tuple(adapt(getattr(obj, name)) for name, adapt in pairs) for obj in batch],

@@ -154,12 +154,16 @@ def inventory_sync_unit(unit: SyncUnit) -> InventorySyncResult:
 
     ``unit.started_at`` is when the listing was asked for: rows refreshed after it (by a
     finished operation) hold newer news and are left alone. Raises ``AzureError`` when a page
-    fails; the batches before it stay written and nothing is marked gone."""
+    fails, once the pages before it are written; nothing is marked gone then."""
     subscription = unit.subscription
     writer = ListingWriter(subscription, unit.started_at)
-    for page in azure.vm_pages_with_power_state(subscription.subscription_id):
-        writer.add(page)
-        unit.keep_alive()
+    try:
+        for page in azure.vm_pages_with_power_state(subscription.subscription_id):
+            writer.add(page)
+            unit.keep_alive()
+    except azure.AzureError:
+        writer.flush()  # the pages read before the failure are news too
+        raise
     writer.flush()
     gone = writer.mark_gone()
     return InventorySyncResult(

@@ -211,7 +211,7 @@ def _rows(f: dict[str, Any]) -> Rows:
         ),
         ("ARM requests of the full sync", str(f["requests"])),
         (
-            f"expected: 1 + ceil(n / {f['page_size']}) per subscription",
+            f"  expected: 1 (subscriptions) + ceil(n / {f['page_size']}) per subscription",
             str(f["expected_requests"]),
         ),
         (
