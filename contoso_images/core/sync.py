@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, connections
@@ -276,6 +277,65 @@ def _sync_unit(kind: SyncKind, state: SyncState, *, force: bool) -> SyncResult:
             return result
     assert result is not None
     return result
+
+
+# --- reading ahead ---------------------------------------------------------------------------
+
+_Item = TypeVar("_Item")
+_DONE = object()
+#: How often a reader waiting on a full queue looks whether the consumer gave up (seconds).
+_READER_POLL = 0.5
+
+
+def read_ahead(items: Iterable[_Item], *, depth: int = 2) -> Iterator[_Item]:
+    """``items`` read by a thread of its own, at most ``depth`` ahead of the caller.
+
+    A listing's next page is fetched and parsed while the caller writes the one before
+    (SQLite and PostgreSQL drivers release the GIL while they work; Azure's answer takes
+    network time), so the two overlap instead of taking turns; memory holds ``depth``
+    pages more. An exception raised while reading is raised to the caller after the items
+    before it. The reader must not use the database (it has no transaction of the caller's).
+    If the caller stops early, the reader stops after the item it is reading.
+    """
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        """Hand an entry over; False once the caller has stopped reading."""
+        while not stop.is_set():
+            try:
+                ahead.put(entry, timeout=_READER_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the caller, who raises it
+            put((_DONE, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=reader, name="sync-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 # --- the entry point -------------------------------------------------------------------------

@@ -381,3 +381,48 @@ def test_the_apps_register_the_inventory_and_the_catalog():
     )
     names = {task.name for task in schedules.registered()}
     assert {"inventory-sync", "catalog-sync"} <= names
+
+
+# --- reading ahead --------------------------------------------------------------------------
+
+
+def test_read_ahead_yields_in_order_and_raises_where_the_reader_failed():
+    def pages():
+        yield from ([1], [2], [3])
+        raise azure.AzureError("InternalServerError", "Boom.", status_code=500)
+
+    seen = []
+    with pytest.raises(azure.AzureError, match="Boom"):
+        for page in sync.read_ahead(pages(), depth=2):
+            seen.append(page)
+    assert seen == [[1], [2], [3]]
+
+
+def test_read_ahead_reads_in_another_thread_at_most_depth_ahead():
+    read, caller = [], threading.get_ident()
+
+    def pages():
+        for n in range(10):
+            read.append((n, threading.get_ident()))
+            yield n
+
+    reader = sync.read_ahead(pages(), depth=2)
+    assert next(reader) == 0
+    assert len(read) <= 1 + 2 + 1  # the one handed over, two waiting, one in hand
+    assert list(reader) == list(range(1, 10))
+    assert {thread for _, thread in read} != {caller}
+
+
+def test_a_caller_that_stops_early_stops_the_reader():
+    closed = threading.Event()
+
+    def pages():
+        try:
+            yield from range(1000)
+        finally:
+            closed.set()
+
+    for n in sync.read_ahead(pages(), depth=1):
+        if n == 2:
+            break
+    assert closed.wait(5)  # the reader closed the listing instead of reading it all

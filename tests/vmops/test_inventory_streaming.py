@@ -24,21 +24,30 @@ def _prod(emulator) -> Subscription:
 
 
 def test_batches_are_written_while_the_listing_is_still_being_read(emulator, monkeypatch):
+    from vmops.services.inventory import ListingWriter
+
     emulator.seed_contoso_pilot(extra_vms=1200)
-    real = azure.vm_pages_with_power_state
-    rows_when_asked = []
+    prod_id = emulator.subscription_ids()[0]
+    handed_over = []  # (rows in the database, listing pages asked of ARM) as each page arrives
+    add = ListingWriter.add
 
-    def watched(subscription_id):
-        for page in real(subscription_id):
-            yield page
-            rows_when_asked.append(VirtualMachine.objects.count())
+    def watched(writer, vms):
+        if writer.subscription.subscription_id == prod_id:
+            asked = [e for e in emulator.request_log() if LISTING in e.path.lower()]
+            handed_over.append((VirtualMachine.objects.count(), len(asked)))
+        add(writer, vms)
 
-    monkeypatch.setattr(azure, "vm_pages_with_power_state", watched)
+    monkeypatch.setattr(ListingWriter, "add", watched)
+    emulator.clear_request_log()
     inventory_sync_all()
-    prod = rows_when_asked[: len(rows_when_asked) - 1]  # the pilot's second subscription last
-    assert prod[:4] == [0, 0, 0, 0]  # four pages of 100 wait for the fifth
-    assert prod[4] == 500  # written before the sixth page is asked for
-    assert prod[9] == 1000
+    rows = [count for count, _ in handed_over]
+    assert rows[:5] == [0, 0, 0, 0, 0]  # five pages of 100 make the first batch
+    assert rows[5] == 500 and rows[10] == 1000  # written before the next page is handled
+    pages = len(handed_over)
+    assert pages == 13
+    # The listing was still being read: the writer's page, two waiting, one in the reader's hand.
+    assert all(asked <= page + 4 for page, (_, asked) in enumerate(handed_over))
+    assert handed_over[5][1] < 13
     assert VirtualMachine.objects.count() == 1200 + 18
 
 

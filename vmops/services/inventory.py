@@ -27,7 +27,7 @@ from django.utils import timezone
 from contoso_images import azure
 from contoso_images.core.bulk import insert_rows
 from contoso_images.core.models import Subscription
-from contoso_images.core.sync import SyncKind, SyncResult, SyncUnit, sync_run
+from contoso_images.core.sync import SyncKind, SyncResult, SyncUnit, read_ahead, sync_run
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.models import VirtualMachine
 
@@ -112,14 +112,18 @@ def _settle(row: VirtualMachine, power_state: str, now: Any) -> list[str]:
     "deallocated" after a failed Start has not changed state, and keeps its time. The first
     settled state seen is recorded without a time (it was not seen changing).
     """
-    if power_state in TRANSITIONAL_POWER_STATES or power_state == PowerState.UNKNOWN:
-        return []
-    if power_state == row.settled_power_state:
+    if not _settles(power_state) or power_state == row.settled_power_state:
         return []
     if row.settled_power_state:
         row.settled_at = now
     row.settled_power_state = power_state
     return list(SETTLED_FIELDS)
+
+
+def _settles(power_state: str) -> bool:
+    """Whether a read showing ``power_state`` shows the VM settled: transitions and
+    "unknown" do not."""
+    return power_state not in TRANSITIONAL_POWER_STATES and power_state != PowerState.UNKNOWN
 
 
 def _image_reference_dict(ref: azure.ImageReference | None) -> dict[str, str]:
@@ -158,7 +162,8 @@ def inventory_sync_unit(unit: SyncUnit) -> InventorySyncResult:
     subscription = unit.subscription
     writer = ListingWriter(subscription, unit.started_at)
     try:
-        for page in azure.vm_pages_with_power_state(subscription.subscription_id):
+        pages = read_ahead(azure.vm_pages_with_power_state(subscription.subscription_id))
+        for page in pages:
             writer.add(page)
             unit.keep_alive()
     except azure.AzureError:
@@ -216,22 +221,26 @@ class ListingWriter:
                 *SETTLED_FIELDS,
             )
         }
-        to_create: list[VirtualMachine] = []
+        to_create: list[dict[str, Any]] = []
         to_update: list[VirtualMachine] = []
         reported: list[int] = []
         for azure_id, vm in batch.items():
             fields = vm_fields_from_azure(vm)
             row = existing.get(azure_id)
             if row is None:
-                row = VirtualMachine(
-                    subscription=self.subscription,
-                    azure_id=azure_id,
-                    reported_at=now,
-                    state_changed_at=None,  # not seen changing yet
-                    **fields,
+                power_state = fields["power_state"]
+                to_create.append(
+                    {
+                        **fields,
+                        "subscription_id": self.subscription.pk,
+                        "azure_id": azure_id,
+                        "reported_at": now,
+                        "state_changed_at": None,  # not seen changing yet
+                        # The first settled state seen, without a time (see _settle).
+                        "settled_power_state": power_state if _settles(power_state) else "",
+                        "settled_at": None,
+                    }
                 )
-                _settle(row, row.power_state, now)
-                to_create.append(row)
                 continue
             if row.reported_at and row.reported_at > now:
                 continue  # newer news than this listing
