@@ -18,6 +18,19 @@ scope such as a region). Everything around that function lives here, once:
 - :func:`sync_status` is what the page shows, for any kind.
 
 Core never imports the apps: they hand their kind over with :func:`register`.
+
+Adding a kind (retail prices per region, say) takes:
+
+1. a ``SyncResult`` subclass with its counts, and a function syncing one claimed
+   :class:`SyncUnit` (``unit.subscription``, or ``unit.scope`` for a kind with ``scopes=``),
+   calling ``unit.keep_alive()`` as pages arrive and marking nothing gone until its listing
+   is complete (``read_ahead`` overlaps reading the next page with writing this one);
+2. ``sync.register(SyncKind(name=..., sync=..., result=..., task=..., every=..., ...))`` in
+   the app's ``AppConfig.ready`` (this also schedules it) and its interval setting;
+3. the task ``task`` names: ``return sync_report(sync_run(NAME))``;
+4. two URLs pointing at ``core.sync_views.sync_refresh`` / ``sync_status_view`` with
+   ``{"kind": NAME}``, and ``{% include "core/includes/sync_status.html" %}`` on the page
+   with ``sync = sync_status(NAME, user=request.user)`` in its context.
 """
 
 from __future__ import annotations
