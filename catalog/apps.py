@@ -2,26 +2,21 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
-#: Asking Azure for the catalog now (core's `roles.user_may`): reviewers may, and any app
-#: above the catalog may add its own permission (vmops adds its operators').
-REFRESH_ACTION = "catalog.refresh"
-
 
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Image catalog"
 
     def ready(self) -> None:
-        from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION
+        from catalog.choices import REFRESH_ACTION, REVIEW_PERMISSION, VIEW_PERMISSION
+        from catalog.services.sync import CATALOG_SYNC
         from catalog.specs import REVIEW_EFFECT_SPECS
-        from contoso_images.core import navigation, roles, schedules
+        from contoso_images.core import navigation, roles, sync
         from contoso_images.operations import registry
 
         for spec in REVIEW_EFFECT_SPECS:
             registry.register(spec)
-        schedules.register(
-            "catalog-sync", "catalog.tasks.catalog_sync_scheduled", every="CATALOG_SYNC_SECONDS"
-        )
+        sync.register(CATALOG_SYNC)
         navigation.register_section(
             "Catalog",
             url_name="catalog:catalog_index",

@@ -52,3 +52,7 @@ class Lifecycle(models.TextChoices):
 #: The permission every review action needs (checked in views and services alike).
 REVIEW_PERMISSION = "catalog.review_image"
 VIEW_PERMISSION = "catalog.view_catalog"
+
+#: Asking Azure for the catalog now (core's `roles.user_may`): reviewers may, and any app
+#: above the catalog may add its own permission (vmops adds its operators').
+REFRESH_ACTION = "catalog.refresh"

@@ -37,22 +37,6 @@ class CatalogPermission(models.Model):
         return "Catalog permissions"
 
 
-class CatalogSyncState(models.Model):
-    """How the last catalog sync of one subscription went (the VM inventory keeps its own
-    on the subscription row); also the lock two syncs of one subscription take turns on."""
-
-    subscription = models.OneToOneField(
-        Subscription, on_delete=models.CASCADE, related_name="catalog_sync"
-    )
-    synced_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    #: Azure throttled the last sync; the next one waits until this time.
-    retry_after = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"Catalog sync of {self.subscription}"
-
-
 class ImageDefinition(models.Model):
     """What Azure last said about one Compute Gallery image definition.
 

@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from catalog.choices import VIEW_PERMISSION, ImageKind, Lifecycle, ReviewStatus
-from catalog.models import EOL_SOON, CatalogImage, CatalogSyncState, ReviewDecision
+from catalog.models import EOL_SOON, CatalogImage, ReviewDecision
 from contoso_images.operations import selectors as operation_selectors
 from contoso_images.operations.models import Operation
 
@@ -205,24 +205,6 @@ def last_effects(images: Iterable[CatalogImage]) -> dict[int, ReviewDecision]:
     for decision in decisions:
         latest.setdefault(decision.image_id, decision)
     return latest
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    last_synced_at: Any
-    errors: list[CatalogSyncState]
-    throttled_until: Any
-
-
-def catalog_sync_status() -> SyncStatus:
-    states = list(CatalogSyncState.objects.select_related("subscription"))
-    synced = [s.synced_at for s in states if s.synced_at]
-    throttled = [s.retry_after for s in states if s.retry_after]
-    return SyncStatus(
-        last_synced_at=max(synced) if synced else None,
-        errors=[s for s in states if s.error],
-        throttled_until=max(throttled) if throttled else None,
-    )
 
 
 def image_get(*, user: Any, pk: int) -> CatalogImage:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from catalog import services
+from catalog.services.sync import CATALOG
+from contoso_images.core.sync import sync_report, sync_run
 
 
 def catalog_sync_scheduled() -> str:
-    return "; ".join(str(result) for result in services.catalog_sync_all())
+    """The schedule's and "Refresh now"'s task: every subscription's custom images."""
+    return sync_report(sync_run(CATALOG))

@@ -3,14 +3,16 @@ from __future__ import annotations
 from django.urls import path
 
 from catalog import views
+from catalog.services.sync import CATALOG
+from contoso_images.core.sync_views import sync_refresh, sync_status_view
 
 app_name = "catalog"
 
 urlpatterns = [
     path("", views.catalog_index, name="catalog_index"),
     path("overview/", views.catalog_overview, name="catalog_overview"),
-    path("refresh/", views.catalog_refresh, name="catalog_refresh"),
-    path("sync-status/", views.catalog_sync_status, name="catalog_sync_status"),
+    path("refresh/", sync_refresh, {"kind": CATALOG}, name="catalog_refresh"),
+    path("sync-status/", sync_status_view, {"kind": CATALOG}, name="catalog_sync_status"),
     path("resource/", views.image_by_resource, name="image_by_resource"),
     path("images/<int:pk>/", views.image_detail, name="image_detail"),
     path("images/<int:pk>/row/", views.image_row, name="image_row"),

@@ -316,6 +316,11 @@ QCLUSTER_CHECK_SECONDS = env.float("QCLUSTER_CHECK_SECONDS", default=5)
 #: A graceful stop (SIGTERM) longer than this is forced: running tasks end within Q_TIMEOUT.
 QCLUSTER_STOP_SECONDS = env.float("QCLUSTER_STOP_SECONDS", default=Q_TIMEOUT + 50)
 INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
+#: Subscriptions one sync (inventory, catalog) works on side by side, each in its own thread.
+SYNC_PARALLEL_SUBSCRIPTIONS = env.int("SYNC_PARALLEL_SUBSCRIPTIONS", default=2)
+#: How long a sync's claim on a subscription lasts without news from it (it renews the claim
+#: as pages arrive); a claim left by a dead worker expires after it.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 RECONCILE_SECONDS = env.int("RECONCILE_SECONDS", default=60)
 VM_ROW_POLL_SECONDS = env.int("VM_ROW_POLL_SECONDS", default=2)
 #: The most VMs one multi-select may act on ("all matching the filter" above it sends nothing).

@@ -16,17 +16,16 @@ class VmopsConfig(AppConfig):
     verbose_name = "VM operations"
 
     def ready(self) -> None:
-        from catalog.apps import REFRESH_ACTION
-        from contoso_images.core import navigation, roles, schedules
+        from catalog.choices import REFRESH_ACTION
+        from contoso_images.core import navigation, roles, sync
         from contoso_images.operations import registry
         from vmops.models import VM_TYPE
+        from vmops.services.inventory import INVENTORY_SYNC, REFRESH_INVENTORY
         from vmops.specs import POWER_SPECS
 
         for spec in POWER_SPECS:
             registry.register(spec)
-        schedules.register(
-            "inventory-sync", "vmops.tasks.inventory_sync_scheduled", every="INVENTORY_SYNC_SECONDS"
-        )
+        sync.register(INVENTORY_SYNC)
 
         view, operate = "vmops.view_virtualmachine", "vmops.operate_virtualmachine"
         navigation.register_section(
@@ -46,3 +45,4 @@ class VmopsConfig(AppConfig):
         # IT staff capture into the catalog and pick images from it: they may ask Azure for
         # it now, as reviewers may (catalog's own grant).
         roles.register_action_permission(REFRESH_ACTION, operate)
+        roles.register_action_permission(REFRESH_INVENTORY, operate)

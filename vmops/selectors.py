@@ -240,24 +240,6 @@ def vm_filter_choices(*, user: Any) -> dict[str, list[Any]]:
     }
 
 
-@dataclass(frozen=True)
-class SyncStatus:
-    last_synced_at: Any
-    errors: list[Subscription]
-    throttled_until: Any
-
-
-def inventory_sync_status(subscriptions: list[Subscription] | None = None) -> SyncStatus:
-    subs = subscriptions if subscriptions is not None else list(Subscription.objects.all())
-    synced = [s.synced_at for s in subs if s.synced_at]
-    throttled = [s.sync_retry_after for s in subs if s.sync_retry_after]
-    return SyncStatus(
-        last_synced_at=max(synced) if synced else None,
-        errors=[s for s in subs if s.sync_error],
-        throttled_until=max(throttled) if throttled else None,
-    )
-
-
 def vm_get(*, user: Any, pk: int) -> VirtualMachine:
     """One VM with its subscription; raises DoesNotExist for unknown or hidden VMs."""
     return vm_queryset(user=user).select_related("subscription").get(pk=pk)

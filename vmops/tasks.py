@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from vmops import services
+from contoso_images.core.sync import sync_report, sync_run
+from vmops.services.inventory import INVENTORY
 
 
 def inventory_sync_scheduled() -> str:
-    return "; ".join(str(result) for result in services.inventory_sync_all())
+    """The schedule's and "Refresh now"'s task: every subscription's VMs."""
+    return sync_report(sync_run(INVENTORY))

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
+from contoso_images.core.sync_views import sync_refresh, sync_status_view
 from vmops import views
+from vmops.services.inventory import INVENTORY
 
 app_name = "vmops"
 
@@ -11,8 +13,8 @@ urlpatterns = [
     path("vms/overview/", views.vm_overview, name="vm_overview"),
     path("vms/export.csv", views.vm_export, name="vm_export"),
     path("vms/columns/", views.vm_columns, name="vm_columns"),
-    path("vms/refresh/", views.vm_refresh, name="vm_refresh"),
-    path("vms/sync-status/", views.vm_sync_status, name="vm_sync_status"),
+    path("vms/refresh/", sync_refresh, {"kind": INVENTORY}, name="vm_refresh"),
+    path("vms/sync-status/", sync_status_view, {"kind": INVENTORY}, name="vm_sync_status"),
     path("vms/bulk/", views.vm_bulk, name="vm_bulk"),
     path("vms/bulk/<int:pk>/", views.vm_bulk_results, name="vm_bulk_results"),
     path("vms/deallocate-stopped/", views.vm_bulk_deallocate, name="vm_bulk_deallocate"),

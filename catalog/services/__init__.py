@@ -12,18 +12,18 @@ from catalog.services.marketplace import (
 )
 from catalog.services.review import effect_succeeded, review_decide
 from catalog.services.sync import (
+    CATALOG,
     CatalogSyncResult,
     catalog_sync,
     catalog_sync_all,
-    catalog_sync_request,
     recompute_latest,
 )
 
 __all__ = [
+    "CATALOG",
     "CatalogSyncResult",
     "catalog_sync",
     "catalog_sync_all",
-    "catalog_sync_request",
     "effect_succeeded",
     "image_read_live",
     "marketplace_entry_add",

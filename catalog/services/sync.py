@@ -12,24 +12,29 @@ stays so until its regions change, which the listing shows. ARM requests per ful
     + 1 per gallery (definitions) + 1 per definition (versions)
     + 1 per version whose replication is not yet known complete   (0 once settled)
 
-(each listing takes one more request per 100 items). Images that vanish from Azure are
-marked gone, never deleted, so their review history stays; a listing that fails leaves
-everything as it was (nothing is marked gone from a partial view).
+(each listing takes one more request per 100 items). The listings are read without SDK
+models and written as they arrive (managed images a page at a time, each gallery's
+definitions, each definition's versions a page at a time). Images that vanish from Azure
+are marked gone, never deleted, so their review history stays; only once every listing of
+the subscription has been read: a listing that fails keeps what was written before it (real
+news) and marks nothing gone. The sync of one subscription is a kind registered with core's
+sync pattern (``contoso_images.core.sync``): claimed first, so two syncs of a subscription
+never run at once, with failures and throttling recorded there.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q
 
-from catalog.choices import ImageKind
-from catalog.models import CatalogImage, CatalogSyncState, ImageDefinition
+from catalog.choices import REFRESH_ACTION, VIEW_PERMISSION, ImageKind
+from catalog.models import CatalogImage, ImageDefinition
 from catalog.services.fields import (
     DEFINITION_FIELDS,
     IMAGE_FIELDS,
@@ -41,7 +46,7 @@ from catalog.services.fields import (
 )
 from contoso_images import azure
 from contoso_images.core.models import Subscription
-from contoso_images.core.services import subscriptions_sync, sync_request_claim
+from contoso_images.core.sync import SyncKind, SyncResult, SyncUnit, sync_run
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +54,6 @@ BATCH = 500
 CUSTOM_KINDS = (ImageKind.MANAGED_IMAGE, ImageKind.GALLERY_VERSION)
 
 # --- reading Azure -------------------------------------------------------------------------
-
-
-@dataclass
-class Listing:
-    """Everything one subscription's custom images are, as Azure listed them."""
-
-    images: list[azure.ManagedImage] = field(default_factory=list)
-    galleries: list[azure.Gallery] = field(default_factory=list)
-    definitions: list[azure.GalleryImageDefinition] = field(default_factory=list)
-    versions: list[azure.GalleryImageVersion] = field(default_factory=list)
-    replication_reads: int = 0
 
 
 def _needs_replication_read(version: azure.GalleryImageVersion, cached: Any) -> bool:
@@ -74,44 +68,6 @@ def _needs_replication_read(version: azure.GalleryImageVersion, cached: Any) -> 
         return True
     listed = regions_signature(replication_entries(version, []))
     return listed != regions_signature(cached.replication)
-
-
-def _read_subscription(subscription_id: str) -> Listing:
-    known = {
-        row.resource_key: row
-        for row in CatalogImage.objects.filter(
-            subscription__subscription_id=subscription_id, kind=ImageKind.GALLERY_VERSION
-        ).only("resource_key", "replication_state", "provisioning_state", "replication")
-    }
-    listing = Listing(
-        images=azure.managed_images(subscription_id),
-        galleries=azure.galleries(subscription_id),
-    )
-    for gallery in listing.galleries:
-        try:
-            definitions = azure.gallery_image_definitions(
-                subscription_id, gallery.resource_group, gallery.name
-            )
-        except azure.AzureError as exc:
-            if not exc.is_not_found:
-                raise
-            continue  # deleted between the two listings: its images are gone
-        listing.definitions += definitions
-        for definition in definitions:
-            try:
-                versions = azure.gallery_image_versions(
-                    subscription_id, definition.resource_group, gallery.name, definition.name
-                )
-            except azure.AzureError as exc:
-                if not exc.is_not_found:
-                    raise
-                continue
-            for version in versions:
-                if _needs_replication_read(version, known.get(version.id.lower())):
-                    version = _with_replication(version)
-                    listing.replication_reads += 1
-                listing.versions.append(version)
-    return listing
 
 
 def _with_replication(version: azure.GalleryImageVersion) -> azure.GalleryImageVersion:
@@ -129,17 +85,14 @@ def _with_replication(version: azure.GalleryImageVersion) -> azure.GalleryImageV
         raise
 
 
-def _definition_key(version_id: str) -> str:
-    """A version's id without ``/versions/{name}``: its definition's key."""
-    return version_id.lower().rsplit("/versions/", 1)[0]
-
-
 # --- syncing -------------------------------------------------------------------------------
+
+#: The catalog's kind in core's sync pattern (SyncState.kind, SyncRequest.name).
+CATALOG = "catalog"
 
 
 @dataclass(frozen=True)
-class CatalogSyncResult:
-    subscription: str
+class CatalogSyncResult(SyncResult):
     managed_images: int = 0
     galleries: int = 0
     definitions: int = 0
@@ -148,129 +101,246 @@ class CatalogSyncResult:
     updated: int = 0
     gone: int = 0
     replication_reads: int = 0
-    throttled_until: Any = None
-    error: str = ""
 
     def __str__(self) -> str:
         if self.error:
-            return f"{self.subscription}: {self.error}"
+            return f"{self.unit}: {self.error}"
         return (
-            f"{self.subscription}: {self.managed_images} managed images, {self.galleries} "
+            f"{self.unit}: {self.managed_images} managed images, {self.galleries} "
             f"galleries, {self.definitions} definitions, {self.versions} versions listed; "
             f"{self.created} new, {self.updated} changed, {self.gone} gone"
         )
 
 
 def catalog_sync_all(*, force: bool = False) -> list[CatalogSyncResult]:
-    """Sync every subscription's custom images (the schedule, "Refresh now" and
-    ``manage.py sync_catalog`` call this)."""
-    try:
-        subscriptions = subscriptions_sync()
-    except azure.AzureError as exc:
-        logger.warning("Listing subscriptions failed: %s", exc)
-        subscriptions = list(Subscription.objects.all())
-    return [catalog_sync(subscription=sub, force=force) for sub in subscriptions]
+    """Sync every subscription's custom images: ``sync_run("catalog")``, which the schedule,
+    "Refresh now" and ``manage.py sync_catalog`` run."""
+    return cast(list[CatalogSyncResult], sync_run(CATALOG, force=force))
 
 
 def catalog_sync(*, subscription: Subscription, force: bool = False) -> CatalogSyncResult:
-    """Sync one subscription. Throttling is recorded, and the next sync waits for it."""
-    state, _ = CatalogSyncState.objects.get_or_create(subscription=subscription)
-    now = timezone.now()
-    if not force and state.retry_after and state.retry_after > now:
-        return CatalogSyncResult(
-            str(subscription),
-            throttled_until=state.retry_after,
-            error="skipped: Azure asked us to wait",
-        )
-    try:
-        listing = _read_subscription(subscription.subscription_id)
-    except azure.AzureError as exc:
-        retry_at = now + timedelta(seconds=exc.retry_after or 60) if exc.is_throttled else None
-        CatalogSyncState.objects.filter(pk=state.pk).update(
-            error=exc.sentence, retry_after=retry_at
-        )
-        logger.warning("Catalog sync of %s failed: %s", subscription.subscription_id, exc)
-        return CatalogSyncResult(str(subscription), throttled_until=retry_at, error=exc.sentence)
-    result = _apply(subscription, state, listing, now)
-    CatalogSyncState.objects.filter(pk=state.pk).update(synced_at=now, error="", retry_after=None)
-    return result
+    """Sync one subscription now (core's pattern: claimed first, outcome recorded)."""
+    (result,) = sync_run(CATALOG, force=force, subscription=subscription)
+    return cast(CatalogSyncResult, result)
 
 
-@transaction.atomic
-def _apply(
-    subscription: Subscription, state: CatalogSyncState, listing: Listing, now: datetime
-) -> CatalogSyncResult:
-    """Write one subscription's listing. ``now`` is when it was asked for: rows refreshed
-    after it (by a review effect that just finished) hold newer news and are left alone."""
-    CatalogSyncState.objects.select_for_update().filter(pk=state.pk).first()
-    definitions, def_created, def_updated, def_gone = _apply_definitions(
-        subscription, listing.definitions, now
+def catalog_sync_unit(unit: SyncUnit) -> CatalogSyncResult:
+    """Sync one claimed subscription, writing each listing as it arrives; once all of them
+    were read, mark what they did not show as gone and move "latest" where it now is.
+
+    ``unit.started_at`` is when the listings were asked for: rows refreshed after it (by a
+    review effect that just finished) hold newer news and are left alone. Raises
+    ``AzureError`` when a listing fails; what was written before stays, nothing is gone."""
+    subscription = unit.subscription
+    subscription_id = subscription.subscription_id
+    writer = CatalogWriter(subscription, unit.started_at)
+    for images in azure.managed_image_pages(subscription_id):
+        writer.images(images)
+        unit.keep_alive()
+    galleries = azure.galleries(subscription_id)
+    for gallery in galleries:
+        try:
+            listed = azure.gallery_image_definitions(
+                subscription_id, gallery.resource_group, gallery.name
+            )
+        except azure.AzureError as exc:
+            if not exc.is_not_found:
+                raise
+            continue  # deleted between the two listings: its images are gone
+        definitions = writer.definitions(listed)
+        unit.keep_alive()
+        for definition in listed:
+            row = definitions[definition.id.lower()]
+            try:
+                for versions in azure.gallery_image_version_pages(
+                    subscription_id, definition.resource_group, gallery.name, definition.name
+                ):
+                    writer.versions(row, _with_replication_where_needed(writer, versions))
+                    unit.keep_alive()
+            except azure.AzureError as exc:
+                if not exc.is_not_found:
+                    raise
+                continue  # deleted meanwhile: its versions not yet written are gone
+    gone = writer.finish()
+    return CatalogSyncResult(
+        str(subscription),
+        managed_images=writer.managed_images,
+        galleries=len(galleries),
+        definitions=writer.definitions_listed,
+        versions=writer.versions_listed,
+        created=writer.created,
+        updated=writer.updated,
+        gone=gone,
+        replication_reads=writer.replication_reads,
     )
-    existing = {
-        row.resource_key: row
-        for row in CatalogImage.objects.filter(subscription=subscription, kind__in=CUSTOM_KINDS)
-    }
-    to_create: list[CatalogImage] = []
-    to_update: list[CatalogImage] = []
-    seen: set[str] = set()
 
-    def upsert(key: str, kind: str, fields: dict[str, Any]) -> None:
-        seen.add(key)
-        row = existing.get(key)
-        if row is None:
-            to_create.append(
-                CatalogImage(
-                    kind=kind,
-                    subscription=subscription,
+
+def _with_replication_where_needed(
+    writer: CatalogWriter, versions: list[azure.GalleryImageVersion]
+) -> list[azure.GalleryImageVersion]:
+    """The page's versions, those whose replication can still change read one by one."""
+    cached = {
+        row.resource_key: row
+        for row in CatalogImage.objects.filter(
+            resource_key__in=[v.id.lower() for v in versions], kind=ImageKind.GALLERY_VERSION
+        ).only("resource_key", "replication_state", "provisioning_state", "replication")
+    }
+    out = []
+    for version in versions:
+        if _needs_replication_read(version, cached.get(version.id.lower())):
+            version = _with_replication(version)
+            writer.replication_reads += 1
+        out.append(version)
+    return out
+
+
+class CatalogWriter:
+    """Writes one subscription's listings as they arrive, one transaction per page (or per
+    gallery's definitions). Each write reads only its own rows (by ARM id), creates the new
+    ones, updates the changed ones and marks the rest as reported now; :meth:`finish` is for
+    the end of a complete set of listings only."""
+
+    def __init__(self, subscription: Subscription, now: datetime) -> None:
+        self.subscription = subscription
+        self.now = now
+        self.managed_images = self.definitions_listed = self.versions_listed = 0
+        self.created = self.updated = self.replication_reads = 0
+        self.definition_ids: set[int] = set()
+
+    def images(self, images: list[azure.ManagedImage]) -> None:
+        self.managed_images += len(images)
+        self._upsert(
+            ImageKind.MANAGED_IMAGE, {i.id.lower(): managed_image_fields(i) for i in images}
+        )
+
+    def versions(
+        self, definition: ImageDefinition, versions: list[azure.GalleryImageVersion]
+    ) -> None:
+        self.versions_listed += len(versions)
+        self.definition_ids.add(definition.pk)
+        with transaction.atomic():
+            existing = self._existing([v.id.lower() for v in versions])
+            fields = {
+                v.id.lower(): version_fields(v, definition, existing.get(v.id.lower()))
+                for v in versions
+            }
+            self._upsert(ImageKind.GALLERY_VERSION, fields, existing)
+
+    @staticmethod
+    def _existing(keys: list[str]) -> dict[str, CatalogImage]:
+        return {row.resource_key: row for row in CatalogImage.objects.filter(resource_key__in=keys)}
+
+    @transaction.atomic
+    def _upsert(
+        self,
+        kind: str,
+        listed: dict[str, dict[str, Any]],
+        existing: dict[str, CatalogImage] | None = None,
+    ) -> None:
+        now = self.now
+        if existing is None:
+            existing = self._existing(list(listed))
+        to_create: list[CatalogImage] = []
+        to_update: list[CatalogImage] = []
+        reported: list[int] = []
+        for key, fields in listed.items():
+            row = existing.get(key)
+            if row is None:
+                to_create.append(
+                    CatalogImage(
+                        kind=kind,
+                        subscription=self.subscription,
+                        resource_key=key,
+                        first_seen_at=now,
+                        reported_at=now,
+                        **fields,
+                    )
+                )
+                continue
+            if row.reported_at and row.reported_at > now:
+                continue  # newer news than this listing
+            changed = _assign(row, fields)
+            if row.gone_at is not None:
+                row.gone_at = None
+                changed = True
+            if changed:
+                row.reported_at = now
+                to_update.append(row)
+            elif row.reported_at is None or row.reported_at < now:
+                reported.append(row.pk)
+        CatalogImage.objects.bulk_create(to_create, batch_size=BATCH)
+        CatalogImage.objects.bulk_update(
+            to_update, [*IMAGE_FIELDS, "gone_at", "reported_at"], batch_size=BATCH
+        )
+        if reported:
+            CatalogImage.objects.filter(pk__in=reported).update(reported_at=now)
+        self.created += len(to_create)
+        self.updated += len(to_update)
+
+    @transaction.atomic
+    def definitions(self, listed: list[azure.GalleryImageDefinition]) -> dict[str, ImageDefinition]:
+        """Write one gallery's definitions; their rows by key, for their versions."""
+        now = self.now
+        self.definitions_listed += len(listed)
+        by_key = {d.id.lower(): d for d in listed}
+        existing = {
+            row.resource_key: row
+            for row in ImageDefinition.objects.filter(resource_key__in=list(by_key))
+        }
+        to_create: list[ImageDefinition] = []
+        to_update: list[ImageDefinition] = []
+        reported: list[int] = []
+        for key, definition in by_key.items():
+            fields = definition_fields(definition)
+            row = existing.get(key)
+            if row is None:
+                row = ImageDefinition(
+                    subscription=self.subscription,
                     resource_key=key,
                     first_seen_at=now,
                     reported_at=now,
                     **fields,
                 )
-            )
-            return
-        if row.reported_at and row.reported_at > now:
-            return
-        changed = _assign(row, fields)
-        if row.gone_at is not None:
-            row.gone_at = None
-            changed = True
-        row.reported_at = now
-        if changed:
-            to_update.append(row)
-
-    for image in listing.images:
-        upsert(image.id.lower(), ImageKind.MANAGED_IMAGE, managed_image_fields(image))
-    for version in listing.versions:
-        definition = definitions.get(_definition_key(version.id))
-        if definition is None:
-            continue  # its definition was not listed (deleted meanwhile)
-        key = version.id.lower()
-        fields = version_fields(version, definition, existing.get(key))
-        upsert(key, ImageKind.GALLERY_VERSION, fields)
-
-    CatalogImage.objects.bulk_create(to_create, batch_size=BATCH)
-    CatalogImage.objects.bulk_update(to_update, [*IMAGE_FIELDS, "gone_at"], batch_size=BATCH)
-    gone_ids = [row.pk for key, row in existing.items() if key not in seen and row.gone_at is None]
-    for start in range(0, len(gone_ids), BATCH):
-        CatalogImage.objects.filter(pk__in=gone_ids[start : start + BATCH]).update(
-            gone_at=now, is_latest=False
+                to_create.append(row)
+                existing[key] = row
+                continue
+            changed = _assign(row, fields)
+            if row.gone_at is not None:
+                row.gone_at = None
+                changed = True
+            if changed:
+                row.reported_at = now
+                to_update.append(row)
+            elif row.reported_at < now:
+                reported.append(row.pk)
+        ImageDefinition.objects.bulk_create(to_create, batch_size=BATCH)
+        ImageDefinition.objects.bulk_update(
+            to_update, [*DEFINITION_FIELDS, "gone_at", "reported_at"], batch_size=BATCH
         )
-    CatalogImage.objects.filter(
-        subscription=subscription, kind__in=CUSTOM_KINDS, gone_at__isnull=True, reported_at__lt=now
-    ).update(reported_at=now)
-    recompute_latest(definition_ids=[d.pk for d in definitions.values()])
-    return CatalogSyncResult(
-        str(subscription),
-        managed_images=len(listing.images),
-        galleries=len(listing.galleries),
-        definitions=len(listing.definitions),
-        versions=len(listing.versions),
-        created=len(to_create) + def_created,
-        updated=len(to_update) + def_updated,
-        gone=len(gone_ids) + def_gone,
-        replication_reads=listing.replication_reads,
-    )
+        if reported:
+            ImageDefinition.objects.filter(pk__in=reported).update(reported_at=now)
+        self.created += len(to_create)
+        self.updated += len(to_update)
+        self.definition_ids.update(row.pk for row in existing.values())
+        return existing
+
+    @transaction.atomic
+    def finish(self) -> int:
+        """After every listing was read: mark gone what none of them showed (whatever was
+        not reported since they were asked for) and move "latest". Returns rows gone."""
+        now = self.now
+        unseen = Q(gone_at__isnull=True) & (Q(reported_at__lt=now) | Q(reported_at__isnull=True))
+        gone_definitions = ImageDefinition.objects.filter(unseen, subscription=self.subscription)
+        gone = gone_definitions.update(gone_at=now)
+        gone_images = CatalogImage.objects.filter(
+            unseen, subscription=self.subscription, kind__in=CUSTOM_KINDS
+        )
+        self.definition_ids.update(
+            gone_images.exclude(definition_id=None).values_list("definition_id", flat=True)
+        )
+        gone += gone_images.update(gone_at=now, is_latest=False)
+        recompute_latest(definition_ids=self.definition_ids)
+        return gone
 
 
 def _assign(row: Any, fields: dict[str, Any]) -> bool:
@@ -280,47 +350,6 @@ def _assign(row: Any, fields: dict[str, Any]) -> bool:
             setattr(row, name, value)
             changed = True
     return changed
-
-
-def _apply_definitions(
-    subscription: Subscription, listed: list[azure.GalleryImageDefinition], now: datetime
-) -> tuple[dict[str, ImageDefinition], int, int, int]:
-    existing = {
-        row.resource_key: row for row in ImageDefinition.objects.filter(subscription=subscription)
-    }
-    to_create: list[ImageDefinition] = []
-    to_update: list[ImageDefinition] = []
-    for definition in listed:
-        key = definition.id.lower()
-        fields = definition_fields(definition)
-        row = existing.get(key)
-        if row is None:
-            row = ImageDefinition(
-                subscription=subscription,
-                resource_key=key,
-                first_seen_at=now,
-                reported_at=now,
-                **fields,
-            )
-            to_create.append(row)
-            existing[key] = row
-            continue
-        changed = _assign(row, fields)
-        if row.gone_at is not None:
-            row.gone_at = None
-            changed = True
-        row.reported_at = now
-        if changed:
-            to_update.append(row)
-    ImageDefinition.objects.bulk_create(to_create, batch_size=BATCH)
-    ImageDefinition.objects.bulk_update(
-        to_update, [*DEFINITION_FIELDS, "gone_at", "reported_at"], batch_size=BATCH
-    )
-    listed_keys = {d.id.lower() for d in listed}
-    gone = [r.pk for k, r in existing.items() if k not in listed_keys and r.gone_at is None]
-    ImageDefinition.objects.filter(pk__in=gone).update(gone_at=now)
-    live = {k: r for k, r in existing.items() if k in listed_keys}
-    return live, len(to_create), len(to_update), len(gone)
 
 
 def recompute_latest(*, definition_ids: Iterable[int]) -> int:
@@ -352,14 +381,23 @@ def recompute_latest(*, definition_ids: Iterable[int]) -> int:
     return len(changed)
 
 
-def catalog_sync_request() -> bool:
-    """Queue a sync now, once however often it is asked for (on any number of web
-    processes); True when one was queued."""
-    from django_q.tasks import async_task
-
-    if not sync_request_claim("catalog", timezone.now()):
-        return False
-    async_task(
-        "catalog.tasks.catalog_sync_scheduled", task_name="catalog-sync-now", group="catalog-sync"
-    )
-    return True
+#: The catalog's kind, registered by ``CatalogConfig.ready``.
+CATALOG_SYNC = SyncKind(
+    name=CATALOG,
+    sync=catalog_sync_unit,
+    result=CatalogSyncResult,
+    task="catalog.tasks.catalog_sync_scheduled",
+    every="CATALOG_SYNC_SECONDS",
+    page="catalog:catalog_index",
+    status_url="catalog:catalog_sync_status",
+    refresh_url="catalog:catalog_refresh",
+    view_permission=VIEW_PERMISSION,
+    # The managers who review it and (vmops adds them) the IT staff who capture into it.
+    # Auditors read what is there; their view must not cause Azure traffic.
+    refresh_action=REFRESH_ACTION,
+    noun="the catalog",
+    synced_text="Custom images synced",
+    never_synced_text="Custom images not synced yet",
+    element_id="catalog-sync-status",
+    event="catalog-synced",
+)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from catalog.views.images import (
     catalog_index,
     catalog_overview,
-    catalog_refresh,
-    catalog_sync_status,
     image_by_resource,
     image_detail,
     image_review,
@@ -17,8 +15,6 @@ from catalog.views.marketplace import marketplace_add, marketplace_image, market
 __all__ = [
     "catalog_index",
     "catalog_overview",
-    "catalog_refresh",
-    "catalog_sync_status",
     "image_by_resource",
     "image_detail",
     "image_review",

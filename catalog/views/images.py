@@ -3,12 +3,10 @@ permission, call a selector or service, render."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,16 +20,15 @@ from catalog import cli, columns, rows, selectors, services
 from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION
 from catalog.forms import CatalogFilterForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
+from catalog.services.sync import CATALOG
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
-from contoso_images.core.health import health_report
-from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial, since_param
+from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
 from contoso_images.core.http import querystring, redirect_back
+from contoso_images.core.sync import kind_get, sync_status
 from contoso_images.operations.models import Operation
 
 PAGE_SIZE = 50
-#: After this long without the requested sync, the page stops waiting and says why.
-SYNC_WAIT_LIMIT = timedelta(minutes=2)
 
 
 def _row(
@@ -99,7 +96,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "querystring": querystring(request, drop=("page",)),
         "can_review": can_review,
         "overview": overview,
-        "sync": selectors.catalog_sync_status(),
+        "sync": sync_status(CATALOG, user=request.user),
         "may_refresh": may_refresh(request.user),
     }
     if is_partial(request, "catalog-listing"):
@@ -118,56 +115,11 @@ def catalog_overview(request: HtmxHttpRequest) -> HttpResponse:
 
 
 # --- Sync ------------------------------------------------------------------------------------
-
-
-#: Who may ask Azure for the catalog now: the managers who review it and the IT staff who
-#: capture into it. Auditors read what is there; their view must not cause Azure traffic.
-REFRESH_PERMISSIONS = (REVIEW_PERMISSION, "vmops.operate_virtualmachine")
+# "Refresh now" and the sync status are core's views (catalog/urls.py points at them).
 
 
 def may_refresh(user: Any) -> bool:
-    return any(user.has_perm(permission) for permission in REFRESH_PERMISSIONS)
-
-
-@require_POST
-@permission_required(VIEW_PERMISSION, raise_exception=True)
-def catalog_refresh(request: HtmxHttpRequest) -> HttpResponse:
-    """Queue a catalog sync now (once, however often it is clicked)."""
-    if not may_refresh(request.user):
-        raise PermissionDenied("Only reviewers and operators may refresh the catalog from Azure.")
-    requested_at = timezone.now()
-    services.catalog_sync_request()
-    if request.htmx:
-        return _sync_status_response(request, since=requested_at)
-    messages.info(request, "Refreshing the catalog from Azure; the list updates in a moment.")
-    return redirect("catalog:catalog_index")
-
-
-@require_GET
-@permission_required(VIEW_PERMISSION, raise_exception=True)
-def catalog_sync_status(request: HtmxHttpRequest) -> HttpResponse:
-    if not request.htmx:
-        return redirect("catalog:catalog_index")
-    return _sync_status_response(request, since=since_param(request))
-
-
-def _sync_status_response(request: HttpRequest, *, since: datetime | None) -> HttpResponse:
-    sync = selectors.catalog_sync_status()
-    waiting = since is not None and (sync.last_synced_at is None or sync.last_synced_at < since)
-    waiting = waiting and not sync.errors
-    stalled = since is not None and waiting and timezone.now() - since > SYNC_WAIT_LIMIT
-    context: dict[str, Any] = {
-        "sync": sync,
-        "sync_waiting": waiting and not stalled,
-        "sync_stalled": stalled,
-        "sync_since": since.isoformat() if since else "",
-    }
-    if stalled:
-        context["cluster_detail"] = health_report()["cluster"]["detail"]
-    response = render(request, "catalog/catalog_index.html#catalog-sync-status", context)
-    if since is not None and not waiting:
-        trigger_client_event(response, "catalog-synced")
-    return response
+    return kind_get(CATALOG).may_refresh(user)
 
 
 # --- One image -------------------------------------------------------------------------------

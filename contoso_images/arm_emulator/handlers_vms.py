@@ -59,9 +59,12 @@ OUTPUT_LIMIT = 4096  # "Output is limited to the last 4,096 bytes" (Run Command 
 
 
 def _renderer(req: ArmRequest) -> resources.Render:
-    """Lists carry the instance view with ``statusOnly=true`` or ``$expand=instanceView``."""
+    """Lists carry the instance view with ``statusOnly=true`` or ``$expand=instanceView``.
+    A listing renders each row it loaded once and drops it, so the body is not copied."""
     with_view = req.flag("statusOnly") or req.query.get("$expand", "").lower() == "instanceview"
-    return lambda r: vm_model.render(r, with_instance_view=with_view, api=req.api_version)
+    return lambda r: vm_model.render(
+        r, with_instance_view=with_view, api=req.api_version, owned=True
+    )
 
 
 def list_all(ctx: Ctx, req: ArmRequest, sub: str) -> Response:

@@ -262,10 +262,16 @@ def _prov_display(state: str) -> str:
     return "Provisioning succeeded" if state == "Succeeded" else state
 
 
-def render(res: Resource, *, with_instance_view: bool, api: str | None = None) -> dict[str, Any]:
+def render(
+    res: Resource, *, with_instance_view: bool, api: str | None = None, owned: bool = False
+) -> dict[str, Any]:
     """The VM resource body as ``api`` shows it; ``properties.instanceView`` only when
-    asked for."""
-    body = copy.deepcopy(res.body)
+    asked for.
+
+    ``owned``: the caller gives ``res`` up (a row a listing just loaded, rendered once and
+    dropped), so its body is shaped in place. Copying every body cost a listing of 100,000
+    VMs more than its JSON did; any other caller keeps ``res`` intact (it may save it)."""
+    body = res.body if owned else copy.deepcopy(res.body)
     props = body["properties"]
     props["provisioningState"] = provisioning_state(res.emu)
     if not holds_allocation(res.emu):

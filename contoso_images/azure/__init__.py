@@ -36,6 +36,7 @@ from contoso_images.azure.galleries import (
     gallery_image_version_begin_delete,
     gallery_image_version_begin_update,
     gallery_image_version_get,
+    gallery_image_version_pages,
     gallery_image_versions,
 )
 from contoso_images.azure.ids import parse_resource_id
@@ -43,6 +44,7 @@ from contoso_images.azure.images import (
     image_begin_create_from_vm,
     image_begin_delete,
     managed_image_get,
+    managed_image_pages,
     managed_images,
 )
 from contoso_images.azure.marketplace import (
@@ -103,6 +105,7 @@ from contoso_images.azure.vms import (
     vm_generalize,
     vm_get,
     vm_list_with_power_state,
+    vm_pages_with_power_state,
 )
 
 __all__ = [
@@ -152,12 +155,14 @@ __all__ = [
     "gallery_image_version_begin_delete",
     "gallery_image_version_begin_update",
     "gallery_image_version_get",
+    "gallery_image_version_pages",
     "gallery_image_versions",
     "image_begin_create_from_vm",
     "image_begin_delete",
     "iter_vms_with_power_state",
     "managed_disks",
     "managed_image_get",
+    "managed_image_pages",
     "managed_images",
     "marketplace_image",
     "marketplace_latest_version",
@@ -186,5 +191,6 @@ __all__ = [
     "vm_get",
     "vm_prices",
     "vm_list_with_power_state",
+    "vm_pages_with_power_state",
     "vm_sizes",
 ]

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from azure.mgmt.compute.operations._operations import (
+    build_galleries_list_request,
+    build_gallery_image_versions_list_by_gallery_image_request,
+    build_gallery_images_list_by_gallery_request,
+)
 
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
 from contoso_images.azure.errors import gateway_call
 from contoso_images.azure.ids import parse_resource_id, resource_names
+from contoso_images.azure.paging import raw_pages
 from contoso_images.azure.raw import as_raw, integer, moment, obj, resource_fields, tags, text
 from contoso_images.azure.types import (
     Gallery,
@@ -179,7 +186,10 @@ def _arm_time(value: datetime) -> str:
 
 @gateway_call
 def galleries(subscription_id: str) -> list[Gallery]:
-    return [gallery_from_raw(as_raw(g)) for g in compute_client(subscription_id).galleries.list()]
+    """Every gallery of the subscription (read without SDK models: ``paging.py``)."""
+    request = build_galleries_list_request(subscription_id=subscription_id)
+    pages = raw_pages(compute_client(subscription_id), request)
+    return [gallery_from_raw(raw) for page in pages for raw in page]
 
 
 @gateway_call
@@ -198,8 +208,12 @@ def gallery_begin_create(
 def gallery_image_definitions(
     subscription_id: str, resource_group: str, gallery: str
 ) -> list[GalleryImageDefinition]:
-    ops = compute_client(subscription_id).gallery_images
-    return [definition_from_raw(as_raw(d)) for d in ops.list_by_gallery(resource_group, gallery)]
+    """The image definitions of one gallery (read without SDK models: ``paging.py``)."""
+    request = build_gallery_images_list_by_gallery_request(
+        resource_group_name=resource_group, gallery_name=gallery, subscription_id=subscription_id
+    )
+    pages = raw_pages(compute_client(subscription_id), request)
+    return [definition_from_raw(raw) for page in pages for raw in page]
 
 
 @gateway_call
@@ -244,13 +258,28 @@ def gallery_image_definition_begin_create(
 # --- image versions ------------------------------------------------------------------------
 
 
+def gallery_image_version_pages(
+    subscription_id: str, resource_group: str, gallery: str, definition: str
+) -> Iterator[list[GalleryImageVersion]]:
+    """The versions of one image definition, one list per ARM page, read without SDK models
+    and parsed as they are asked for (``paging.py``); a failing page raises ``AzureError``
+    after the pages before it."""
+    request = build_gallery_image_versions_list_by_gallery_image_request(
+        resource_group_name=resource_group,
+        gallery_name=gallery,
+        gallery_image_name=definition,
+        subscription_id=subscription_id,
+    )
+    for page in raw_pages(compute_client(subscription_id), request):
+        yield [version_from_raw(raw) for raw in page]
+
+
 @gateway_call
 def gallery_image_versions(
     subscription_id: str, resource_group: str, gallery: str, definition: str
 ) -> list[GalleryImageVersion]:
-    ops = compute_client(subscription_id).gallery_image_versions
-    pages = ops.list_by_gallery_image(resource_group, gallery, definition)
-    return [version_from_raw(as_raw(v)) for v in pages]
+    pages = gallery_image_version_pages(subscription_id, resource_group, gallery, definition)
+    return [version for page in pages for version in page]
 
 
 @gateway_call

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from azure.mgmt.compute.operations._operations import build_images_list_request
 
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
 from contoso_images.azure.errors import gateway_call
+from contoso_images.azure.paging import raw_pages
 from contoso_images.azure.raw import as_raw, integer, moment, obj, resource_fields, tags, text
 from contoso_images.azure.types import ManagedImage
 
@@ -63,9 +66,18 @@ def image_begin_create_from_vm(
     return lro.begin(ops.begin_create_or_update, resource_group, image_name, body)
 
 
+def managed_image_pages(subscription_id: str) -> Iterator[list[ManagedImage]]:
+    """Every managed image of the subscription, one list per ARM page, read without SDK
+    models and parsed as they are asked for (``paging.py``); a failing page raises
+    ``AzureError`` after the pages before it."""
+    request = build_images_list_request(subscription_id=subscription_id)
+    for page in raw_pages(compute_client(subscription_id), request):
+        yield [image_from_raw(raw) for raw in page]
+
+
 @gateway_call
 def managed_images(subscription_id: str) -> list[ManagedImage]:
-    return [image_from_raw(as_raw(i)) for i in compute_client(subscription_id).images.list()]
+    return [image for page in managed_image_pages(subscription_id) for image in page]
 
 
 @gateway_call

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from azure.mgmt.compute.operations._operations import build_virtual_machines_list_all_request
+
 from contoso_images.azure import lro
 from contoso_images.azure.clients import compute_client
-from contoso_images.azure.errors import gateway_call, translated
+from contoso_images.azure.errors import gateway_call
+from contoso_images.azure.paging import raw_pages
 from contoso_images.azure.raw import as_raw, integer, moment, obj, resource_fields, tags, text
 from contoso_images.azure.types import (
     Disk,
@@ -150,17 +153,29 @@ def run_command_result_from_raw(raw: Mapping[str, Any] | None) -> tuple[Instance
 # --- reads ---------------------------------------------------------------------------------
 
 
-def iter_vms_with_power_state(subscription_id: str) -> Iterator[VirtualMachine]:
-    """Every VM of the subscription with its power state, page by page.
+def vm_pages_with_power_state(subscription_id: str) -> Iterator[list[VirtualMachine]]:
+    """Every VM of the subscription with its power state, one list per ARM page.
 
     One paged ``list_all(statusOnly=true)`` (the string ``"true"``: a bool serializes as
-    ``True``, which ARM ignores): ARM's way
-    to get all power states of a subscription; never one instance-view call per VM.
+    ``True``, which ARM ignores): ARM's way to get all power states of a subscription;
+    never one instance-view call per VM. The pages come through the client's pipeline
+    without SDK models (``paging.py``) and are parsed as they are asked for, so a sync that
+    writes each page holds one page. A page that fails raises ``AzureError`` after the
+    pages before it. No shared retry budget (it could not be reset from another context):
+    each page's retries have their own, as for any request outside a gateway call.
     """
-    with translated():  # no shared retry budget: it could not be reset from another context
-        pages = compute_client(subscription_id).virtual_machines.list_all(status_only="true")
-        for vm in pages:
-            yield vm_from_raw(as_raw(vm))
+    request = build_virtual_machines_list_all_request(
+        subscription_id=subscription_id, status_only="true"
+    )
+    for page in raw_pages(compute_client(subscription_id), request):
+        yield [vm_from_raw(raw) for raw in page]
+
+
+def iter_vms_with_power_state(subscription_id: str) -> Iterator[VirtualMachine]:
+    """Every VM of the subscription with its power state (:func:`vm_pages_with_power_state`,
+    one VM at a time)."""
+    for page in vm_pages_with_power_state(subscription_id):
+        yield from page
 
 
 @gateway_call

@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from catalog.choices import ImageKind, ReviewStatus
-from catalog.models import CatalogImage, CatalogSyncState, ImageDefinition, ReviewDecision
+from catalog.models import CatalogImage, ImageDefinition, ReviewDecision
 from catalog.services import catalog_sync_all, record_captured_image, review_decide
 from contoso_images import azure
+from contoso_images.core.models import SyncState
 from contoso_images.operations.models import Operation
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +240,7 @@ def test_a_failed_listing_changes_nothing_and_is_recorded(catalog, emulator):
     result = _pilot(catalog_sync_all())
     assert result.error
     assert not CatalogImage.objects.filter(gone_at__isnull=False).exists()
-    state = CatalogSyncState.objects.get(error__gt="")
+    state = SyncState.objects.get(kind="catalog", error__gt="")
     assert state.error == result.error
 
 

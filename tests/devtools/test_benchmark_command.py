@@ -24,3 +24,18 @@ def test_benchmark_command_prints_constant_queries_and_paged_listing():
     assert figures["ARM requests per full sync"] == next(
         v for k, v in figures.items() if k.startswith("expected: 1 + ceil")
     )
+    # The sync section: its own process, requests as expected, the figures it promises.
+    assert figures["ARM requests of the full sync"] == next(
+        v for k, v in figures.items() if k.startswith("expected: 1 (subscriptions) + ceil")
+    )
+    vms, new = figures["VMs in 2 subscriptions / new at the first sync"].split(" / ")
+    assert int(vms.split()[0].replace(",", "")) == int(new.replace(",", "")) >= 300
+    for label in (
+        "full sync of",
+        "fetch+parse of the same pages",
+        "full sync / fetch+parse",
+        "peak RSS of the sync process",
+        "repeat full sync, nothing changed: wall / CPU",
+        "machine: cores / load average",
+    ):
+        assert any(k.startswith(label) for k in figures), label

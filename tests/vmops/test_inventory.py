@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from contoso_images.azure import vm_begin_deallocate
-from contoso_images.core.models import Subscription
+from contoso_images.core.models import Subscription, SyncState
 from vmops.models import VirtualMachine
 from vmops.services import inventory_sync, inventory_sync_all
 from vmops.tasks import inventory_sync_scheduled
@@ -30,7 +30,8 @@ def test_first_sync_fills_the_inventory(emulator):
     states = set(VirtualMachine.objects.values_list("power_state", flat=True))
     assert {"running", "stopped", "deallocated"} <= states
     assert VirtualMachine.objects.filter(generalized=True).exists()
-    assert Subscription.objects.filter(synced_at__isnull=False).count() == 2
+    synced = SyncState.objects.filter(kind="inventory", synced_at__isnull=False)
+    assert synced.count() == 2
 
 
 def test_sync_uses_one_paged_listing_per_subscription(emulator):
@@ -81,17 +82,17 @@ def test_throttled_sync_records_when_to_retry_and_skips_until_then(inventory, em
     emulator.queue_fault(path_contains="/virtualMachines", status=429, retry_after=120, count=5)
     sub = Subscription.objects.order_by("pk").first()
     result = inventory_sync(subscription=sub)
-    sub.refresh_from_db()
+    state = SyncState.objects.get(kind="inventory", subscription=sub)
     assert result.throttled_until is not None
-    assert sub.sync_retry_after > timezone.now() + timedelta(seconds=100)
-    assert "throttl" in sub.sync_error.lower()
+    assert state.retry_after > timezone.now() + timedelta(seconds=100)
+    assert "throttl" in state.error.lower()
     emulator.clear_faults()
     emulator.clear_request_log()
     assert "skipped" in inventory_sync(subscription=sub).error
     assert emulator.request_log() == []
     inventory_sync(subscription=sub, force=True)
-    sub.refresh_from_db()
-    assert sub.sync_error == "" and sub.sync_retry_after is None
+    state.refresh_from_db()
+    assert state.error == "" and state.retry_after is None
 
 
 def test_scheduled_task_reports_each_subscription(emulator):
@@ -178,24 +179,24 @@ def test_refresh_requests_share_one_window_across_processes(db, monkeypatch):
     """Each web process has its own LocMem cache: clearing it stands for another process."""
     from django.core.cache import cache
 
-    from vmops.services import inventory_sync_request
+    from contoso_images.core.sync import sync_request
 
     queued = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
     for _ in range(20):
         cache.clear()
-        inventory_sync_request()
-    assert len(queued) == 1
+        sync_request("inventory")
+    assert queued == [("vmops.tasks.inventory_sync_scheduled",)]
 
 
 def test_a_refresh_after_the_window_queues_again(db, monkeypatch):
     from contoso_images.core.models import SyncRequest
-    from vmops.services import inventory_sync_request
+    from contoso_images.core.sync import sync_request
 
     queued = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
-    assert inventory_sync_request() is True
+    assert sync_request("inventory") is True
     SyncRequest.objects.update(requested_at=timezone.now() - timedelta(minutes=5))
-    assert inventory_sync_request() is True
-    assert inventory_sync_request() is False
+    assert sync_request("inventory") is True
+    assert sync_request("inventory") is False
     assert len(queued) == 2

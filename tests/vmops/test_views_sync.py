@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from contoso_images.core.models import Subscription
+from contoso_images.core.models import SyncState
 from tests.helpers import HX
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +46,9 @@ def test_sync_status_triggers_reload_once_synced(operator_client, inventory):
 
 
 def test_throttled_sync_says_so_on_the_page(operator_client, inventory):
-    Subscription.objects.update(
-        sync_retry_after=timezone.now() + timezone.timedelta(minutes=5),
-        sync_error="Azure is throttling requests.",
+    SyncState.objects.filter(kind="inventory").update(
+        retry_after=timezone.now() + timezone.timedelta(minutes=5),
+        error="Azure is throttling requests.",
     )
     html = operator_client.get("/vms/").content.decode()
     assert "Azure is throttling requests; the next sync waits until" in html
@@ -56,7 +56,9 @@ def test_throttled_sync_says_so_on_the_page(operator_client, inventory):
 
 def test_sync_status_stops_waiting_and_says_the_cluster_is_not_running(operator_client, inventory):
     long_ago = timezone.now() - timezone.timedelta(minutes=5)
-    Subscription.objects.update(synced_at=long_ago - timezone.timedelta(minutes=1))
+    SyncState.objects.filter(kind="inventory").update(
+        synced_at=long_ago - timezone.timedelta(minutes=1)
+    )
     since = (long_ago + timezone.timedelta(seconds=1)).isoformat()
     html = operator_client.get("/vms/sync-status/", {"since": since}, headers=HX).content.decode()
     assert 'hx-trigger="every' not in html

@@ -11,20 +11,20 @@ from vmops.services.actions import (
     vms_action_request,
 )
 from vmops.services.inventory import (
-    SyncResult,
+    INVENTORY,
+    InventorySyncResult,
     inventory_sync,
     inventory_sync_all,
-    inventory_sync_request,
     vm_read_live,
 )
 
 __all__ = [
     "BulkCounts",
     "bulk_action_counts",
-    "SyncResult",
+    "INVENTORY",
+    "InventorySyncResult",
     "inventory_sync",
     "inventory_sync_all",
-    "inventory_sync_request",
     "vm_action_request",
     "vm_read_live",
     "vm_unfinished_operation",

@@ -1,27 +1,40 @@
-"""Keeping the VM inventory in step with Azure: one paged listing per subscription, bulk writes.
+"""Keeping the VM inventory in step with Azure: one paged listing per subscription, written
+page by page.
 
 Azure is the source of truth. A sync reads every VM of a subscription with its power state in
-one paged `list_all(statusOnly=true)` call and writes only what changed; VMs missing from the
-listing are marked gone (never deleted, so their pages and history stay).
+one paged `list_all(statusOnly=true)` call and writes only what changed, a batch at a time as
+the pages arrive (memory holds a batch, not the subscription). Every VM the listing shows is
+marked as reported at the time the listing was asked for; once the whole listing has been
+read, the subscription's VMs not reported since then are marked gone (never deleted, so their
+pages and history stay). A listing that fails part-way keeps what it wrote (real news) and
+marks nothing gone.
+
+The sync of one subscription is a kind registered with core's sync pattern
+(``contoso_images.core.sync``), which claims the subscription first, so two syncs of it never
+run at once, records failures and throttling, and runs subscriptions side by side.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
 
 from contoso_images import azure
+from contoso_images.core.bulk import insert_rows
 from contoso_images.core.models import Subscription
-from contoso_images.core.services import subscriptions_sync, sync_request_claim
+from contoso_images.core.sync import SyncKind, SyncResult, SyncUnit, read_ahead, sync_run
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.models import VirtualMachine
 
 logger = logging.getLogger(__name__)
+
+#: The inventory's kind in core's sync pattern (SyncState.kind, SyncRequest.name).
+INVENTORY = "inventory"
 
 #: Fields copied from Azure on every sync; only rows where one of them changed are written.
 SYNCED_FIELDS = (
@@ -41,6 +54,7 @@ SYNCED_FIELDS = (
 )
 #: Written alongside, when a read shows the VM settled in another state (``_settle``).
 SETTLED_FIELDS = ("settled_power_state", "settled_at")
+#: VMs written per transaction (five ARM pages of 100).
 BATCH = 500
 #: Facts that never legitimately become blank. Whether Azure's statusOnly listing always
 #: carries them is undocumented, so a blank in the listing keeps the cache.
@@ -52,23 +66,21 @@ NEVER_BLANKED = (
     "hyper_v_generation",
     "created_at",
 )
+UPDATED_FIELDS = (*SYNCED_FIELDS, *SETTLED_FIELDS, "state_changed_at", "gone_at", "reported_at")
 
 
 @dataclass(frozen=True)
-class SyncResult:
-    subscription: str
+class InventorySyncResult(SyncResult):
     listed: int = 0
     created: int = 0
     updated: int = 0
     gone: int = 0
-    throttled_until: Any = None
-    error: str = ""
 
     def __str__(self) -> str:
         if self.error:
-            return f"{self.subscription}: {self.error}"
+            return f"{self.unit}: {self.error}"
         return (
-            f"{self.subscription}: {self.listed} VMs listed, {self.created} new, "
+            f"{self.unit}: {self.listed} VMs listed, {self.created} new, "
             f"{self.updated} changed, {self.gone} gone"
         )
 
@@ -100,14 +112,18 @@ def _settle(row: VirtualMachine, power_state: str, now: Any) -> list[str]:
     "deallocated" after a failed Start has not changed state, and keeps its time. The first
     settled state seen is recorded without a time (it was not seen changing).
     """
-    if power_state in TRANSITIONAL_POWER_STATES or power_state == PowerState.UNKNOWN:
-        return []
-    if power_state == row.settled_power_state:
+    if not _settles(power_state) or power_state == row.settled_power_state:
         return []
     if row.settled_power_state:
         row.settled_at = now
     row.settled_power_state = power_state
     return list(SETTLED_FIELDS)
+
+
+def _settles(power_state: str) -> bool:
+    """Whether a read showing ``power_state`` shows the VM settled: transitions and
+    "unknown" do not."""
+    return power_state not in TRANSITIONAL_POWER_STATES and power_state != PowerState.UNKNOWN
 
 
 def _image_reference_dict(ref: azure.ImageReference | None) -> dict[str, str]:
@@ -124,119 +140,159 @@ def _image_reference_dict(ref: azure.ImageReference | None) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def inventory_sync(*, subscription: Subscription, force: bool = False) -> SyncResult:
-    """Sync one subscription's VMs. Throttling is recorded, and the next sync waits for it."""
-    now = timezone.now()
-    if not force and subscription.sync_retry_after and subscription.sync_retry_after > now:
-        return SyncResult(
-            str(subscription),
-            throttled_until=subscription.sync_retry_after,
-            error="skipped: Azure asked us to wait",
-        )
+def inventory_sync(*, subscription: Subscription, force: bool = False) -> InventorySyncResult:
+    """Sync one subscription's VMs now (core's pattern: claimed first, outcome recorded)."""
+    (result,) = sync_run(INVENTORY, force=force, subscription=subscription)
+    return cast(InventorySyncResult, result)
+
+
+def inventory_sync_all(*, force: bool = False) -> list[InventorySyncResult]:
+    """Sync every subscription: ``sync_run("inventory")``, which the scheduled task, "Refresh
+    now" and `manage.py sync_inventory` run."""
+    return cast(list[InventorySyncResult], sync_run(INVENTORY, force=force))
+
+
+def inventory_sync_unit(unit: SyncUnit) -> InventorySyncResult:
+    """Sync one claimed subscription: stream its listing into the cache a batch at a time,
+    then, the listing complete, mark the VMs it did not show as gone.
+
+    ``unit.started_at`` is when the listing was asked for: rows refreshed after it (by a
+    finished operation) hold newer news and are left alone. Raises ``AzureError`` when a page
+    fails, once the pages before it are written; nothing is marked gone then."""
+    subscription = unit.subscription
+    writer = ListingWriter(subscription, unit.started_at)
     try:
-        listed = azure.vm_list_with_power_state(subscription.subscription_id)
-    except azure.AzureError as exc:
-        retry_at = now + timedelta(seconds=exc.retry_after or 60) if exc.is_throttled else None
-        Subscription.objects.filter(pk=subscription.pk).update(
-            sync_error=exc.sentence, sync_retry_after=retry_at
-        )
-        logger.warning("Inventory sync of %s failed: %s", subscription.subscription_id, exc)
-        return SyncResult(str(subscription), throttled_until=retry_at, error=exc.sentence)
-    result = _apply_listing(subscription, listed, now)
-    Subscription.objects.filter(pk=subscription.pk).update(
-        synced_at=now, sync_error="", sync_retry_after=None
+        pages = read_ahead(azure.vm_pages_with_power_state(subscription.subscription_id))
+        for page in pages:
+            writer.add(page)
+            unit.keep_alive()
+    except azure.AzureError:
+        writer.flush()  # the pages read before the failure are news too
+        raise
+    writer.flush()
+    gone = writer.mark_gone()
+    return InventorySyncResult(
+        str(subscription),
+        listed=writer.listed,
+        created=writer.created,
+        updated=writer.updated,
+        gone=gone,
     )
-    return result
 
 
-def inventory_sync_all(*, force: bool = False) -> list[SyncResult]:
-    """Sync every subscription; the scheduled task and `manage.py sync_inventory` call this."""
-    try:
-        subscriptions = subscriptions_sync()
-    except azure.AzureError as exc:
-        logger.warning("Listing subscriptions failed: %s", exc)
-        subscriptions = list(Subscription.objects.all())
-    return [inventory_sync(subscription=sub, force=force) for sub in subscriptions]
+class ListingWriter:
+    """Writes one subscription's listing as it arrives, ``BATCH`` VMs per transaction.
 
+    Each batch reads only its own rows (by ARM id), creates the new ones, updates the
+    changed ones and marks the rest as reported now. :meth:`mark_gone` is for the end of a
+    complete listing only.
+    """
 
-@transaction.atomic
-def _apply_listing(
-    subscription: Subscription, listed: list[azure.VirtualMachine], now: Any
-) -> SyncResult:
-    """Write one listing. `now` is when the listing was asked for: rows refreshed after it
-    (by a finished operation) hold newer news and are left alone."""
-    # Two syncs of one subscription at once (a click during the schedule) take turns here,
-    # so the second sees the first one's rows instead of inserting them again.
-    Subscription.objects.select_for_update().filter(pk=subscription.pk).first()
-    existing = {
-        row.azure_id: row
-        for row in VirtualMachine.objects.filter(subscription=subscription).only(
-            "pk",
-            "azure_id",
-            "state_changed_at",
-            "reported_at",
-            "gone_at",
-            *SYNCED_FIELDS,
-            *SETTLED_FIELDS,
-        )
-    }
-    to_create: list[VirtualMachine] = []
-    to_update: list[VirtualMachine] = []
-    seen: set[str] = set()
-    for vm in listed:
-        azure_id = vm.id.lower()
-        seen.add(azure_id)
-        fields = vm_fields_from_azure(vm)
-        row = existing.get(azure_id)
-        if row is None:
-            row = VirtualMachine(
-                subscription=subscription,
-                azure_id=azure_id,
-                reported_at=now,
-                state_changed_at=None,  # not seen changing yet
-                **fields,
+    def __init__(self, subscription: Subscription, now: Any) -> None:
+        self.subscription = subscription
+        self.now = now
+        self.pending: dict[str, azure.VirtualMachine] = {}
+        self.listed = self.created = self.updated = 0
+
+    def add(self, vms: Iterable[azure.VirtualMachine]) -> None:
+        for vm in vms:
+            # ARM ids are case-insensitive; a VM listed twice counts once, as it last read.
+            self.pending[vm.id.lower()] = vm
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, {}
+            self._write(batch)
+
+    @transaction.atomic
+    def _write(self, batch: dict[str, azure.VirtualMachine]) -> None:
+        now = self.now
+        existing = {
+            row.azure_id: row
+            for row in VirtualMachine.objects.filter(azure_id__in=list(batch)).only(
+                "pk",
+                "azure_id",
+                "state_changed_at",
+                "reported_at",
+                "gone_at",
+                *SYNCED_FIELDS,
+                *SETTLED_FIELDS,
             )
-            _settle(row, row.power_state, now)
-            to_create.append(row)
-            continue
-        if row.reported_at and row.reported_at > now:
-            continue
-        for name in NEVER_BLANKED:
-            if not fields[name]:
-                fields[name] = getattr(row, name)
-        changed = [name for name, value in fields.items() if getattr(row, name) != value]
-        if row.gone_at is not None:
-            row.gone_at = None
-            changed.append("gone_at")
-        changed += _settle(row, fields["power_state"], now)
-        if changed:
+        }
+        to_create: list[dict[str, Any]] = []
+        to_update: list[VirtualMachine] = []
+        reported: list[int] = []
+        for azure_id, vm in batch.items():
+            fields = vm_fields_from_azure(vm)
+            row = existing.get(azure_id)
+            if row is None:
+                power_state = fields["power_state"]
+                to_create.append(
+                    {
+                        **fields,
+                        "subscription_id": self.subscription.pk,
+                        "azure_id": azure_id,
+                        "reported_at": now,
+                        "state_changed_at": None,  # not seen changing yet
+                        # The first settled state seen, without a time (see _settle).
+                        "settled_power_state": power_state if _settles(power_state) else "",
+                        "settled_at": None,
+                    }
+                )
+                continue
+            if row.reported_at and row.reported_at > now:
+                continue  # newer news than this listing
+            for name in NEVER_BLANKED:
+                if not fields[name]:
+                    fields[name] = getattr(row, name)
+            changed = [name for name, value in fields.items() if getattr(row, name) != value]
+            if row.gone_at is not None:
+                row.gone_at = None
+                changed.append("gone_at")
+            changed += _settle(row, fields["power_state"], now)
+            if not changed:
+                if row.reported_at is None or row.reported_at < now:
+                    reported.append(row.pk)
+                continue
             if "power_state" in changed:
                 row.state_changed_at = now
             for name in changed:
                 if name in fields:
                     setattr(row, name, fields[name])
+            row.reported_at = now
             to_update.append(row)
+        insert_rows(VirtualMachine, to_create, batch_size=BATCH)
+        VirtualMachine.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=BATCH)
+        if reported:
+            VirtualMachine.objects.filter(pk__in=reported).update(reported_at=now)
+        self.listed += len(batch)
+        self.created += len(to_create)
+        self.updated += len(to_update)
 
-    VirtualMachine.objects.bulk_create(to_create, batch_size=BATCH)
-    VirtualMachine.objects.bulk_update(
-        to_update,
-        [*SYNCED_FIELDS, *SETTLED_FIELDS, "state_changed_at", "gone_at"],
-        batch_size=BATCH,
-    )
-    gone_ids = [
-        row.pk for azure_id, row in existing.items() if azure_id not in seen and not row.gone_at
-    ]
-    for start in range(0, len(gone_ids), BATCH):
-        VirtualMachine.objects.filter(pk__in=gone_ids[start : start + BATCH]).update(gone_at=now)
-    VirtualMachine.objects.filter(
-        subscription=subscription, gone_at__isnull=True, reported_at__lt=now
-    ).update(reported_at=now)
-    return SyncResult(
+    def mark_gone(self) -> int:
+        """Mark gone the subscription's VMs this listing did not show: every row still
+        reported before the listing was asked for. Only after a complete listing."""
+        return VirtualMachine.objects.filter(
+            subscription=self.subscription, gone_at__isnull=True, reported_at__lt=self.now
+        ).update(gone_at=self.now)
+
+
+def _apply_listing(
+    subscription: Subscription, listed: Iterable[azure.VirtualMachine], now: Any
+) -> InventorySyncResult:
+    """Write one complete listing (what a sync does with its pages, in one go)."""
+    writer = ListingWriter(subscription, now)
+    writer.add(listed)
+    writer.flush()
+    gone = writer.mark_gone()
+    return InventorySyncResult(
         str(subscription),
-        listed=len(listed),
-        created=len(to_create),
-        updated=len(to_update),
-        gone=len(gone_ids),
+        listed=writer.listed,
+        created=writer.created,
+        updated=writer.updated,
+        gone=gone,
     )
 
 
@@ -277,22 +333,24 @@ def vm_apply_detail(*, vm: VirtualMachine, detail: azure.VirtualMachineDetail, n
     )
 
 
-SYNC_REQUEST_NAME = "inventory"
+#: Asking Azure for the inventory now (``core.roles.user_may``).
+REFRESH_INVENTORY = "vmops.refresh_inventory"
 
-
-def inventory_sync_request() -> bool:
-    """Queue a sync now, once however often it is asked for; True when one was queued.
-
-    The database decides, not a per-process cache: a conditional UPDATE claims the window,
-    so four web processes without Redis still queue one sync for twenty clicks.
-    """
-    from django_q.tasks import async_task
-
-    if not sync_request_claim(SYNC_REQUEST_NAME, timezone.now()):
-        return False
-    async_task(
-        "vmops.tasks.inventory_sync_scheduled",
-        task_name="inventory-sync-now",
-        group="inventory-sync",
-    )
-    return True
+#: The inventory's kind, registered by ``VmopsConfig.ready``.
+INVENTORY_SYNC = SyncKind(
+    name=INVENTORY,
+    sync=inventory_sync_unit,
+    result=InventorySyncResult,
+    task="vmops.tasks.inventory_sync_scheduled",
+    every="INVENTORY_SYNC_SECONDS",
+    page="vmops:vm_list",
+    status_url="vmops:vm_sync_status",
+    refresh_url="vmops:vm_refresh",
+    view_permission="vmops.view_virtualmachine",
+    # Operators only (vmops' ready registers them): a refresh makes Azure calls on behalf
+    # of everyone.
+    refresh_action=REFRESH_INVENTORY,
+    noun="the inventory",
+    element_id="sync-status",
+    event="inventory-synced",
+)

@@ -8,8 +8,6 @@ from vmops.views.inventory import (
     vm_export,
     vm_list,
     vm_overview,
-    vm_refresh,
-    vm_sync_status,
 )
 from vmops.views.vm import vm_action, vm_by_resource, vm_detail, vm_row_view
 
@@ -24,7 +22,5 @@ __all__ = [
     "vm_export",
     "vm_list",
     "vm_overview",
-    "vm_refresh",
     "vm_row_view",
-    "vm_sync_status",
 ]
