@@ -9,7 +9,8 @@ class AuditConfig(AppConfig):
     """The append-only, hash-chained audit record every app writes to, and its pages.
 
     ``ready`` connects what records on its own (`receivers`: the operations engine's events,
-    Django's and django-axes' sign-in signals), the scheduled checkpoint, the SQLite function
+    Django's and django-axes' sign-in signals; `access_changes`: users, groups, permissions
+    and unlocks changed in the admin or by command), the scheduled checkpoint, the SQLite function
     the append-only triggers ask, and the trigger check after every migrate; and registers
     the Audit section and the auditors' permissions with core.
     """
@@ -24,7 +25,7 @@ class AuditConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from contoso_images.audit import guards, receivers
+        from contoso_images.audit import access_changes, guards, receivers
         from contoso_images.core import navigation, roles, schedules
         from contoso_images.operations import registry
 
@@ -34,6 +35,7 @@ class AuditConfig(AppConfig):
         user_logged_out.connect(receivers.on_logged_out, dispatch_uid=f"{uid}.logout")
         user_login_failed.connect(receivers.on_login_failed, dispatch_uid=f"{uid}.login_failed")
         user_locked_out.connect(receivers.on_locked_out, dispatch_uid=f"{uid}.locked_out")
+        access_changes.connect()
         connection_created.connect(
             guards.register_sqlite_function, dispatch_uid=f"{uid}.sqlite_function"
         )
