@@ -17,17 +17,21 @@ login.microsoftonline.com about it (azure-facts §16.2); TLS is verified with th
 CA bundle, never turned off.
 
 The response mode is MSAL's default, ``query``: the callback is a top-level GET, which
-carries the ``SameSite=Lax`` session cookie; a cross-site ``form_post`` would not (STACK.md §5).
+carries the ``SameSite=Lax`` session cookie; a cross-site ``form_post`` would not (STACK.md §5),
+and the flow's verifier, state and nonce live in that session (see :func:`start`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import msal
 import requests
+import requests.adapters
 
 from contoso_images.accounts import refusals
 from contoso_images.accounts.config import EntraConfig
@@ -39,31 +43,60 @@ TIMEOUT = 15
 _http_cache: dict[Any, Any] = {}
 
 
-def _application(config: EntraConfig) -> msal.ConfidentialClientApplication:
+class _HttpClient(requests.Session):
+    """MSAL's HTTP client: its CA bundle and timeout on every request.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` from the environment override a
+    session's own ``verify`` (psf/requests#3829; docs/local-cloud.md), and MSAL sets only the
+    session's: passed with each request, the configured bundle is the one used. Proxies
+    from the environment still apply.
+    """
+
+    def __init__(self, verify: str | bool) -> None:
+        super().__init__()
+        self.verify = verify
+        self.mount("https://", requests.adapters.HTTPAdapter(max_retries=1))
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("verify") is None:
+            kwargs["verify"] = self.verify
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
+
+
+@contextmanager
+def _application(config: EntraConfig) -> Iterator[msal.ConfidentialClientApplication]:
     host = (urlsplit(config.authority_host).hostname or "").lower()
     known = host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS
-    try:
-        return msal.ConfidentialClientApplication(
-            config.client_id,
-            client_credential=config.client_secret,
-            authority=config.authority,
-            token_cache=msal.TokenCache(),
-            http_cache=_http_cache,
-            verify=config.verify(),
-            timeout=TIMEOUT,
-            instance_discovery=None if known else False,
-        )
-    except (ValueError, requests.RequestException) as exc:
-        raise SignInRefused(refusals.UNREACHABLE, detail=f"MSAL: {exc}") from exc
+    with _HttpClient(config.verify()) as http:
+        try:
+            app = msal.ConfidentialClientApplication(
+                config.client_id,
+                client_credential=config.client_secret,
+                authority=config.authority,
+                token_cache=msal.TokenCache(),
+                http_client=http,
+                http_cache=_http_cache,
+                instance_discovery=None if known else False,
+            )
+        except (ValueError, requests.RequestException) as exc:
+            raise SignInRefused(refusals.UNREACHABLE, detail=f"MSAL: {exc}") from exc
+        yield app
 
 
 def start(config: EntraConfig, redirect_uri: str, *, prompt: str | None = None) -> dict[str, Any]:
     """A new flow: ``auth_uri`` to send the browser to, and what the callback needs
     (``state``, ``nonce``, ``code_verifier``…), to keep in the session."""
-    app = _application(config)
     # No scopes of our own: MSAL adds openid, profile and offline_access (a refresh token,
     # for the role check during the session).
-    return dict(app.initiate_auth_code_flow([], redirect_uri=redirect_uri, prompt=prompt))
+    with _application(config) as app, warnings.catch_warnings():
+        # MSAL warns unless response_mode is form_post (RFC 9700 §4.3.1: a code in a URL can
+        # leak through history and Referer). Here the code is single-use, bound to this
+        # flow's PKCE verifier and redeemed at once, and pages send no cross-origin Referer
+        # (SECURE_REFERRER_POLICY same-origin); a form_post callback would arrive without the
+        # SameSite=Lax session cookie that holds the flow.
+        warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+        return dict(app.initiate_auth_code_flow([], redirect_uri=redirect_uri, prompt=prompt))
 
 
 def redeem(
@@ -71,9 +104,9 @@ def redeem(
 ) -> dict[str, Any]:
     """The token response for the code in ``response`` (the callback's query), or
     :class:`SignInRefused`. MSAL checks ``state`` and ``nonce`` and sends the PKCE verifier."""
-    app = _application(config)
     try:
-        result = app.acquire_token_by_auth_code_flow(flow, dict(response))
+        with _application(config) as app:
+            result = app.acquire_token_by_auth_code_flow(flow, dict(response))
     except ValueError as exc:  # state missing or different (MSAL: "Usually caused by CSRF")
         raise SignInRefused(refusals.UNKNOWN_STATE, detail=f"MSAL: {exc}") from exc
     except RuntimeError as exc:  # the ID token's nonce is not this flow's
@@ -86,9 +119,9 @@ def redeem(
 def refresh(config: EntraConfig, refresh_token: str) -> dict[str, Any]:
     """A new ID token (and refresh token) for the session's user, or :class:`SignInRefused`
     with Entra ID's code (AADSTS50034 the user is gone, AADSTS50173 sessions revoked…)."""
-    app = _application(config)
     try:
-        result = app.acquire_token_by_refresh_token(refresh_token, scopes=[])
+        with _application(config) as app:
+            result = app.acquire_token_by_refresh_token(refresh_token, scopes=[])
     except requests.RequestException as exc:
         raise SignInRefused(refusals.UNREACHABLE, detail=f"Token endpoint: {exc}") from exc
     return _checked(result)
