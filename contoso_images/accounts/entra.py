@@ -10,8 +10,8 @@ ID token (tokens.py does) and keeps no session (the dashboard's session does).
 
 Each call builds its own ``ConfidentialClientApplication`` with a fresh, discarded token
 cache: MSAL would otherwise keep every user's tokens in this process's memory. Discovery
-documents are shared through MSAL's ``http_cache`` (no tokens in it, per its docstring), so
-the per-call application costs no request. For an authority host that is not one of
+documents are kept in MSAL's ``http_cache`` (no tokens in it, per its docstring), one per
+thread, so the per-call application costs no request. For an authority host that is not one of
 Microsoft's (the local cloud), instance discovery is turned off, or MSAL asks
 login.microsoftonline.com about it (azure-facts §16.2); TLS is verified with the configured
 CA bundle, never turned off.
@@ -23,6 +23,7 @@ and the flow's verifier, state and nonce live in that session (see :func:`start`
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -39,8 +40,17 @@ from contoso_images.accounts.refusals import SignInRefused
 
 #: Seconds MSAL waits for the login host.
 TIMEOUT = 15
-#: MSAL's discovery cache, shared by every per-call application (no tokens: see above).
-_http_cache: dict[Any, Any] = {}
+#: MSAL's discovery cache, shared by the per-call applications of one thread (no tokens:
+#: see above). One per thread: MSAL guards it with a lock of each application's own, so two
+#: applications in two threads must not share one.
+_local = threading.local()
+
+
+def _http_cache() -> dict[Any, Any]:
+    cache = getattr(_local, "http_cache", None)
+    if cache is None:
+        cache = _local.http_cache = {}
+    return cache
 
 
 class _HttpClient(requests.Session):
@@ -76,7 +86,7 @@ def _application(config: EntraConfig) -> Iterator[msal.ConfidentialClientApplica
                 authority=config.authority,
                 token_cache=msal.TokenCache(),
                 http_client=http,
-                http_cache=_http_cache,
+                http_cache=_http_cache(),
                 instance_discovery=None if known else False,
             )
         except (ValueError, requests.RequestException) as exc:
