@@ -67,7 +67,7 @@ class _HttpClient(requests.Session):
         self.verify = verify
         self.mount("https://", requests.adapters.HTTPAdapter(max_retries=1))
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("verify") is None:
             kwargs["verify"] = self.verify
         kwargs.setdefault("timeout", TIMEOUT)

@@ -27,6 +27,9 @@ DISABLED = "disabled"
 IDENTITY_CHANGED = "identity_changed"
 NO_REFRESH = "no_refresh_token"
 
+#: Refusals made before the signature was verified: the token's claims prove nothing.
+UNVERIFIED = frozenset({BAD_SIGNATURE, MALFORMED})
+
 AGAIN = "Start again from the sign-in page."
 TELL_ADMIN = "If it happens again, tell your administrator."
 

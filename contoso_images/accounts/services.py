@@ -364,9 +364,12 @@ def record_refusal(
     tid = str(claims.get("tid", "")).lower()
     oid = str(claims.get("oid", "")).lower()
     upn = str(claims.get("preferred_username") or "")
+    # A token whose signature failed says whatever its maker wanted: its claims are written
+    # down as claimed, and never attributed to the user they name.
+    verified = refused.reason not in refusals.UNVERIFIED
     identity = (
         EntraIdentity.objects.filter(tenant_id=tid, object_id=oid).select_related("user").first()
-        if tid and oid
+        if tid and oid and verified
         else None
     )
     target = Subject(
@@ -383,6 +386,8 @@ def record_refusal(
         parameters["upn"] = upn
     if "roles" in claims:
         parameters["roles_claimed"] = claims.get("roles")
+    if claims and not verified:
+        parameters["claims_verified"] = False
     record(
         action=action,
         actor=identity.user if identity and action != "auth.entra.refused" else None,

@@ -54,10 +54,13 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
-def _refused(request: HttpRequest, refused: SignInRefused, status: int = 403) -> HttpResponse:
+def _refused(
+    request: HttpRequest, refused: SignInRefused, *, status: int = 403, recorded: bool = True
+) -> HttpResponse:
     cfg = config.entra()
     context = {
         "refused": refused,
+        "recorded": recorded,
         "no_role": refused.reason in (refusals.NO_ROLE, refusals.GROUPS_OVERAGE),
         "roles": roles.what_to_ask_for(cfg) if cfg else [],
         "switch_url": f"{reverse('accounts:start')}?switch=1",
@@ -76,7 +79,7 @@ def start(request: HttpRequest) -> HttpResponse:
     try:
         authorize_url = services.begin(request, _safe_next(request), prompt=prompt)
     except SignInRefused as refused:
-        return _refused(request, refused, status=503)
+        return _refused(request, refused, status=503, recorded=False)
     return redirect(authorize_url)
 
 

@@ -93,7 +93,19 @@ def test_a_bad_signature(client, entra, idp, answer):
     token = _token(idp, entra, nonce=nonce, foreign_key=True)  # the current kid, another key
     event = _refused(client, answer(token, state), "bad_signature", "not signed with a key")
     assert "does not verify" in event.detail
-    assert event.parameters_data["oid"] == people.OLIVIA  # whose it claimed to be
+    # Whose it claimed to be, marked as a claim: never attributed to Olivia's account.
+    assert event.parameters_data["oid"] == people.OLIVIA
+    assert event.parameters_data["claims_verified"] is False
+
+
+def test_a_forged_token_naming_a_known_user_is_not_put_on_their_account(client, entra, idp, answer):
+    state, nonce = _start(client)
+    answer(_token(idp, entra, nonce=nonce), state)  # Olivia signs in once: a known user
+    client.post("/logout/")
+    state, nonce = _start(client)
+    answer(_token(idp, entra, nonce=nonce, foreign_key=True), state)
+    event = AuditEvent.objects.get(action="auth.entra.refused")
+    assert event.target_id == "" and event.actor_username == ""
 
 
 def test_a_signature_with_a_key_never_published(client, entra, idp, answer):
