@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model, login
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -221,14 +221,8 @@ def _upsert_user(
     fields = _identity_fields(claims)
     now = timezone.now()
     if identity is None:
-        user = get_user_model()(
-            username=_free_username(fields["upn"], fields["oid"], None),
-            first_name=fields["name"][:150],
-        )
-        user.set_unusable_password()
-        with acting(user, via, tid=fields["tid"], oid=fields["oid"]):
-            user.save()
-        identity = EntraIdentity(user=user, tenant_id=fields["tid"], object_id=fields["oid"])
+        identity = _create(fields, via)
+        user = identity.user
     else:
         user = identity.user
         changes = {
@@ -253,6 +247,29 @@ def _upsert_user(
         identity.last_sign_in_at = now
     identity.save()
     return user
+
+
+def _create(fields: dict[str, Any], via: str) -> EntraIdentity:
+    """A new user for a person signing in for the first time. The same person's first sign-in
+    in two tabs at once makes one user: the second meets the unique (tid, oid) key, and its
+    savepoint (its user and their record) is rolled back in favour of the first's."""
+    try:
+        with transaction.atomic():
+            user = get_user_model()(
+                username=_free_username(fields["upn"], fields["oid"], None),
+                first_name=fields["name"][:150],
+            )
+            user.set_unusable_password()
+            with acting(user, via, tid=fields["tid"], oid=fields["oid"]):
+                user.save()
+            return EntraIdentity.objects.create(
+                user=user, tenant_id=fields["tid"], object_id=fields["oid"]
+            )
+    except IntegrityError:
+        existing = _identity({"tid": fields["tid"], "oid": fields["oid"]})
+        if existing is None:
+            raise
+        return existing
 
 
 def _session_state(

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from contoso_images.accounts.models import EntraIdentity
 from contoso_images.arm_emulator.identity import MULTI_TENANT
@@ -275,3 +276,26 @@ def test_a_local_users_sign_out_still_goes_to_the_sign_in_page(operator_client, 
 def test_the_sign_in_page_offers_microsoft_first(client, entra):
     page = client.get("/login/").content.decode()
     assert page.index("Sign in with Microsoft") < page.index('name="password"')
+
+
+def test_a_user_disabled_here_is_refused_even_with_a_role(client, entra, idp_https):
+    sign_in(client, idp_https, people.OLIVIA)
+    client.post("/logout/")
+    User.objects.update(is_active=False)
+    response = sign_in(client, idp_https, people.OLIVIA)
+    assert response.status_code == 403
+    assert "disabled in Contoso Images" in response.content.decode()
+    assert AuditEvent.objects.get(action="auth.entra.refused").error_code == "disabled"
+
+
+def test_a_first_sign_in_racing_another_makes_one_user(client, entra, idp_https):
+    """The second of two simultaneous first sign-ins meets the (tid, oid) key and uses the
+    first one's user; its own half-made user is rolled back."""
+    from contoso_images.accounts import services
+
+    sign_in(client, idp_https, people.OLIVIA)
+    fields = {"tid": TENANT, "oid": people.OLIVIA, "upn": "olivia@x", "name": "Olivia"}
+    with transaction.atomic():  # as in services.complete
+        identity = services._create(fields, services.SIGN_IN_VIA)
+    assert identity == EntraIdentity.objects.get()
+    assert User.objects.count() == 1
