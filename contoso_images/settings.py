@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "contoso_images.operations.apps.OperationsConfig",
     "contoso_images.audit.apps.AuditConfig",
+    "contoso_images.accounts.apps.AccountsConfig",
     "catalog",
     "vmops",
     "vmops.capture.apps.CaptureConfig",
@@ -85,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "contoso_images.core.middleware.HtmxRedirectMiddleware",
+    # Re-reads an Entra ID user's roles from the tenant every ENTRA_ROLES_MAX_AGE minutes.
+    "contoso_images.accounts.middleware.EntraSessionMiddleware",
     "contoso_images.core.middleware.LoginRequiredMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -165,7 +168,10 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # Counts failed sign-ins and locks out a username from an address after too many.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Local passwords (break-glass): Django's ModelBackend under the LOCAL_LOGIN policy.
+    "contoso_images.accounts.backends.LocalPasswordBackend",
+    # Sessions opened by the Microsoft Entra ID sign-in (it authenticates no password).
+    "contoso_images.accounts.backends.EntraBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
@@ -182,6 +188,35 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # An operations console: sessions end after 8 hours rather than Django's two weeks.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=8 * 60 * 60)
+
+# --- Sign-in with Microsoft Entra ID (contoso_images/accounts, README "Signing in") -------
+# Entra ID sign-in is on when the tenant, the client id and the secret are all set.
+#: The tenant GUID (or a verified domain) people sign in to. `organizations` / `common`
+#: (multi-tenant) are refused unless ENTRA_ALLOWED_TENANTS names the tenants accepted.
+ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default="")
+ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
+ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+#: The login host (sovereign clouds: https://login.microsoftonline.us, …; the local cloud:
+#: the emulator's origin).
+ENTRA_AUTHORITY_HOST = env.str("ENTRA_AUTHORITY_HOST", default="https://login.microsoftonline.com")
+#: Tenant GUIDs whose tokens are accepted besides ENTRA_TENANT_ID (a multi-tenant authority).
+ENTRA_ALLOWED_TENANTS = env.list("ENTRA_ALLOWED_TENANTS", default=[])
+#: Claim value → role group: an app role's value (the `roles` claim) or a security group's
+#: object id (the `groups` claim), e.g. "operators=operators,3f9a…=auditors".
+ENTRA_ROLE_MAP = env.dict(
+    "ENTRA_ROLE_MAP",
+    default={"operators": "operators", "reviewers": "reviewers", "auditors": "auditors"},
+)
+#: Minutes a session keeps the roles it was given before the tenant is asked again.
+ENTRA_ROLES_MAX_AGE = env.int("ENTRA_ROLES_MAX_AGE", default=15)
+#: CA bundle (PEM) for the login host; empty: AZURE_CA_BUNDLE, else the system's trust.
+ENTRA_CA_BUNDLE = env.str("ENTRA_CA_BUNDLE", default="")
+#: The redirect URI registered for the app; empty: {this site}/auth/callback/ as requested.
+ENTRA_REDIRECT_URI = env.str("ENTRA_REDIRECT_URI", default="")
+#: Local (password) accounts; false hides and refuses them, except LOCAL_LOGIN_SUPERUSERS.
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+#: Superusers who keep a local password when LOCAL_LOGIN is false (break-glass accounts).
+LOCAL_LOGIN_SUPERUSERS = env.list("LOCAL_LOGIN_SUPERUSERS", default=[])
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")

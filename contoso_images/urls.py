@@ -1,20 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from contoso_images.accounts import views as accounts
 from contoso_images.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", accounts.SignInView.as_view(), name="login"),
+    path("logout/", accounts.sign_out, name="logout"),
+    path("auth/", include("contoso_images.accounts.urls")),
     path("", include("vmops.urls")),
     path("", include("vmops.capture.urls")),
     path("catalog/", include("catalog.urls")),

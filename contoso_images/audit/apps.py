@@ -9,9 +9,10 @@ class AuditConfig(AppConfig):
     """The append-only, hash-chained audit record every app writes to, and its pages.
 
     ``ready`` connects what records on its own (`receivers`: the operations engine's events,
-    Django's and django-axes' sign-in signals), the scheduled checkpoint, and, after every
-    migrate, the guard check and the runtime role's grants; and registers the Audit section
-    and the auditors' permissions with core.
+    Django's and django-axes' sign-in signals; `access_changes`: users, groups, permissions
+    and unlocks changed in the admin or by command), the scheduled checkpoint, and, after
+    every migrate, the guard check and the runtime role's grants; and registers the Audit
+    section and the auditors' permissions with core.
     """
 
     name = "contoso_images.audit"
@@ -23,7 +24,7 @@ class AuditConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.db.models.signals import post_migrate
 
-        from contoso_images.audit import receivers
+        from contoso_images.audit import access_changes, receivers
         from contoso_images.core import navigation, roles, schedules
         from contoso_images.operations import registry
 
@@ -33,6 +34,7 @@ class AuditConfig(AppConfig):
         user_logged_out.connect(receivers.on_logged_out, dispatch_uid=f"{uid}.logout")
         user_login_failed.connect(receivers.on_login_failed, dispatch_uid=f"{uid}.login_failed")
         user_locked_out.connect(receivers.on_locked_out, dispatch_uid=f"{uid}.locked_out")
+        access_changes.connect()
         post_migrate.connect(_ensure_guards, sender=self, dispatch_uid=f"{uid}.guards")
         schedules.register(
             "audit-checkpoint",

@@ -13,7 +13,8 @@ the part the trusted proxies appended is believed.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,34 @@ from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who changes users, groups or permissions when the request's user does not say it: the
+    Entra ID sign-in grants the roles of the person signing in (``via`` names the path, and
+    ``parameters`` what the record keeps with each change)."""
+
+    actor: Any
+    via: str
+    parameters: dict[str, Any]
+
+
+_acting: ContextVar[Acting | None] = ContextVar("audit_acting", default=None)
+
+
+@contextmanager
+def acting(actor: Any, via: str, **parameters: Any) -> Iterator[None]:
+    """Changes of access made inside the block are recorded as ``actor``'s, made ``via``."""
+    token = _acting.set(Acting(actor, via, parameters))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def current_acting() -> Acting | None:
+    return _acting.get()
 
 
 @dataclass

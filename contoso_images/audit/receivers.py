@@ -11,7 +11,10 @@ record cannot be written does not change either. ``on_operation_event.many`` tak
 operations costs a fixed number of queries.
 
 **Accounts.** Sign-in, sign-out, failed sign-ins and lockouts, from Django's and
-django-axes' signals.
+django-axes' signals. A sign-in that has more to say (the Entra ID sign-in: ``oid``, ``tid``,
+the roles claimed and granted; a local password refused by policy) puts it on the request
+under ``LOGIN_DETAILS_ATTRIBUTE`` before Django sends the signal. Changes of who may do
+what (users, groups, permissions, unlocks) are recorded by ``access_changes``.
 
 ``AuditConfig.ready`` connects both.
 """
@@ -166,6 +169,15 @@ def _end(event: OperationEvent, operation: Any) -> dict[str, Any]:
 
 # --- Accounts --------------------------------------------------------------------------------
 
+#: A request attribute: ``{"parameters": {...}, "detail": "...", "outcome": "..."}`` for the
+#: sign-in (or failed sign-in) event of this request, set by the code that signs people in.
+LOGIN_DETAILS_ATTRIBUTE = "_audit_login_details"
+
+
+def _login_details(request: Any) -> dict[str, Any]:
+    details = getattr(request, LOGIN_DETAILS_ATTRIBUTE, None) if request is not None else None
+    return details if isinstance(details, dict) else {}
+
 
 def _account(user: Any = None, username: str = "") -> Subject:
     if user is not None:
@@ -174,7 +186,15 @@ def _account(user: Any = None, username: str = "") -> Subject:
 
 
 def on_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record(action="auth.login", actor=user, target=_account(user), request=request)
+    details = _login_details(request)
+    record(
+        action="auth.login",
+        actor=user,
+        target=_account(user),
+        parameters=details.get("parameters"),
+        detail=details.get("detail", ""),
+        request=request,
+    )
 
 
 def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
@@ -191,11 +211,13 @@ def on_login_failed(
 ) -> None:
     """Only the username tried is kept (Django has already masked the password)."""
     username = str(credentials.get("username", "") or "")[:150]
+    details = _login_details(request)
     record(
         action="auth.login_failed",
         target=_account(username=username),
-        outcome=Outcome.FAILED,
-        detail="Wrong username or password, or sign-in refused.",
+        outcome=details.get("outcome", Outcome.FAILED),
+        parameters=details.get("parameters"),
+        detail=details.get("detail") or "Wrong username or password, or sign-in refused.",
         request=request,
     )
 

@@ -44,6 +44,9 @@ class LocalCloud:
     def settings(self) -> dict[str, str]:
         return local_cloud_settings(self.base_url, self.ca_bundle)
 
+    def sign_in_settings(self) -> dict[str, str]:
+        return entra_sign_in_settings(self.base_url, self.ca_cert)
+
     def stop(self) -> None:
         stop_child(self.process)
 
@@ -65,6 +68,37 @@ def local_cloud_settings(base_url: str, ca_bundle: Path) -> dict[str, str]:
         "AZURE_CA_BUNDLE": str(ca_bundle),
         "RETAIL_PRICES_ENDPOINT": base_url,
     }
+
+
+def entra_sign_in_settings(base_url: str, ca_cert: Path) -> dict[str, str]:
+    """Sign-in with the emulated tenant's Entra ID (its seeded dashboard app registration);
+    ``ENTRA_REDIRECT_URI`` stays empty so the callback comes back to the host the browser
+    used, with its session cookie."""
+    from contoso_images.arm_emulator.identity import seed as people
+
+    return {
+        "ENTRA_TENANT_ID": people.CONTOSO_TENANT_ID,
+        "ENTRA_CLIENT_ID": people.DASHBOARD_CLIENT_ID,
+        "ENTRA_CLIENT_SECRET": people.DASHBOARD_CLIENT_SECRET,
+        "ENTRA_AUTHORITY_HOST": base_url,
+        "ENTRA_CA_BUNDLE": str(ca_cert),
+    }
+
+
+def register_dashboard_urls(state: str | os.PathLike[str], *, port: int) -> None:
+    """Let the emulated tenant send people back to a dashboard on ``port`` (its app
+    registration lists port 8000 only, as a real one lists the URLs it was given)."""
+    from contoso_images.arm_emulator import Emulator
+    from contoso_images.arm_emulator.identity import seed as people
+
+    hosts = ("127.0.0.1", "localhost")
+    identity = Emulator(state).identity
+    identity.set_redirect_uris(
+        people.DASHBOARD_CLIENT_ID, [f"http://{host}:{port}/auth/callback/" for host in hosts]
+    )
+    identity.set_logout_uris(
+        people.DASHBOARD_CLIENT_ID, [f"http://{host}:{port}/" for host in hosts]
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

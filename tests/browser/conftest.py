@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import threading
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from django.db import connection
+
+from contoso_images.arm_emulator.tls import ensure_tls_files
+from tests.entra import entra, idp, idp_https, idp_server, idp_tls_dir
+
+__all__ = ["entra", "idp", "idp_https", "idp_server", "idp_tls_dir"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -22,10 +31,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, idp_tls_dir):
+    """Chromium, trusting the emulated Entra ID's server key and nothing else of it: its
+    SPKI pin (``--ignore-certificate-errors-spki-list``), not "ignore certificate errors"."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium is missing at {CHROMIUM}; the README's test command installs it.")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    tls = ensure_tls_files(idp_tls_dir, hosts=("127.0.0.1",))
+    cert = x509.load_pem_x509_certificate(tls.server_cert.read_bytes())
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    args = [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"]
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": args}
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from contoso_images.devtools.local_cloud import (
     LocalCloud,
     LocalCloudError,
+    register_dashboard_urls,
     start_emulator_server,
     stop_child,
 )
@@ -109,7 +110,7 @@ class Command(BaseCommand):
         emulator: LocalCloud | None = None
         try:
             if transport == HTTPS:
-                emulator = self._start_emulator(options["emulator_port"])
+                emulator = self._start_emulator(options["emulator_port"], options["port"])
             password = self._demo_password()
             for username, group in DEMO_USERS:
                 call_command(
@@ -126,6 +127,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  Open {url}")
             for username, group in DEMO_USERS:
                 self.stdout.write(f"  Sign in as {username:<9} ({group}) with password {password}")
+            if transport == HTTPS:
+                self.stdout.write(
+                    "  or 'Sign in with Microsoft': the emulated tenant's page lists its people "
+                    "(one per role, one with none)"
+                )
             self._describe_cloud(transport)
             if not options["no_serve"]:
                 self._serve(options["addr"], options["port"])
@@ -146,13 +152,16 @@ class Command(BaseCommand):
             setattr(settings, name, value)
         clear_client_cache()
 
-    def _start_emulator(self, port: int) -> LocalCloud:
+    def _start_emulator(self, port: int, dashboard_port: int) -> LocalCloud:
         self.stdout.write("Starting the emulated tenant over HTTPS…")
         try:
             cloud = start_emulator_server(settings.AZURE_EMULATOR_STATE, port=port)
         except LocalCloudError as exc:
             raise CommandError(f"{exc} Choose another port with DEMO_EMULATOR_PORT.") from exc
         self._use(cloud.settings())
+        # "Sign in with Microsoft" through the emulated tenant, beside the local accounts.
+        register_dashboard_urls(settings.AZURE_EMULATOR_STATE, port=dashboard_port)
+        self._use(cloud.sign_in_settings())
         return cloud
 
     def _seed_tenant(self) -> None:
