@@ -233,8 +233,8 @@ def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
     A worker never sits on one long deallocation until it ends: with a few workers and a bulk
     action on dozens of VMs, the operations take turns, so all of them are sent to Azure
     within a few slices instead of one after another. A failure to read the operation's
-    status is not a failure of the operation: the engine keeps watching, and after a few
-    failed reads asks the resource itself. Returns "done" when the step succeeded, "failed"
+    status, for whatever reason, is not a failure of the operation: the engine keeps
+    watching, and after a few failed reads asks the resource itself. Returns "done" when the step succeeded, "failed"
     or "paused" otherwise.
     """
     operation = ctx.operation
@@ -249,8 +249,9 @@ def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
                 wait_seconds=timing.poll_step(),
             )
         except azure.AzureError as exc:
-            if not (exc.is_transient or exc.is_not_found):
-                raise
+            # Reading is observation, whatever the answer (a 5xx, a 404, a 400, a 401 or
+            # 403): it says nothing of the operation Azure accepted. Only Azure's own
+            # Failed or Canceled (a status read) fails it, or a refusal of the request.
             unread += 1
             if exc.is_not_found or unread >= STATUS_FAILURES_BEFORE_RESOURCE_CHECK:
                 settled = _settle_from_resource(ctx, step, index, status_gone=exc.is_not_found)
