@@ -234,8 +234,8 @@ def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
     action on dozens of VMs, the operations take turns, so all of them are sent to Azure
     within a few slices instead of one after another. A failure to read the operation's
     status, for whatever reason, is not a failure of the operation: the engine keeps
-    watching, and after a few failed reads asks the resource itself. Returns "done" when the step succeeded, "failed"
-    or "paused" otherwise.
+    watching, and after a few failed reads asks the resource itself. Returns "done" when the
+    step succeeded, "failed" or "paused" otherwise.
     """
     operation = ctx.operation
     slice_end = time.monotonic() + timing.wait_slice_seconds()
