@@ -34,8 +34,13 @@ def registered() -> list[ScheduledTask]:
     return sorted(_registry.values(), key=lambda task: task.name)
 
 
+def minutes_of(seconds: float) -> int:
+    """A period in seconds as django-q2 runs it: whole minutes, rounded up, at least one."""
+    return max(1, math.ceil(seconds / 60))
+
+
 def interval_minutes(task: ScheduledTask, settings: Any) -> int:
-    return max(1, math.ceil(getattr(settings, task.every, 60) / 60))
+    return minutes_of(getattr(settings, task.every, 60))
 
 
 def ensure(schedule_model: Any, settings: Any) -> None:
