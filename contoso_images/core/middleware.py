@@ -40,7 +40,7 @@ class HtmxRedirectMiddleware:
     expired) and htmx swaps a whole login page into a table row. After signing in, the
     person returns to the page they were on, not to the fragment URL.
 
-    A click that changes something (any method but GET, HEAD, OPTIONS) and is answered with
+    A click that changes something (a POST, not a GET) and is answered with
     sign-in was not carried out: the sign-in page says so, and its ``next`` carries a flag
     (``failures.NOT_SENT``) so that the page says it again once the person is signed in.
     """
@@ -57,7 +57,7 @@ class HtmxRedirectMiddleware:
             return back
         response = self.get_response(request)
         htmx: HtmxDetails | None = getattr(request, "htmx", None)
-        partial = bool(htmx) and htmx is not None and not htmx.boosted
+        partial = htmx is not None and bool(htmx) and not htmx.boosted
         if response.status_code not in self.REDIRECTS:
             return response
         location = response["Location"]
