@@ -386,6 +386,9 @@ OPERATION_RETRY_SECONDS = env.int("OPERATION_RETRY_SECONDS", default=30)
 OPERATION_GIVE_UP_AFTER_SECONDS = env.int("OPERATION_GIVE_UP_AFTER_SECONDS", default=24 * 3600)
 #: A worker watches one operation this long, then queues it again so others get their turn.
 OPERATION_WAIT_SLICE_SECONDS = env.float("OPERATION_WAIT_SLICE_SECONDS", default=5.0)
+#: How long one read of an operation's status may wait in Azure's polling (at most a third
+#: of the lease, so the lease is renewed in time).
+OPERATION_POLL_SECONDS = env.float("OPERATION_POLL_SECONDS", default=3.0)
 
 # --- Catalog --------------------------------------------------------------------------------
 CATALOG_SYNC_SECONDS = env.int("CATALOG_SYNC_SECONDS", default=300)

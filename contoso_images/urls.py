@@ -6,6 +6,9 @@ from django.urls import include, path
 from contoso_images.accounts import views as accounts
 from contoso_images.core import views
 
+#: A 500 says what is known: an htmx click may have been queued before the server failed.
+handler500 = "contoso_images.core.failures.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),

@@ -87,6 +87,15 @@ class PowerActionSpec:
         """Its operation kind (``vm.deallocate``)."""
         return self.action.operation_kind
 
+    @property
+    def ends_as_it_began(self) -> bool:
+        """It may end in a state it can be sent from (a restart: running to running), so a
+        VM in its end state does not show that it happened; only Azure's provisioning status
+        stamped anew after the request left does."""
+        return any(
+            state not in self.done_in and state not in self.refused_in for state in self.ends_in
+        )
+
     def refusal(self, state: VmState) -> str:
         """Its own rule, once the VM passed the shared guards: why not, or ""."""
         if self._barred_as_generalized(state):

@@ -56,10 +56,24 @@ class PowerStep(Step):
         self, ctx: StepContext, vm: VirtualMachine, detail: azure.VirtualMachineDetail
     ) -> Observation:
         state = vm.power_state
+        baseline = (ctx.sent or {}).get("baseline") or {}
         if ctx.watching:
             if state == self.action.transition:
+                ctx.cache["saw_transition"] = True
                 return Observation(in_flight=True)
             if state in self.action.ends_in:
+                if (
+                    self.action.ends_as_it_began
+                    and not ctx.cache.get("saw_transition")
+                    and not _changed_since(detail, baseline)
+                ):
+                    # Running as before the restart, under the same provisioning stamp, and
+                    # never seen restarting: no restart reached the VM. Settled from the
+                    # resource, that is "not sent", not "done".
+                    return Observation(
+                        note="Azure shows no trace of the request: the VM's provisioning "
+                        "status was not stamped anew."
+                    )
                 return Observation(done=True)
             return Observation(
                 unexpected=f"The VM ended {vm.get_power_state_display().lower()} instead; "
@@ -73,11 +87,12 @@ class PowerStep(Step):
             )
         if state == self.action.transition and (ctx.sent is not None or ctx.is_takeover):
             # A request that may have left is under way: watch it, never send a second one.
+            ctx.cache["saw_transition"] = True
             return Observation(in_flight=True)
         if (
             ctx.sent is not None
             and state in self.action.ends_in
-            and _changed_since(detail, ctx.sent.get("baseline") or {})
+            and _changed_since(detail, baseline)
         ):
             # An action that ends as it began (a restart) leaves no state behind, but Azure's
             # provisioning status was stamped anew after the request left: it arrived, and

@@ -27,6 +27,7 @@ from catalog.choices import REVIEW_PERMISSION, Decision, ImageKind
 from catalog.models import CatalogImage
 from catalog.services.review import review_decide
 from contoso_images import azure
+from contoso_images.audit.services import Subject, record
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.models import Subscription
 from contoso_images.core.services import subscriptions_sync
@@ -190,7 +191,9 @@ def marketplace_entry_add(
 
     The image is read first (so only images that exist are added, with their OS, plan and
     deprecation); an entry already in the catalog is returned as it is. ``approve`` records
-    an approval at once (Marketplace decisions have no Azure effect).
+    an approval at once (Marketplace decisions have no Azure effect). The addition itself
+    is written to the audit record (``catalog.marketplace.add``) in the same transaction,
+    approved or not.
     """
     if user is None or not user.has_perm(REVIEW_PERMISSION):
         raise PermissionDenied("Your role does not allow adding images to the catalog.")
@@ -214,7 +217,7 @@ def marketplace_entry_add(
     except azure.AzureError as exc:
         raise ActionRefused(exc.sentence) from exc
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic():  # the entry and its record, or neither
         entry = CatalogImage.objects.create(
             kind=ImageKind.MARKETPLACE,
             resource_key=key,
@@ -226,6 +229,21 @@ def marketplace_entry_add(
             added_by=user,
             first_seen_at=now,
             **_entry_fields(detail),
+        )
+        record(
+            action="catalog.marketplace.add",
+            actor=user,
+            target=Subject(kind="marketplace-image", id=entry.resource_key, name=entry.name),
+            parameters={
+                "urn": entry.urn,
+                "location": entry.location,
+                "approve": bool(approve),
+                "plan": entry.plan,
+                "image_state": entry.image_state,
+                "deprecation_time": entry.deprecation_time,
+            },
+            detail="Added to the catalog"
+            + (", approved at once." if approve else ", not reviewed yet."),
         )
         if approve:
             review_decide(image=entry, user=user, decision=Decision.APPROVE, note=note)

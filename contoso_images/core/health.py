@@ -9,14 +9,18 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-#: django-q2 fires schedules in whole minutes, checked every ~30 s.
-MIN_HEARTBEAT_SECONDS = 60
+from contoso_images.core import schedules
+
+
+def heartbeat_period_seconds() -> int:
+    """The heartbeat's period as its schedule runs it: django-q2 counts whole minutes, so
+    HEARTBEAT_SECONDS is rounded up as the schedule registry rounds it (61 s: 2 minutes)."""
+    return 60 * schedules.minutes_of(getattr(settings, "HEARTBEAT_SECONDS", 60))
 
 
 def heartbeat_stale_after() -> timedelta:
     """Two heartbeat periods: a stalled cluster is reported within that, a busy one is not."""
-    period = max(MIN_HEARTBEAT_SECONDS, int(getattr(settings, "HEARTBEAT_SECONDS", 60)))
-    return timedelta(seconds=2 * period)
+    return timedelta(seconds=2 * heartbeat_period_seconds())
 
 
 def health_report() -> dict[str, Any]:

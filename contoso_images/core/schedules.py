@@ -1,16 +1,20 @@
 """The one registry of recurring work: each app registers its schedules when it is ready.
 
-django-q2 keeps schedules as rows; they are created or updated after every ``migrate`` from
-this registry, so a changed interval setting applies at the next migrate and a fresh database
-and an upgraded one end up with the same schedules. django-q2 counts intervals in whole
-minutes, so an interval in seconds is rounded up.
+django-q2 keeps schedules as rows; they are created or updated from this registry after every
+``migrate`` (so a fresh database and an upgraded one end up with the same schedules) and
+every time a task cluster starts (``manage.py qcluster``), so a changed period setting
+applies with the cluster that runs it. django-q2 counts intervals in whole minutes, so an
+interval in seconds is rounded up.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -34,22 +38,38 @@ def registered() -> list[ScheduledTask]:
     return sorted(_registry.values(), key=lambda task: task.name)
 
 
+def minutes_of(seconds: float) -> int:
+    """A period in seconds as django-q2 runs it: whole minutes, rounded up, at least one."""
+    return max(1, math.ceil(seconds / 60))
+
+
 def interval_minutes(task: ScheduledTask, settings: Any) -> int:
-    return max(1, math.ceil(getattr(settings, task.every, 60) / 60))
+    return minutes_of(getattr(settings, task.every, 60))
 
 
 def ensure(schedule_model: Any, settings: Any) -> None:
-    """Create or update every registered schedule."""
+    """Create or update every registered schedule with the period ``settings`` give it.
+
+    A period made shorter brings the next run forward (a reconciler cut from daily to every
+    minute does not wait out the day first); any other change keeps the next run planned.
+    """
     for task in registered():
-        schedule_model.objects.update_or_create(
+        minutes = interval_minutes(task, settings)
+        before = schedule_model.objects.filter(name=task.name).values("minutes").first()
+        schedule, _ = schedule_model.objects.update_or_create(
             name=task.name,
             defaults={
                 "func": task.func,
                 "schedule_type": "I",
-                "minutes": interval_minutes(task, settings),
+                "minutes": minutes,
                 "repeats": -1,
             },
         )
+        if before is not None and (before["minutes"] or 0) > minutes:
+            soonest = timezone.now() + timedelta(minutes=minutes)
+            schedule_model.objects.filter(pk=schedule.pk, next_run__gt=soonest).update(
+                next_run=soonest
+            )
 
 
 def ensure_after_migrate(**kwargs: Any) -> None:

@@ -74,6 +74,11 @@
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     var text = "The request failed (" + xhr.status + "). Nothing was changed; try again.";
+    if (xhr.status >= 500) {
+      // The server may have failed after queuing the action: say what is known, no more.
+      text = "The request failed on the server (" + xhr.status + "). The action may or may not " +
+        "have been queued: reload the page or check Notifications before trying again.";
+    }
     var type = xhr.getResponseHeader("Content-Type") || "";
     if (xhr.status === 403 && xhr.getResponseHeader("X-Refusal") === "csrf") {
       // Not the role: the page's CSRF token is stale (signed in again in another tab?).

@@ -139,3 +139,58 @@ def test_a_killed_sentinel_ends_the_cluster_with_exit_71(start_qcluster, emulato
     )[0]
     os.kill(sentinel, signal.SIGKILL)
     assert _wait(cluster.poll, timeout=20, what="the cluster to exit") == 71
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_a_cluster_whose_heartbeat_stalls_is_killed_with_exit_70(
+    start_qcluster, emulator, tmp_path
+):
+    """Issue #20, item 4. The heartbeat is due and none comes while no worker is busy: the
+    cluster runs nothing that was scheduled, so the watchdog ends it for its supervisor.
+
+    (django-q2 1.11 first runs schedules 30 s after the Sentinel starts, so within the
+    few seconds of this test the due heartbeat is never written.)"""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from contoso_images.core.models import Heartbeat
+
+    Heartbeat.objects.all().delete()
+    cluster = start_qcluster(
+        Q_WORKERS="1", QCLUSTER_STALL_SECONDS="3", QCLUSTER_CHECK_SECONDS="0.5"
+    )
+    assert cluster.poll() is None  # running, with no heartbeat due yet
+    Schedule.objects.filter(name="heartbeat").update(next_run=timezone.now() - timedelta(minutes=1))
+    assert _wait(cluster.poll, timeout=30, what="the watchdog to end the cluster") == 70
+    log = (tmp_path / "qcluster-0.log").read_text()
+    assert "no heartbeat for" in log
+    assert not Heartbeat.objects.exists()
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_a_graceful_stop_that_outlasts_its_limit_is_forced_with_exit_75(
+    start_qcluster, emulator, tmp_path
+):
+    """Issue #20, item 4. SIGTERM while a task runs: the Sentinel waits for the worker, the
+    watchdog does not wait longer than QCLUSTER_STOP_SECONDS, and kills what is left."""
+    from django_q.tasks import async_task
+
+    cluster = start_qcluster(Q_WORKERS="1", QCLUSTER_STOP_SECONDS="2", QCLUSTER_CHECK_SECONDS="0.5")
+    log = tmp_path / "qcluster-0.log"
+    async_task("time.sleep", 120, task_name="a-long-task")
+    _wait(lambda: "processing a-long-task" in log.read_text(), timeout=20, what="the task")
+    worker = _workers(log)[-1]
+
+    stopped_at = time.monotonic()
+    cluster.send_signal(signal.SIGTERM)
+    assert _wait(cluster.poll, timeout=30, what="the forced stop") == 75
+    assert time.monotonic() - stopped_at < 15  # not the task's 120 s
+    assert "the graceful stop did not finish in time" in log.read_text()
+    assert (
+        not Path(f"/proc/{worker}").exists()
+        or "zombie" in Path(f"/proc/{worker}/status").read_text().lower()
+    )

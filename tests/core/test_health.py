@@ -92,3 +92,19 @@ def test_refusals_log_one_line_and_health_probes_none(rf):
     other.status_code = 500
     other.request = rf.get("/vms/")
     assert quiet.filter(other)
+
+
+def test_health_judges_the_heartbeat_by_the_period_the_schedule_really_has(client, settings):
+    """Issue #20, item 4: django-q2 runs schedules in whole minutes, so HEARTBEAT_SECONDS=61
+    beats every 2 minutes; a beat 150 s old is on time, not a stopped cluster."""
+    from django_q.models import Schedule
+
+    from contoso_images.core import schedules
+
+    settings.HEARTBEAT_SECONDS = 61
+    schedules.ensure(Schedule, settings)
+    assert Schedule.objects.get(name="heartbeat").minutes == 2
+    Heartbeat.objects.create(name="cluster", beat_at=timezone.now() - timedelta(seconds=150))
+    assert client.get("/health/").json()["ok"] is True
+    Heartbeat.objects.filter(name="cluster").update(beat_at=timezone.now() - timedelta(seconds=245))
+    assert client.get("/health/").json()["ok"] is False

@@ -2,7 +2,8 @@
 
 A capture is checked against Azure's rules before anything is queued (the wizard's form);
 then its operation and its Capture row are written in one transaction, and the engine
-carries it out step by step.
+carries it out step by step. What changes outside the engine (abandoning a capture) and
+every refusal of these rules are written to the audit record here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contoso_images.audit.services import Outcome, record
 from contoso_images.core.errors import ActionRefused
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Target
@@ -149,17 +151,42 @@ def retry_needs_typed_name(capture: Capture) -> bool:
     )
 
 
+def _refuse(capture: Capture, action: str, user: Any, reason: str) -> ActionRefused:
+    """Record that ``action`` (``retry``, ``abandon``) on ``capture`` was refused, and why (a
+    refusal is never dropped in silence, whichever rule made it); the error to raise."""
+    record(
+        action=f"{capture.operation.kind}.{action}.refused",
+        actor=user,
+        target=capture.vm.target,
+        outcome=Outcome.REFUSED,
+        detail=reason,
+        operation=capture.operation,
+        related=("capture", capture.pk),
+    )
+    return ActionRefused(reason)
+
+
 def capture_retry(*, capture: Capture, user: Any, typed_name: str = "") -> Capture:
     """Run a failed (or canceled) capture again with the same options; the steps Azure
-    already shows done are skipped."""
+    already shows done are skipped. A refusal of its rules is recorded with its reason."""
     if capture.operation.is_unfinished or capture.operation.status == "succeeded":
-        raise ActionRefused("Only a capture that failed or was canceled can be retried.")
+        raise _refuse(
+            capture, "retry", user, "Only a capture that failed or was canceled can be retried."
+        )
     if capture.abandoned_at:
-        raise ActionRefused("This capture was abandoned; start a new one from the VM's page.")
+        raise _refuse(
+            capture,
+            "retry",
+            user,
+            "This capture was abandoned; start a new one from the VM's page.",
+        )
     if retry_needs_typed_name(capture) and typed_name.strip() != capture.vm.name:
-        raise ActionRefused(
+        raise _refuse(
+            capture,
+            "retry",
+            user,
             f"Type the VM's name, {capture.vm.name}, to retry: the retry marks it generalized "
-            "(or deletes it), which cannot be undone. Nothing was queued."
+            "(or deletes it), which cannot be undone. Nothing was queued.",
         )
     retried, _ = capture_request(
         vm=capture.vm, options=options_of(capture), user=user, retry_of=capture
@@ -173,38 +200,70 @@ def capture_cancel(*, capture: Capture, user: Any) -> Operation:
 
 
 def capture_abandon(*, capture: Capture, user: Any) -> Capture:
-    """Give up on a failed capture: it stays in the history, and is offered no more."""
+    """Give up on a failed capture: it stays in the history, and is offered no more.
+
+    Recorded in the audit trail in the same transaction (``<kind>.abandoned``), once; a
+    refusal of its rule is recorded too (``<kind>.abandon.refused``)."""
     if capture.operation.is_unfinished or capture.operation.status == "succeeded":
-        raise ActionRefused("Only a capture that failed or was canceled can be abandoned.")
-    Capture.objects.filter(pk=capture.pk, abandoned_at__isnull=True).update(
-        abandoned_at=timezone.now(), abandoned_by=user
-    )
+        raise _refuse(
+            capture,
+            "abandon",
+            user,
+            "Only a capture that failed or was canceled can be abandoned.",
+        )
+    with transaction.atomic():
+        abandoned = Capture.objects.filter(pk=capture.pk, abandoned_at__isnull=True).update(
+            abandoned_at=timezone.now(), abandoned_by=user
+        )
+        if abandoned:
+            record(
+                action=f"{capture.operation.kind}.abandoned",
+                actor=user,
+                target=capture.vm.target,
+                detail="Given up: the capture stays in the history and is offered no more.",
+                parameters={"capture_id": capture.pk, "image_id": capture.image_id},
+                operation=capture.operation,
+                related=("capture", capture.pk),
+            )
     capture.refresh_from_db()
     return capture
 
 
 def partial_image_delete(*, capture: Capture, user: Any) -> Operation:
-    """Delete the image (or version) a failed capture left behind."""
+    """Delete the image (or version) a failed capture left behind. A refusal of its rules
+    is recorded like the engine's own (``image.delete_partial.refused``)."""
+    target = Target(
+        id=capture.image_id,
+        type=(
+            "Microsoft.Compute/galleries/images/versions"
+            if capture.gallery
+            else "Microsoft.Compute/images"
+        ),
+        name=capture.image_name,
+        resource_group=capture.image_resource_group,
+        subscription_id=capture.vm.subscription.subscription_id,
+    )
+    reason = ""
     if capture.operation.is_unfinished or capture.operation.status == "succeeded":
-        raise ActionRefused("Only what a failed capture left behind can be deleted here.")
-    if not situation(capture)[1]:
-        raise ActionRefused(
+        reason = "Only what a failed capture left behind can be deleted here."
+    elif not situation(capture)[1]:
+        reason = (
             f"{capture.image_name} was not made from {capture.vm.name} (or no longer exists): "
             "this capture has nothing of its own to delete."
         )
+    if reason:
+        record(
+            action=f"{DELETE_PARTIAL_IMAGE.kind}.refused",
+            actor=user,
+            target=target,
+            outcome=Outcome.REFUSED,
+            detail=reason,
+            related=("capture", capture.pk),
+        )
+        raise ActionRefused(reason)
     operation, _ = operation_request(
         kind=DELETE_PARTIAL_IMAGE.kind,
-        target=Target(
-            id=capture.image_id,
-            type=(
-                "Microsoft.Compute/galleries/images/versions"
-                if capture.gallery
-                else "Microsoft.Compute/images"
-            ),
-            name=capture.image_name,
-            resource_group=capture.image_resource_group,
-            subscription_id=capture.vm.subscription.subscription_id,
-        ),
+        target=target,
         subject=capture,
         user=user,
         parameters={"capture_id": capture.pk},

@@ -81,11 +81,14 @@ def run(*, operation_id: int, budget_seconds: float | None = None) -> Operation 
     if spec is None:
         summary = f"This dashboard does not know operations of kind {operation.kind}."
         record.fail(ctx, None, summary=summary)
-    elif claim.interruptions(operation) > MAX_ATTEMPTS or claim.overdue(operation):
-        drive.settle_without_sending(ctx, spec)
     else:
         budget = budget_seconds if budget_seconds is not None else settings.Q_TIMEOUT - 30
-        drive.run_spec(ctx, spec, deadline=time.monotonic() + budget)
+        deadline = time.monotonic() + budget
+        overdue = claim.overdue(operation)
+        if claim.interruptions(operation) > MAX_ATTEMPTS or overdue:
+            drive.settle_without_sending(ctx, spec, deadline=deadline, may_send=not overdue)
+        else:
+            drive.run_spec(ctx, spec, deadline=deadline)
     if ctx.cache.get("handed_off"):
         # Handed back to the queue between two polls: its next turn is a task of its own.
         crash.point("during_handoff", operation)

@@ -65,9 +65,17 @@ def run_spec(ctx: StepContext, spec: OperationSpec, *, deadline: float) -> None:
             release(operation, retry_after=30, note="Interrupted by an internal error; retrying.")
 
 
-def settle_without_sending(ctx: StepContext, spec: OperationSpec) -> None:
-    """The last word on an operation whose workers kept dying (or that ran too long): send
-    nothing more; succeed if Azure shows the last step done, else fail saying what is known."""
+def settle_without_sending(
+    ctx: StepContext, spec: OperationSpec, *, deadline: float, may_send: bool = True
+) -> None:
+    """The last word on an operation whose workers kept dying (or that ran too long).
+
+    Succeed if Azure shows the last step done. If Azure shows no trace at all of the step's
+    request (none was accepted: no token; the step's read finds nothing changed since the
+    "sent" marker), the workers died before it left: it is sent once more, on one last try,
+    unless ``may_send`` is false (the operation is overdue: a restart a day late is not what
+    anyone asked for). Otherwise, or when the last try was had, fail saying what is known.
+    """
     operation = ctx.operation
     index = step_index(spec, operation)
     step = spec.steps[index]
@@ -76,7 +84,7 @@ def settle_without_sending(ctx: StepContext, spec: OperationSpec) -> None:
     try:
         observation = step.observe(ctx)
     except azure.AzureError:
-        observation = Observation()
+        observation = Observation(wait=True)  # unreadable: it shows nothing either way
     ctx.watching = False
     if observation.done and index == len(spec.steps) - 1:
         if operation.step != step.name:
@@ -86,6 +94,19 @@ def settle_without_sending(ctx: StepContext, spec: OperationSpec) -> None:
             ctx, note="Azure shows it done, though the dashboard was interrupted while watching it."
         )
         return
+    if (
+        may_send
+        and step.sends
+        and not operation.continuation_token
+        and _shows_no_trace(observation)
+        and record.take_last_try(operation, step)
+    ):
+        ctx.report(
+            f"The dashboard was interrupted before '{step.label}' reached Azure, which shows "
+            "no trace of it: sending it once more."
+        )
+        run_spec(ctx, spec, deadline=deadline)
+        return
     shown = " Azure shows it still under way." if observation.in_flight else ""
     record.fail(
         ctx,
@@ -93,6 +114,13 @@ def settle_without_sending(ctx: StepContext, spec: OperationSpec) -> None:
         code="Interrupted",
         summary=f"The dashboard was interrupted too often during '{step.label}'.{shown} "
         "Check the resource in Azure before retrying.",
+    )
+
+
+def _shows_no_trace(observation: Observation) -> bool:
+    """Azure shows the step neither done, nor under way, nor ended otherwise: still to send."""
+    return not (
+        observation.done or observation.in_flight or observation.unexpected or observation.wait
     )
 
 
@@ -205,9 +233,9 @@ def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
     A worker never sits on one long deallocation until it ends: with a few workers and a bulk
     action on dozens of VMs, the operations take turns, so all of them are sent to Azure
     within a few slices instead of one after another. A failure to read the operation's
-    status is not a failure of the operation: the engine keeps watching, and after a few
-    failed reads asks the resource itself. Returns "done" when the step succeeded, "failed"
-    or "paused" otherwise.
+    status, for whatever reason, is not a failure of the operation: the engine keeps
+    watching, and after a few failed reads asks the resource itself. Returns "done" when the
+    step succeeded, "failed" or "paused" otherwise.
     """
     operation = ctx.operation
     slice_end = time.monotonic() + timing.wait_slice_seconds()
@@ -221,8 +249,9 @@ def _wait(ctx: StepContext, step: Step, index: int, *, deadline: float) -> str:
                 wait_seconds=timing.poll_step(),
             )
         except azure.AzureError as exc:
-            if not (exc.is_transient or exc.is_not_found):
-                raise
+            # Reading is observation, whatever the answer (a 5xx, a 404, a 400, a 401 or
+            # 403): it says nothing of the operation Azure accepted. Only Azure's own
+            # Failed or Canceled (a status read) fails it, or a refusal of the request.
             unread += 1
             if exc.is_not_found or unread >= STATUS_FAILURES_BEFORE_RESOURCE_CHECK:
                 settled = _settle_from_resource(ctx, step, index, status_gone=exc.is_not_found)

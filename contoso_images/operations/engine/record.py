@@ -33,20 +33,44 @@ def notify(name: str, operation: Operation, *, reason: str = "") -> None:
     )
 
 
-def sent_marker(operation: Operation, step: Step) -> dict[str, Any] | None:
+def _marker(operation: Operation, step: Step) -> dict[str, Any]:
     marker = (operation.state or {}).get("sent", {}).get(step.name)
-    return marker if isinstance(marker, dict) else None
+    return marker if isinstance(marker, dict) else {}
+
+
+def sent_marker(operation: Operation, step: Step) -> dict[str, Any] | None:
+    """What was written just before the step's request last left, or None if none did."""
+    marker = _marker(operation, step)
+    return marker if "at" in marker else None
 
 
 def mark_sent(ctx: StepContext, step: Step) -> None:
     """Remember, before the request leaves, that it may arrive (with what Azure showed)."""
     operation = ctx.operation
-    marker = {"at": timezone.now().isoformat(), "baseline": step.baseline(ctx)}
+    marker: dict[str, Any] = {"at": timezone.now().isoformat(), "baseline": step.baseline(ctx)}
+    if _marker(operation, step).get("last_try"):
+        marker["last_try"] = True  # one last try stays one, whatever happens to this one
     state = dict(operation.state or {})
     state["sent"] = {**state.get("sent", {}), step.name: marker}
     mine(operation).update(state=state)
     operation.state = state
     ctx.sent = marker
+
+
+def take_last_try(operation: Operation, step: Step) -> bool:
+    """Claim the one last try at sending ``step`` that an operation settled after repeated
+    interruptions gets; False when it was had already (a worker died on it too).
+
+    Kept in the step's "sent" marker (engine bookkeeping, which the record leaves out)."""
+    marker = _marker(operation, step)
+    if marker.get("last_try"):
+        return False
+    state = dict(operation.state or {})
+    state["sent"] = {**state.get("sent", {}), step.name: {**marker, "last_try": True}}
+    if not mine(operation).update(state=state):
+        return False
+    operation.state = state
+    return True
 
 
 def enter(ctx: StepContext, step: Step, index: int) -> bool:

@@ -1,5 +1,6 @@
 """``manage.py qcluster``: django-q2's cluster, with queues that survive a killed worker and
-a watchdog that exits the cluster non-zero when it stops working anyway.
+a watchdog that exits the cluster non-zero when it stops working anyway. It writes the
+schedules' periods from its own settings before it starts.
 
 Core is listed before django_q in INSTALLED_APPS, so this command is the one Django runs.
 """
@@ -17,8 +18,10 @@ import django_q.cluster as dq_cluster
 from django.conf import settings
 from django.core.management.base import CommandParser
 from django_q.management.commands.qcluster import Command as DjangoQCommand
+from django_q.models import Schedule
 from django_q.signals import pre_execute
 
+from contoso_images.core import schedules
 from contoso_images.core.cluster import robust_queue, watchdog
 
 
@@ -44,6 +47,9 @@ class Command(DjangoQCommand):
         settings.SECRET_KEY  # noqa: B018 - refuse to start without it, as django-q2 does
         if options.get("cluster_name"):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
+        # The periods this cluster is configured with (RECONCILE_SECONDS, ...), not the ones
+        # the last migrate wrote.
+        schedules.ensure(Schedule, settings)
         if not options["stock_queues"] and settings.QCLUSTER_ROBUST_QUEUES:
             robust_queue.install()
         watch = not options["no_watchdog"] and settings.QCLUSTER_WATCHDOG
