@@ -55,13 +55,21 @@ class HtmxRedirectMiddleware:
         back = self._back_from_sign_in(request)
         if back is not None:
             return back
+        # Only a click from someone not signed in (any more) was refused for want of a
+        # session; a signed-in person's POST that ends at sign-in (sign-out) was carried out.
+        user = getattr(request, "user", None)
+        was_signed_in = bool(user is not None and user.is_authenticated)
         response = self.get_response(request)
         htmx: HtmxDetails | None = getattr(request, "htmx", None)
         partial = htmx is not None and bool(htmx) and not htmx.boosted
         if response.status_code not in self.REDIRECTS:
             return response
         location = response["Location"]
-        if request.method not in self.SAFE_METHODS and self._is_sign_in(location):
+        if (
+            request.method not in self.SAFE_METHODS
+            and not was_signed_in
+            and self._is_sign_in(location)
+        ):
             messages.warning(request, failures.NOT_SENT_ON_SIGN_IN)
             page = failures.with_not_sent(self._page(request, htmx, partial))
             to_sign_in = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': page})}"
