@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from catalog.choices import VIEW_PERMISSION, ImageKind, Lifecycle, ReviewStatus
 from catalog.models import EOL_SOON, CatalogImage, ReviewDecision
+from contoso_images.core.users import Person
 from contoso_images.operations import selectors as operation_selectors
 from contoso_images.operations.models import Operation
 
@@ -42,7 +43,7 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def catalog_queryset(*, user: Any) -> QuerySet[CatalogImage]:
+def catalog_queryset(*, user: Person) -> QuerySet[CatalogImage]:
     """Every catalog entry the user may see (all of them for holders of view_catalog)."""
     if not user.has_perm(VIEW_PERMISSION):
         return CatalogImage.objects.none()
@@ -50,7 +51,7 @@ def catalog_queryset(*, user: Any) -> QuerySet[CatalogImage]:
 
 
 def catalog_list(
-    *, user: Any, filters: dict[str, Any], sort: str = "grouped"
+    *, user: Person, filters: dict[str, Any], sort: str = "grouped"
 ) -> QuerySet[CatalogImage]:
     """The filtered, sorted catalog, with what every row shows joined in."""
     qs = catalog_queryset(user=user).select_related("definition", "subscription")
@@ -132,7 +133,7 @@ class Overview:
     custom: int
 
 
-def catalog_overview(*, user: Any) -> Overview:
+def catalog_overview(*, user: Person) -> Overview:
     """The tile counts, in one aggregate query."""
     now = timezone.now()
     live = catalog_queryset(user=user).filter(gone_at__isnull=True)
@@ -159,7 +160,7 @@ def catalog_overview(*, user: Any) -> Overview:
     return Overview(**counts)
 
 
-def catalog_filter_choices(*, user: Any) -> dict[str, list[str]]:
+def catalog_filter_choices(*, user: Person) -> dict[str, list[str]]:
     """Options of the filter form that depend on the data, from one query."""
     rows = (
         catalog_queryset(user=user)
@@ -207,7 +208,7 @@ def last_effects(images: Iterable[CatalogImage]) -> dict[int, ReviewDecision]:
     return latest
 
 
-def image_get(*, user: Any, pk: int) -> CatalogImage:
+def image_get(*, user: Person, pk: int) -> CatalogImage:
     """One catalog entry with what its page shows; raises DoesNotExist for unknown ones."""
     return (
         catalog_queryset(user=user)
@@ -216,7 +217,7 @@ def image_get(*, user: Any, pk: int) -> CatalogImage:
     )
 
 
-def image_by_resource_id(*, user: Any, resource_id: str) -> CatalogImage | None:
+def image_by_resource_id(*, user: Person, resource_id: str) -> CatalogImage | None:
     """The entry with this ARM id (ids are case-insensitive), if the user may see it."""
     return catalog_queryset(user=user).filter(resource_key=resource_id.strip().lower()).first()
 

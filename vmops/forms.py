@@ -94,7 +94,9 @@ class VmFilterForm(forms.Form):
     #: Every parameter that decides which VMs "all matching the filter" means, in order.
     SELECTION = (*FILTERS, "include_gone", "sort")
 
-    def __init__(self, data: Any = None, *args: Any, choices: dict, **kwargs: Any) -> None:
+    def __init__(
+        self, data: Any = None, *args: Any, choices: dict[str, Any], **kwargs: Any
+    ) -> None:
         if data is not None and data.get("power_state") in POWER_STATE_ALIASES:
             data = data.copy()
             data["power_state"] = POWER_STATE_ALIASES[data["power_state"]]
@@ -116,7 +118,7 @@ class VmFilterForm(forms.Form):
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", anything), *options]
 
-    def filters(self) -> dict:
+    def filters(self) -> dict[str, Any]:
         """The valid, non-empty filters (an invalid one is dropped, not an error page)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})

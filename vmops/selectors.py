@@ -20,6 +20,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from contoso_images.core.models import Subscription
+from contoso_images.core.users import Person, signed_in
 from contoso_images.operations import selectors as operation_selectors
 from contoso_images.operations.models import UNFINISHED_STATUSES, Operation, OperationStatus
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
@@ -55,14 +56,16 @@ GENERALIZED = "generalized"
 PENDING_STATES = {action.kind: action.transition for action in POWER_ACTIONS}
 
 
-def vm_queryset(*, user: Any) -> QuerySet[VirtualMachine]:
+def vm_queryset(*, user: Person) -> QuerySet[VirtualMachine]:
     """Every VM the user may see (all of them for any holder of view_virtualmachine)."""
     if not user.has_perm("vmops.view_virtualmachine"):
         return VirtualMachine.objects.none()
     return VirtualMachine.objects.all()
 
 
-def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QuerySet[VirtualMachine]:
+def vm_list(
+    *, user: Person, filters: dict[str, Any], sort: str = "name"
+) -> QuerySet[VirtualMachine]:
     """The filtered, sorted inventory (``unfinished_operations`` finds what runs on a page)."""
     qs = _filtered(vm_queryset(user=user).select_related("subscription"), filters)
     return qs.order_by(*SORTS.get(sort, SORTS["name"]))
@@ -148,7 +151,7 @@ class StateCount:
     n: int
 
 
-def vm_state_counts(*, user: Any, filters: dict[str, Any] | None = None) -> list[StateCount]:
+def vm_state_counts(*, user: Person, filters: dict[str, Any] | None = None) -> list[StateCount]:
     """VMs by resource group and state as the rows show them (a queued Deallocate counts as
     "deallocating"), for every filter but the power state one, in two queries: the cached
     states grouped, then the few VMs with an unfinished power operation moved over."""
@@ -222,7 +225,7 @@ def chart_rows_of(counts: list[StateCount], power_state: str | None) -> list[dic
     ]
 
 
-def vm_filter_choices(*, user: Any) -> dict[str, list[Any]]:
+def vm_filter_choices(*, user: Person) -> dict[str, list[Any]]:
     """Options for the filter form: subscriptions, resource groups, locations, OS types."""
     live = vm_queryset(user=user).filter(gone_at__isnull=True)
     return {
@@ -240,7 +243,7 @@ def vm_filter_choices(*, user: Any) -> dict[str, list[Any]]:
     }
 
 
-def vm_get(*, user: Any, pk: int) -> VirtualMachine:
+def vm_get(*, user: Person, pk: int) -> VirtualMachine:
     """One VM with its subscription; raises DoesNotExist for unknown or hidden VMs."""
     return vm_queryset(user=user).select_related("subscription").get(pk=pk)
 
@@ -256,12 +259,12 @@ def vm_operation(*, vm: VirtualMachine, pk: int) -> Operation | None:
     return operation_selectors.operations_for(vm.azure_id).filter(pk=pk).first()
 
 
-def vm_by_resource_id(*, user: Any, resource_id: str) -> VirtualMachine | None:
+def vm_by_resource_id(*, user: Person, resource_id: str) -> VirtualMachine | None:
     """The VM with this ARM id (ids are case-insensitive), if the user may see it."""
     return vm_queryset(user=user).filter(azure_id=resource_id.strip().lower()).first()
 
 
-def vms_by_ids(*, user: Any, ids: list[int]) -> QuerySet[VirtualMachine]:
+def vms_by_ids(*, user: Person, ids: list[int]) -> QuerySet[VirtualMachine]:
     """The VMs with these ids that the user may see, in name order."""
     return (
         vm_queryset(user=user)
@@ -271,10 +274,12 @@ def vms_by_ids(*, user: Any, ids: list[int]) -> QuerySet[VirtualMachine]:
     )
 
 
-def list_columns(*, user: Any) -> list[Column]:
+def list_columns(*, user: Person) -> list[Column]:
     """The columns this user chose for the list (the defaults until they choose)."""
     chosen = (
-        ListPreference.objects.filter(user_id=user.pk).values_list("columns", flat=True).first()
+        ListPreference.objects.filter(user=signed_in(user))
+        .values_list("columns", flat=True)
+        .first()
     )
     return visible_columns(chosen)
 

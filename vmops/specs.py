@@ -29,7 +29,8 @@ def operation_vm(operation: Operation) -> VirtualMachine:
 def _vm(ctx: StepContext) -> VirtualMachine:
     if "vm" not in ctx.cache:
         ctx.cache["vm"] = operation_vm(ctx.operation)
-    return ctx.cache["vm"]
+    vm: VirtualMachine = ctx.cache["vm"]
+    return vm
 
 
 class PowerStep(Step):

@@ -31,6 +31,7 @@ from contoso_images.audit.services import Subject, record
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.models import Subscription
 from contoso_images.core.services import subscriptions_sync
+from contoso_images.core.users import Person, signed_in
 
 DEFAULT_CACHE_SECONDS = 6 * 60 * 60
 DEFAULT_REGION = "westeurope"
@@ -178,7 +179,7 @@ def _entry_fields(detail: azure.MarketplaceImage) -> dict[str, Any]:
 
 def marketplace_entry_add(
     *,
-    user: Any,
+    user: Person,
     location: str,
     publisher: str,
     offer: str,
@@ -226,7 +227,7 @@ def marketplace_entry_add(
             offer=offer,
             sku=sku,
             version=version,
-            added_by=user,
+            added_by=signed_in(user),
             first_seen_at=now,
             **_entry_fields(detail),
         )

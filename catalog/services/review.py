@@ -29,6 +29,7 @@ from catalog.models import CatalogImage, ReviewDecision
 from catalog.services.sync import recompute_latest
 from contoso_images.audit.services import Outcome, Subject, record
 from contoso_images.core.errors import ActionRefused
+from contoso_images.core.users import Person, signed_in
 from contoso_images.operations.models import Operation
 from contoso_images.operations.services import operation_request, refusals_outlive_rollback
 
@@ -83,7 +84,7 @@ def effect_parameters(
 def review_decide(
     *,
     image: CatalogImage,
-    user: Any,
+    user: Person,
     decision: str,
     note: str = "",
     end_of_life_date: datetime | None = None,
@@ -121,7 +122,7 @@ def review_decide(
             decision=spec.decision,
             note=note,
             end_of_life_date=end_of_life_date,
-            decided_by=user,
+            decided_by=signed_in(user),
             decided_at=timezone.now(),
             status_before=image.review_status,
             snapshot=image_snapshot(image),
@@ -135,7 +136,7 @@ def review_decide(
 
 def _request_effect(
     image: CatalogImage,
-    user: Any,
+    user: Person,
     spec: DecisionSpec,
     effect: GalleryEffect,
     end_of_life_date: datetime | None,

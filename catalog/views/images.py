@@ -26,6 +26,7 @@ from contoso_images.core.errors import ActionRefused
 from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
 from contoso_images.core.http import querystring, redirect_back
 from contoso_images.core.sync import kind_get, sync_status
+from contoso_images.core.users import Person
 from contoso_images.operations.models import Operation
 
 PAGE_SIZE = 50
@@ -118,7 +119,7 @@ def catalog_overview(request: HtmxHttpRequest) -> HttpResponse:
 # "Refresh now" and the sync status are core's views (catalog/urls.py points at them).
 
 
-def may_refresh(user: Any) -> bool:
+def may_refresh(user: Person) -> bool:
     return kind_get(CATALOG).may_refresh(user)
 
 

@@ -11,7 +11,7 @@ from contoso_images.accounts.models import EntraIdentity
 
 
 @admin.register(EntraIdentity)
-class EntraIdentityAdmin(admin.ModelAdmin):
+class EntraIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ("upn", "display_name", "tenant_id", "object_id", "last_sign_in_at")
     search_fields = ("upn", "display_name", "object_id", "user__username")
     readonly_fields = [f.name for f in EntraIdentity._meta.fields]

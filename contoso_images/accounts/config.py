@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core import checks
 
 from contoso_images.core.roles import ROLES
+from contoso_images.core.users import Person
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 MULTI_TENANT = ("organizations", "common")
@@ -182,7 +183,7 @@ def entra() -> EntraConfig | None:
     return config
 
 
-def local_login_allowed(user: Any) -> bool:
+def local_login_allowed(user: Person) -> bool:
     """Whether this user may sign in with a local password now: everyone while
     ``LOCAL_LOGIN`` is on; otherwise only the superusers named in ``LOCAL_LOGIN_SUPERUSERS``
     (the break-glass accounts)."""

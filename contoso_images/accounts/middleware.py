@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from contoso_images.accounts import refusals, services
 from contoso_images.accounts.refusals import SignInRefused
+from contoso_images.core.users import signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ class EntraSessionMiddleware:
         return None
 
     def _end(self, request: HttpRequest, refused: SignInRefused) -> HttpResponse:
-        user = request.user
-        services.strip_roles(user, refused)
+        services.strip_roles(signed_in(request.user), refused)
         services.record_refusal(request, refused, action="auth.entra.session_ended")
         path = request.get_full_path()
         logout(request)

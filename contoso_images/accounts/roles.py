@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from contoso_images.accounts import refusals
@@ -106,7 +106,7 @@ def what_to_ask_for(config: EntraConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def apply(user: Any, granted: Iterable[str], *, via: str, **parameters: Any) -> None:
+def apply(user: User, granted: Iterable[str], *, via: str, **parameters: Any) -> None:
     """Make the user's role groups exactly ``granted`` (other groups untouched)."""
     wanted = set(granted)
     with transaction.atomic(), acting(user, via, **parameters):

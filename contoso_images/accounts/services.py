@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -95,7 +96,7 @@ def begin(request: HttpRequest, next_url: str, *, prompt: str | None = None) -> 
 
 @dataclass(frozen=True)
 class SignedIn:
-    user: Any
+    user: User
     next_url: str
 
 
@@ -348,7 +349,7 @@ def within_grace(request: HttpRequest) -> bool:
     return clock.now() - float(state.get("checked_at", 0)) < 2 * cfg.roles_max_age_seconds
 
 
-def strip_roles(user: Any, refused: SignInRefused) -> None:
+def strip_roles(user: User, refused: SignInRefused) -> None:
     """Take away the role groups of a person the tenant no longer vouches for."""
     roles.apply(user, (), via=CHECK_VIA, reason=refused.reason)
 

@@ -179,7 +179,7 @@ class _Parser:
             if not isinstance(actual, str):
                 return False
             if self.case_sensitive:
-                return actual == literal.value
+                return bool(actual == literal.value)
             return actual.lower() == str(literal.value).lower()
         if literal.kind == "bool":
             return isinstance(actual, bool) and actual is literal.value

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -101,7 +101,7 @@ def who() -> Who | None:
     return Who(None, f"command: {command}")
 
 
-def _user_subject(user: Any) -> Subject:
+def _user_subject(user: User) -> Subject:
     return Subject(kind="user", id=f"user:{user.pk}", name=user.get_username())
 
 
@@ -123,7 +123,7 @@ def _record(action: str, target: Subject, who_: Who, detail: str, **result: Any)
 # --- Users -----------------------------------------------------------------------------------
 
 
-def _user_state(user: Any) -> dict[str, Any]:
+def _user_state(user: User) -> dict[str, Any]:
     state = {name: getattr(user, name) for name in USER_FIELDS}
     state["password"] = "usable" if user.has_usable_password() else "unusable"
     return state

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from contoso_images.audit.models import AuditCheckpoint, AuditEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     actions = None
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

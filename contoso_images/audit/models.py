@@ -51,7 +51,7 @@ class Outcome(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet[Any]):
     """Bulk changes are refused like single ones: ``update()`` and ``delete()`` raise."""
 
     def update(self, **kwargs: Any) -> int:

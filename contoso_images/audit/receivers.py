@@ -32,6 +32,7 @@ from contoso_images.audit.services.recording import (
     operation_result,
     record,
 )
+from contoso_images.core.users import Person
 from contoso_images.operations.models import OperationStep
 from contoso_images.operations.registry import OperationEvent
 
@@ -179,13 +180,13 @@ def _login_details(request: Any) -> dict[str, Any]:
     return details if isinstance(details, dict) else {}
 
 
-def _account(user: Any = None, username: str = "") -> Subject:
+def _account(user: Person | None = None, username: str = "") -> Subject:
     if user is not None:
         return Subject(kind="user", id=f"user:{user.pk}", name=user.get_username())
     return Subject(kind="user", id="", name=username)
 
 
-def on_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def on_logged_in(sender: Any, request: Any, user: Person, **kwargs: Any) -> None:
     details = _login_details(request)
     record(
         action="auth.login",
@@ -197,7 +198,7 @@ def on_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     )
 
 
-def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def on_logged_out(sender: Any, request: Any, user: Person, **kwargs: Any) -> None:
     record(
         action="auth.logout",
         actor=user,

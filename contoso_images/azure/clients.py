@@ -18,7 +18,8 @@ which settings are read at call time (tests flip them).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
@@ -40,6 +41,7 @@ _POLLING_INTERVAL = 5  # only used by SDK pollers when ARM sends no Retry-After
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
+_Client = TypeVar("_Client")
 _credentials: dict[tuple[Any, ...], TokenCredential] = {}
 _emulators: dict[str, tuple[Any, HttpTransport[Any, Any]]] = {}
 
@@ -126,14 +128,15 @@ def _client_kwargs(config: GatewayConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _cached(key: tuple[Any, ...], build: Any) -> Any:
+def _cached(key: tuple[Any, ...], build: Callable[[], _Client]) -> _Client:
     with _lock:
         client = _clients.get(key)
     if client is None:
         client = build()
         with _lock:
             client = _clients.setdefault(key, client)
-    return client
+    built: _Client = client
+    return built
 
 
 def compute_client(subscription_id: str) -> ComputeManagementClient:

@@ -100,7 +100,7 @@ class _RefuseAdapter(BaseAdapter):
         """Nothing to release."""
 
 
-class EmulatorTransport(RequestsTransport):
+class EmulatorTransport(RequestsTransport):  # type: ignore[misc]  # azure-core is untyped here
     """An azure-core ``HttpTransport`` backed by an :class:`Emulator`."""
 
     def __init__(

@@ -53,7 +53,7 @@ def retry_budget(seconds: float | None = None) -> Iterator[None]:
         _budget.reset(token)
 
 
-class CappedRetryPolicy(RetryPolicy):
+class CappedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]  # generic only in the stubs
     """A ``RetryPolicy`` whose total sleep per gateway call (or per request) is capped."""
 
     def __init__(self, *, max_wait: float, **kwargs: Any) -> None:
@@ -80,7 +80,7 @@ class CappedRetryPolicy(RetryPolicy):
             # second create. The engine looks at the resource before sending again; only a
             # 429 (refused, nothing applied) is retried here.
             return response is not None and response.status_code == 429
-        return super()._is_method_retryable(settings, request, response=response)
+        return bool(super()._is_method_retryable(settings, request, response=response))
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if not super().is_retry(settings, response):

@@ -31,7 +31,8 @@ def _adapter(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], 
 
         return adapt_json
     if isinstance(field, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
+        adapt_datetime: Callable[[Any], Any] = connection.ops.adapt_datetimefield_value
+        return adapt_datetime
     if isinstance(field, models.CharField | models.TextField | models.BooleanField):
         return None
     if isinstance(field, models.IntegerField) or (field.is_relation and field.many_to_one):

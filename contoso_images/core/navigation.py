@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from django.urls import reverse
+
+from contoso_images.core.users import Person
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def sections() -> list[Section]:
     return sorted(_sections.values(), key=lambda section: (section.order, section.label))
 
 
-def nav_entries(user: Any, *, current_namespace: str = "") -> list[NavEntry]:
+def nav_entries(user: Person, *, current_namespace: str = "") -> list[NavEntry]:
     """The sections this user may see, with the one being shown marked."""
     return [
         NavEntry(
@@ -102,7 +103,7 @@ def nav_entries(user: Any, *, current_namespace: str = "") -> list[NavEntry]:
     ]
 
 
-def home_url_name(user: Any) -> str | None:
+def home_url_name(user: Person) -> str | None:
     """The URL name of the section this user's work starts in, or None without a role.
 
     Operators start at the VMs, managers at the catalog they review, admins at the audit
@@ -123,7 +124,7 @@ def home_url_name(user: Any) -> str | None:
 class ResourceLinks:
     """The resource pages one user may open, decided once per request (not once per row)."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: Person | None) -> None:
         self._user = user
         self._bases: dict[str, str] | None = None
 
@@ -132,7 +133,7 @@ class ResourceLinks:
             self._bases = {
                 resource_type: reverse(link.url_name)
                 for resource_type, link in _resource_links.items()
-                if self._user.has_perm(link.permission)
+                if self._user is not None and self._user.has_perm(link.permission)
             }
         return self._bases
 

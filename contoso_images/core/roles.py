@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from contoso_images.core.users import Person
+
 OPERATORS = "operators"
 REVIEWERS = "reviewers"
 AUDITORS = "auditors"
@@ -46,7 +48,7 @@ def action_permissions(action: str) -> tuple[str, ...]:
     return tuple(_action_permissions.get(action, {}))
 
 
-def user_may(user: Any, action: str) -> bool:
+def user_may(user: Person, action: str) -> bool:
     """Whether the user holds any permission registered for ``action``."""
     return any(user.has_perm(permission) for permission in action_permissions(action))
 

@@ -56,6 +56,7 @@ from contoso_images import azure
 from contoso_images.core import roles, schedules
 from contoso_images.core.models import Subscription, SyncRequest, SyncState
 from contoso_images.core.services import subscriptions_sync, sync_request_claim
+from contoso_images.core.users import Person
 
 logger = logging.getLogger(__name__)
 
@@ -131,10 +132,10 @@ class SyncKind:
     def synced_event(self) -> str:
         return self.event or f"{self.name}-synced"
 
-    def may_view(self, user: Any) -> bool:
+    def may_view(self, user: Person) -> bool:
         return bool(user.has_perm(self.view_permission))
 
-    def may_refresh(self, user: Any) -> bool:
+    def may_refresh(self, user: Person) -> bool:
         return self.may_view(user) and roles.user_may(user, self.refresh_action)
 
 
@@ -437,7 +438,7 @@ class SyncStatus:
     may_refresh: bool
 
 
-def sync_status(name: str, *, user: Any) -> SyncStatus:
+def sync_status(name: str, *, user: Person) -> SyncStatus:
     """How the kind's syncs went, for the status block of its page (one query)."""
     kind = kind_get(name)
     states = list(SyncState.objects.filter(kind=kind.name).select_related("subscription"))

@@ -44,7 +44,9 @@ def cluster_environment(**extra: str) -> dict[str, str]:
     }
 
 
-def wait_for_log(path: Path, text: str, process: subprocess.Popen, *, timeout: float) -> None:
+def wait_for_log(
+    path: Path, text: str, process: subprocess.Popen[bytes], *, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if text in path.read_text(errors="replace"):
@@ -55,7 +57,7 @@ def wait_for_log(path: Path, text: str, process: subprocess.Popen, *, timeout: f
     raise RuntimeError(f"qcluster did not log {text!r} within {timeout:.0f} s")
 
 
-def stop_cluster(process: subprocess.Popen) -> None:
+def stop_cluster(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM (the cluster drains and exits), then SIGKILL the whole group if it hangs."""
     if process.poll() is not None:
         return

@@ -9,12 +9,12 @@ so an AllocationFailed is not lost when the user has navigated away.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from contoso_images.core.models import Subscription
+from contoso_images.core.users import Person, signed_in
 from contoso_images.operations.models import UNFINISHED_STATUSES, Operation, OperationStatus
 
 #: Operations listed on the notifications page, newest first.
@@ -34,7 +34,7 @@ class BellSummary:
     latest_failure: Operation | None = None
 
 
-def notification_summary(*, user: Any) -> BellSummary:
+def notification_summary(*, user: Person) -> BellSummary:
     """What the bell shows, in two queries whatever the number of operations."""
     if not user.is_authenticated:
         return BellSummary(0, 0, 0)
@@ -64,10 +64,12 @@ class Notification:
     is_vm: bool
 
 
-def recent_notifications(*, user: Any, limit: int = RECENT) -> list[Notification]:
+def recent_notifications(*, user: Person, limit: int = RECENT) -> list[Notification]:
     """The user's latest operations with their outcome, newest first (two queries)."""
     operations = list(
-        Operation.objects.filter(requested_by=user).order_by("-requested_at", "-pk")[:limit]
+        Operation.objects.filter(requested_by=signed_in(user)).order_by("-requested_at", "-pk")[
+            :limit
+        ]
     )
     names = subscription_names({op.target_subscription_id for op in operations})
     return [
@@ -91,14 +93,14 @@ def subscription_names(ids: set[str]) -> dict[str, str]:
     return {sub_id.lower(): name for sub_id, name in rows if name}
 
 
-def outcomes_mark_seen(*, user: Any, ids: list[int]) -> int:
+def outcomes_mark_seen(*, user: Person, ids: list[int]) -> int:
     """Mark these finished operations of the user as seen; returns how many were unread.
 
     Only outcomes the user was shown are marked (the ids the page listed), so an operation
     that ends while the page is open stays unread.
     """
     return (
-        Operation.objects.filter(requested_by=user, pk__in=ids)
+        Operation.objects.filter(requested_by=signed_in(user), pk__in=ids)
         .filter(_UNREAD)
         .update(outcome_seen_at=timezone.now())
     )

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from contoso_images.core.users import Person
+
 if TYPE_CHECKING:
     from contoso_images.operations.models import Operation
 
@@ -69,7 +71,8 @@ class StepContext:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return self.operation.parameters
+        parameters: dict[str, Any] = self.operation.parameters
+        return parameters
 
     @property
     def is_takeover(self) -> bool:
@@ -169,7 +172,7 @@ class OperationEvent:
     name: str
     kind: str
     target: Target
-    user: Any = None
+    user: Person | None = None
     operation: Operation | None = None
     step: str = ""
     reason: str = ""

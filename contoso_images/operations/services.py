@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contoso_images.core.errors import ActionRefused
+from contoso_images.core.users import Person, signed_in
 from contoso_images.operations import engine, registry
 from contoso_images.operations.models import (
     UNFINISHED_STATUSES,
@@ -29,7 +30,7 @@ def operation_request(
     kind: str,
     target: Target,
     subject: Any,
-    user: Any,
+    user: Person,
     parameters: dict[str, Any] | None = None,
 ) -> tuple[Operation, bool]:
     """Create the operation and queue it after commit; a repeated click gets the same one.
@@ -72,12 +73,12 @@ def operation_request(
 
 
 def _new_operation(
-    kind: str, target: Target, user: Any, parameters: dict[str, Any], *, now: datetime
+    kind: str, target: Target, user: Person, parameters: dict[str, Any], *, now: datetime
 ) -> Operation:
     """The row of an operation asked for now on ``target`` (not saved yet: alone or in bulk)."""
     return Operation(
         kind=kind,
-        requested_by=user,
+        requested_by=signed_in(user),
         requested_at=now,
         last_enqueued_at=now,
         target_id=target.id,
@@ -99,7 +100,7 @@ def _steps_of(spec: registry.OperationSpec, operations: list[Operation]) -> list
     ]
 
 
-def _same_or_refused(unfinished: Operation, kind: str, target: Target, user: Any) -> Operation:
+def _same_or_refused(unfinished: Operation, kind: str, target: Target, user: Person) -> Operation:
     """A repeated click gets the operation under way; another action on a busy target is
     refused, with the reason, and the refusal is recorded (it is never dropped in silence)."""
     if unfinished.kind == kind:
@@ -150,7 +151,7 @@ def refusals_outlive_rollback() -> Iterator[None]:
         _pending_refusals.reset(token)
 
 
-def _refused(kind: str, target: Target, user: Any, reason: str) -> None:
+def _refused(kind: str, target: Target, user: Person, reason: str) -> None:
     event = OperationEvent(name="refused", kind=kind, target=target, user=user, reason=reason)
     registry.notify(event)
     pending = _pending_refusals.get()
@@ -176,7 +177,7 @@ class ManyResult:
     refused: list[tuple[Target, str]]
 
 
-def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) -> ManyResult:
+def operation_request_many(*, kind: str, items: list[RequestItem], user: Person) -> ManyResult:
     """Ask for the same operation on many targets in one transaction (a multi-select).
 
     A thousand VMs cost a handful of queries: busy targets are found in one, the operations
@@ -243,7 +244,7 @@ def operation_request_many(*, kind: str, items: list[RequestItem], user: Any) ->
 
 
 def _create_many(
-    spec: registry.OperationSpec, kind: str, items: list[RequestItem], user: Any
+    spec: registry.OperationSpec, kind: str, items: list[RequestItem], user: Person
 ) -> list[Operation]:
     if not items:
         return []
@@ -269,7 +270,7 @@ def _create_many(
     return created
 
 
-def operation_cancel(*, operation: Operation, user: Any) -> Operation:
+def operation_cancel(*, operation: Operation, user: Person) -> Operation:
     """Ask the engine to stop an operation at its next step boundary.
 
     Refused once a step that cannot be undone has started (the engine marks that with the
@@ -318,7 +319,7 @@ def operation_cancel(*, operation: Operation, user: Any) -> Operation:
     return operation  # asked before
 
 
-def _cancel_refused(operation: Operation, user: Any, reason: str) -> None:
+def _cancel_refused(operation: Operation, user: Person, reason: str) -> None:
     registry.notify(
         OperationEvent(
             name="refused",

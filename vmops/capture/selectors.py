@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from contoso_images import azure
+from contoso_images.core.users import Person
 from vmops.capture import preflight
 from vmops.capture.models import Capture
 from vmops.models import VirtualMachine
@@ -16,7 +17,7 @@ from vmops.models import VirtualMachine
 VIEW_PERMISSIONS = ("vmops.capture_virtualmachine", "audit.view_audit")
 
 
-def may_view(user: Any) -> bool:
+def may_view(user: Person) -> bool:
     """Operators (who capture) and auditors (who review past captures) see the records."""
     return any(user.has_perm(permission) for permission in VIEW_PERMISSIONS)
 
@@ -56,7 +57,7 @@ def proposed_version(vm: VirtualMachine, gallery: azure.Gallery, definition: str
     return preflight.next_patch([v.name for v in versions])
 
 
-def capture_history(*, user: Any, filters: dict[str, Any]) -> QuerySet[Capture]:
+def capture_history(*, user: Person, filters: dict[str, Any]) -> QuerySet[Capture]:
     """Every capture the user may see, newest first, filtered (a fixed number of queries)."""
     if not may_view(user):
         return Capture.objects.none()
@@ -87,7 +88,7 @@ def capture_history(*, user: Any, filters: dict[str, Any]) -> QuerySet[Capture]:
     return qs.order_by("-requested_at", "-pk")
 
 
-def capture_get(*, user: Any, pk: int) -> Capture:
+def capture_get(*, user: Person, pk: int) -> Capture:
     """One capture with its VM and operation; DoesNotExist when unknown or not visible."""
     return capture_history(user=user, filters={}).get(pk=pk)
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from contoso_images.audit.services import Outcome, record
 from contoso_images.core.errors import ActionRefused
+from contoso_images.core.users import Person, signed_in
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Target
 from contoso_images.operations.services import (
@@ -63,7 +64,7 @@ def image_id(vm: VirtualMachine, options: CaptureOptions) -> str:
 
 
 def capture_request(
-    *, vm: VirtualMachine, options: CaptureOptions, user: Any, retry_of: Capture | None = None
+    *, vm: VirtualMachine, options: CaptureOptions, user: Person, retry_of: Capture | None = None
 ) -> tuple[Capture, bool]:
     """Queue a capture of ``vm``; (capture, created). A second click gets the one under way."""
     kind = CaptureKind(options.kind)
@@ -107,7 +108,7 @@ def capture_request(
             operation=operation,
             kind=kind.value,
             guest_preparation=options.guest_preparation,
-            requested_by=user,
+            requested_by=signed_in(user),
             requested_at=operation.requested_at,
             image_id=produced,
             image_name=options.image_name,
@@ -151,7 +152,7 @@ def retry_needs_typed_name(capture: Capture) -> bool:
     )
 
 
-def _refuse(capture: Capture, action: str, user: Any, reason: str) -> ActionRefused:
+def _refuse(capture: Capture, action: str, user: Person, reason: str) -> ActionRefused:
     """Record that ``action`` (``retry``, ``abandon``) on ``capture`` was refused, and why (a
     refusal is never dropped in silence, whichever rule made it); the error to raise."""
     record(
@@ -166,7 +167,7 @@ def _refuse(capture: Capture, action: str, user: Any, reason: str) -> ActionRefu
     return ActionRefused(reason)
 
 
-def capture_retry(*, capture: Capture, user: Any, typed_name: str = "") -> Capture:
+def capture_retry(*, capture: Capture, user: Person, typed_name: str = "") -> Capture:
     """Run a failed (or canceled) capture again with the same options; the steps Azure
     already shows done are skipped. A refusal of its rules is recorded with its reason."""
     if capture.operation.is_unfinished or capture.operation.status == "succeeded":
@@ -194,12 +195,12 @@ def capture_retry(*, capture: Capture, user: Any, typed_name: str = "") -> Captu
     return retried
 
 
-def capture_cancel(*, capture: Capture, user: Any) -> Operation:
+def capture_cancel(*, capture: Capture, user: Person) -> Operation:
     """Stop a capture before its irreversible step (the engine refuses after)."""
     return operation_cancel(operation=capture.operation, user=user)
 
 
-def capture_abandon(*, capture: Capture, user: Any) -> Capture:
+def capture_abandon(*, capture: Capture, user: Person) -> Capture:
     """Give up on a failed capture: it stays in the history, and is offered no more.
 
     Recorded in the audit trail in the same transaction (``<kind>.abandoned``), once; a
@@ -229,7 +230,7 @@ def capture_abandon(*, capture: Capture, user: Any) -> Capture:
     return capture
 
 
-def partial_image_delete(*, capture: Capture, user: Any) -> Operation:
+def partial_image_delete(*, capture: Capture, user: Person) -> Operation:
     """Delete the image (or version) a failed capture left behind. A refusal of its rules
     is recorded like the engine's own (``image.delete_partial.refused``)."""
     target = Target(

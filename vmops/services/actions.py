@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contoso_images.core.errors import ActionRefused
+from contoso_images.core.users import Person, signed_in
 from contoso_images.operations.models import Operation
 from contoso_images.operations.selectors import unfinished_by_target
 from contoso_images.operations.services import (
@@ -22,7 +23,7 @@ from vmops.power import is_power_action, power_action
 from vmops.rules import VmState
 
 
-def vm_action_request(*, vm: VirtualMachine, kind: str, user: Any) -> tuple[Operation, bool]:
+def vm_action_request(*, vm: VirtualMachine, kind: str, user: Person) -> tuple[Operation, bool]:
     """Ask for a power action; returns (operation, created), the one under way if any.
 
     Raises ActionRefused (recorded by the engine) when the state or another operation under
@@ -87,7 +88,7 @@ def vms_action_plan(*, vms: list[VirtualMachine], kind: str) -> list[PlanItem]:
 
 
 def vms_action_request(
-    *, vms: list[VirtualMachine], kind: str, user: Any, selection: str
+    *, vms: list[VirtualMachine], kind: str, user: Person, selection: str
 ) -> BulkAction:
     """Ask for one power action on many VMs in one transaction and record what each got.
 
@@ -110,7 +111,7 @@ def vms_action_request(
             got[target.key] = (SKIPPED, reason, None)
         return BulkAction.objects.create(
             kind=action.value,
-            requested_by=user,
+            requested_by=signed_in(user),
             requested_at=timezone.now(),
             selection=selection[:500],
             items=[_item_record(vm, got.get(vm.azure_id)) for vm in vms],

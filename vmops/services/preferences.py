@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from contoso_images.core.users import Person
 from vmops.models import ListPreference
 
 
-def list_columns_save(*, user: Any, columns: list[str]) -> None:
+def list_columns_save(*, user: Person, columns: list[str]) -> None:
     ListPreference.objects.update_or_create(user=user, defaults={"columns": list(columns)})

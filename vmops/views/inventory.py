@@ -69,7 +69,9 @@ def vm_list(request: HttpRequest) -> HttpResponse:
     return render(request, "vmops/vm_list.html", context)
 
 
-def _overview_context(request: HttpRequest, form: VmFilterForm, filters: dict) -> dict[str, Any]:
+def _overview_context(
+    request: HttpRequest, form: VmFilterForm, filters: dict[str, Any]
+) -> dict[str, Any]:
     """Tiles, chart and the billed-VMs banner of the VMs the filters select."""
     counts = selectors.vm_state_counts(user=request.user, filters=filters)
     overview = selectors.overview_of(counts)

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import uuid
 
-from contoso_images.arm_emulator.seed import TENANT_ID as CONTOSO_TENANT_ID
+from contoso_images.arm_emulator.seed import TENANT_ID
 
 from .directory import GUEST, SINGLE_TENANT, App, AppRole, Tenant, User
+
+#: The pilot tenant (one id for ARM and the directory).
+CONTOSO_TENANT_ID = TENANT_ID
 
 FABRIKAM_TENANT_ID = "9b7e5c1d-2f40-4c3e-8a61-0d5f3b2a7c94"
 CONTOSO_DOMAIN = "contosopilot.onmicrosoft.com"

@@ -127,7 +127,7 @@ class RobustCounter:
         return int(self.count.value)
 
 
-class RobustQueue(DjangoQQueue):
+class RobustQueue(DjangoQQueue):  # type: ignore[misc]  # django-q2 ships no types
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rlock = ProcessDeathSafeLock()

@@ -88,7 +88,7 @@ def kill_cluster_and_exit(reason: str, code: int) -> None:
     os._exit(code)
 
 
-class WatchedSentinel(dq_cluster.Sentinel):
+class WatchedSentinel(dq_cluster.Sentinel):  # type: ignore[misc]  # django-q2 ships no types
     """A Sentinel that publishes, every guard cycle, what the watchdog needs.
 
     ``Sentinel.guard`` saves ``Stat(self)`` every cycle and ``Stat`` calls ``status()``,

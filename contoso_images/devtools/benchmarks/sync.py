@@ -81,7 +81,8 @@ def _run_child(env: dict[str, str], out: Path) -> dict[str, Any]:
         )
     except subprocess.SubprocessError as exc:
         raise RuntimeError(f"The sync benchmark's child process failed: {exc}") from exc
-    return json.loads(out.read_text())
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
 
 
 def child_main(out: str) -> None:

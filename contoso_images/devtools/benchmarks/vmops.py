@@ -406,7 +406,7 @@ def _one_click(client: Client, vm: VirtualMachine) -> float:
         lambda: Operation.objects.filter(pk=operation.pk, finished_at__isnull=False).exists(),
         what=f"operation {operation.pk} to finish",
     )
-    return (started_at - clicked).total_seconds()
+    return float((started_at - clicked).total_seconds())
 
 
 def _wait_for(probe: Callable[[], Any], *, what: str, timeout: float = 30.0) -> Any:

@@ -25,7 +25,7 @@ from contoso_images.core import schedules
 from contoso_images.core.cluster import robust_queue, watchdog
 
 
-class Command(DjangoQCommand):
+class Command(DjangoQCommand):  # type: ignore[misc]  # django-q2 ships no types
     help = (
         "Start the task cluster: django-q2 with queues that a killed worker cannot lock, and "
         "a watchdog that exits non-zero (70, 71, 75) when the cluster stops working, so its "
