@@ -343,7 +343,11 @@ HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=60)
 QCLUSTER_ROBUST_QUEUES = env.bool("QCLUSTER_ROBUST_QUEUES", default=True)
 QCLUSTER_WATCHDOG = env.bool("QCLUSTER_WATCHDOG", default=True)
 #: No heartbeat for this long while no worker is busy: the cluster is killed and restarted.
-QCLUSTER_STALL_SECONDS = env.float("QCLUSTER_STALL_SECONDS", default=2 * HEARTBEAT_SECONDS + 30)
+#: django-q2 runs the heartbeat every whole minute (61 s runs every 2 minutes), so the default
+#: counts two of the periods it really runs at, not two of the setting.
+QCLUSTER_STALL_SECONDS = env.float(
+    "QCLUSTER_STALL_SECONDS", default=2 * 60 * max(1, -(-HEARTBEAT_SECONDS // 60)) + 30
+)
 #: Tasks waiting this long with no worker busy or starting one: the queue is wedged.
 QCLUSTER_WEDGE_SECONDS = env.float("QCLUSTER_WEDGE_SECONDS", default=20)
 QCLUSTER_GUARD_STALL_SECONDS = env.float("QCLUSTER_GUARD_STALL_SECONDS", default=60)

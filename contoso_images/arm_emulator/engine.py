@@ -464,7 +464,7 @@ class Emulator:
             fault = faults.pick(self.store, req, cfg)
             if fault is not None and not fault.applied:
                 fault.interrupt("before the request took effect")
-                resp = error_response(fault.error(now))
+                resp = error_response(fault.error(now, req))
                 status = resp.status
             else:
                 resp = self._answer(req, now)
@@ -472,7 +472,7 @@ class Emulator:
                 if fault is not None:
                     lost = fault.lost_as
                     fault.interrupt(f"{req.method} answered {status}")
-                    resp = error_response(fault.error(now))
+                    resp = error_response(fault.error(now, req))
         finally:
             self._log(req, status, now, started, lost, caller)
         return resp.status, self._standard_headers(req, resp), resp.body

@@ -282,6 +282,42 @@ def server_error(status: int) -> ArmError:
     )
 
 
+def invalid_authentication_token() -> ArmError:
+    """An injected 401 reads as ARM's own (the same code the token check in
+    ``identity/arm_auth.py`` answers with), not as a made-up code."""
+    return ArmError(
+        401,
+        "InvalidAuthenticationToken",
+        "The access token is invalid.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+#: The seeded service principal's object id, named in an injected 403 as ARM names the caller.
+_FAULT_CALLER = "00000000-0000-0000-0000-00000000c11e"
+
+
+def authorization_failed(method: str, path: str) -> ArmError:
+    """An injected 403 as ARM words a missing role assignment (the AuthorizationFailed text
+    seen in Azure CLI recordings: the caller, the action and the scope)."""
+    scope = path.split("?", 1)[0]
+    provider_path = scope.split("/providers/", 1)[-1] if "/providers/" in scope else ""
+    parts = provider_path.split("/")
+    action = "/".join(parts[:1] + parts[1::2]) if parts and parts[0] else "Microsoft.Resources"
+    verb = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}.get(
+        method.upper(), "action"
+    )
+    if verb == "action" and len(parts) % 2 == 0:  # type/name pairs, then the action's name
+        scope = scope.rsplit("/", 1)[0]
+    return ArmError(
+        403,
+        "AuthorizationFailed",
+        f"The client '{_FAULT_CALLER}' with object id '{_FAULT_CALLER}' does not have "
+        f"authorization to perform action '{action}/{verb}' over scope '{scope}' or the scope "
+        "is invalid. If access was recently granted, please refresh your credentials.",
+    )
+
+
 def concurrent_conflict() -> ArmError:
     return ArmError(
         409,

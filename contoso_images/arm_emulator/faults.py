@@ -140,8 +140,8 @@ class Fault:
             return "timeout"
         return str(self.status)
 
-    def error(self, now: float) -> errors.ArmError:
-        return _error_for(self.status, self.retry_after, now)
+    def error(self, now: float, req: ArmRequest | None = None) -> errors.ArmError:
+        return _error_for(self.status, self.retry_after, now, req)
 
     def interrupt(self, where: str) -> None:
         """Raise the transport error of a drop or a timeout (nothing for an HTTP error)."""
@@ -178,7 +178,9 @@ def _queued(store: Store, req: ArmRequest) -> Fault | None:
     return None
 
 
-def _error_for(status: int, retry_after: int | None, now: float) -> errors.ArmError:
+def _error_for(
+    status: int, retry_after: int | None, now: float, req: ArmRequest | None = None
+) -> errors.ArmError:
     if status == 429:
         err = errors.throttled(retry_after or 1, start=clock.iso(now), end=clock.iso(now + 1800))
         if retry_after is None:
@@ -188,6 +190,12 @@ def _error_for(status: int, retry_after: int | None, now: float) -> errors.ArmEr
         err = errors.server_error(status)
     elif status == 409:
         err = errors.concurrent_conflict()
+    elif status == 401:
+        err = errors.invalid_authentication_token()
+    elif status == 403:
+        err = errors.authorization_failed(
+            req.method if req is not None else "GET", req.path if req is not None else "/"
+        )
     else:
         err = errors.ArmError(
             status, "BadRequest" if status == 400 else "NotFound", "Injected fault."
