@@ -357,6 +357,11 @@
     updateConfirmCount();
     announceFailure(root);
   }
+  // A refused form's error summary (GOV.UK style) takes the focus, so the reader starts there.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector("[data-focus-on-load]");
+    if (summary) { summary.focus(); }
+  });
   if (window.htmx) { window.htmx.onLoad(onLoad); }
   else { document.addEventListener("DOMContentLoaded", function () { onLoad(document); }); }
 })();
