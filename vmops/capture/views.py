@@ -225,6 +225,7 @@ def _record_context(request: HttpRequest, capture: Capture) -> dict[str, Any]:
         and not operation.irreversible_step
         and not operation.cancel_requested_at,
         "retries": list(capture.retries.select_related("operation")),
+        "review": selectors.catalog_review(capture) if capture.gallery else None,
     }
 
 
