@@ -137,3 +137,19 @@ def test_storage_types_and_regions_do_not_break_mid_word(operator_client, invent
     assert '<span class="ident">northeurope</span>' in html
     css = Path(settings.BASE_DIR, "static", "css", "capture.css").read_text()
     assert re.search(r"\.ident\s*\{[^}]*white-space:\s*nowrap", css)
+
+
+def test_capture_pages_mark_every_time_for_the_viewers_zone(
+    operator_client, auditor_client, inventory
+):
+    vm = inventory["web-prod-01"]
+    operator_client.post(f"/vms/{vm.pk}/capture/", _form(vm))
+    capture = Capture.objects.get()
+    for html in (
+        operator_client.get(f"/captures/{capture.pk}/").content.decode(),
+        auditor_client.get("/captures/").content.decode(),
+    ):
+        times = re.findall(r"<time [^>]*>", html)
+        assert times and all("data-local=" in t for t in times), times
+        # The footer offers UTC on hover only once app.js knows the zone is not UTC.
+        assert '<span class="utc-on-hover" hidden>; hover a time to see it in UTC</span>' in html
