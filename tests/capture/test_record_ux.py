@@ -113,9 +113,7 @@ def test_a_windows_run_command_capture_shows_the_guest_output(
     assert "What Run Command printed in the guest" in html
 
 
-def test_the_record_follows_the_catalog_review(
-    inventory, emulator, operator_user, operator_client
-):
+def test_the_record_follows_the_catalog_review(inventory, emulator, operator_user, operator_client):
     from catalog.models import CatalogImage
 
     vm = inventory["web-prod-01"]

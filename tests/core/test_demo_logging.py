@@ -29,7 +29,7 @@ def _console(level: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "Q_LOG_LEVEL"}
     if level:
         env["Q_LOG_LEVEL"] = level
-    return subprocess.run(  # noqa: S603 (our own interpreter)
+    return subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=settings.BASE_DIR,
         env={

@@ -45,9 +45,7 @@ class AsciiIntegerField(forms.IntegerField):
 
     def to_python(self, value: Any) -> int | None:
         if value not in self.empty_values and not ASCII_INTEGER.match(str(value).strip()):
-            raise forms.ValidationError(
-                "Write a whole number with the digits 0–9.", code="invalid"
-            )
+            raise forms.ValidationError("Write a whole number with the digits 0–9.", code="invalid")
         return super().to_python(value)
 
 

@@ -24,7 +24,6 @@ from vmops.power import DEALLOCATE
 from vmops.services.inventory import vm_read_live
 from vmops.specs import PowerStep
 
-
 #: Why a step was skipped, first words of its note: the record and the audit history show
 #: the note, so a kept VM is not "already done" and an existing definition is not "done".
 NOT_ASKED = "Not asked for"
