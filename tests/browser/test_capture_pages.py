@@ -77,3 +77,18 @@ def test_a_capture_record_shows_times_in_the_viewers_zone(
     page.goto(f"{live_server.url}/captures/")
     expect(page.locator("td time").first).to_have_text(re.compile(r"(CET|CEST|GMT\+\d)$"))
     context.close()
+
+
+def test_a_refused_capture_opens_on_its_error_summary(
+    page, live_server, sign_in, operator_user, synced
+):
+    sign_in(operator_user.username)
+    vm = synced["web-prod-01"]
+    page.goto(f"{live_server.url}/vms/{vm.pk}/capture/")
+    page.get_by_label("Type the VM's name").fill("web-prod")
+    page.get_by_role("button", name="Start the capture").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    summary.get_by_role("link", name=re.compile("Type web-prod-01 exactly")).click()
+    expect(page.get_by_label("Type the VM's name")).to_be_in_viewport()
