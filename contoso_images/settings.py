@@ -378,7 +378,17 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"azure": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "azure": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # django-q2 says at INFO every task it runs and every schedule it fires (about nine
+        # lines a minute with the heartbeat and the syncs); ./bin/demo sets WARNING. Its
+        # failures are ERROR, so they show at either level.
+        "django-q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
+        # The development server's access log (Django gives it a handler of its own), through
+        # the console's filters: a /health/ 503 before the first heartbeat is not an ERROR.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 #: A worker holds a running operation this long between progress updates; after that the
 #: reconciler hands it to another worker.

@@ -50,7 +50,12 @@ def _cluster() -> dict[str, Any]:
     except DatabaseError:
         return {"ok": False, "broker": broker, "detail": "The database is unavailable."}
     if beat is None:
-        return {"ok": False, "broker": broker, "detail": "No task cluster has run yet."}
+        return {
+            "ok": False,
+            "broker": broker,
+            "starting": True,
+            "detail": "No task cluster has run yet.",
+        }
     age = timezone.now() - beat
     ok = age <= heartbeat_stale_after()
     return {

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from contoso_images.core.health import health_report
+from contoso_images.core.logging import health_answered
 from contoso_images.core.navigation import home_url_name
 
 
@@ -28,6 +29,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers and operators: no login, no secrets, 503 when unhealthy."""
     report = health_report()
+    # A 503 only because no heartbeat came yet is expected: not logged as an error.
+    health_answered(
+        starting=not report["ok"]
+        and report["database"]["ok"]
+        and bool(report["cluster"].get("starting"))
+    )
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
 

@@ -314,6 +314,9 @@
     } catch (e) { /* fall through */ }
     return zone;
   }
+  function isUtc(name) {
+    return !name || /^(Etc\/)?(UTC|UCT|GMT|GMT[+-]?0|Universal|Zulu|Greenwich)$/i.test(name);
+  }
   function localText(d, withDate) {
     var text = (withDate ? d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " : "") +
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + (withDate ? ":" + pad(d.getSeconds()) : ":" + pad(d.getSeconds()));
@@ -333,6 +336,10 @@
     (root || document).querySelectorAll(".local-zone").forEach(function (node) {
       var short = zoneName(new Date());
       if (zone) { node.textContent = short && short !== zone ? zone + " (" + short + ")" : zone; }
+    });
+    // In a UTC browser, "hover a time to see it in UTC" would offer what is already shown.
+    (root || document).querySelectorAll(".utc-on-hover").forEach(function (node) {
+      node.hidden = isUtc(zone);
     });
   }
 
@@ -357,6 +364,11 @@
     updateConfirmCount();
     announceFailure(root);
   }
+  // A refused form's error summary (GOV.UK style) takes the focus, so the reader starts there.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector("[data-focus-on-load]");
+    if (summary) { summary.focus(); }
+  });
   if (window.htmx) { window.htmx.onLoad(onLoad); }
   else { document.addEventListener("DOMContentLoaded", function () { onLoad(document); }); }
 })();

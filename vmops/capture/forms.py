@@ -26,10 +26,39 @@ IMAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 DEFINITION_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-]$")
 RESOURCE_GROUP = re.compile(r"^[\w().-]{0,89}[\w()-]$")
-VERSION = re.compile(r"^(\d{1,10})\.(\d{1,10})\.(\d{1,10})$")
+#: ASCII digits only: ``\d`` and ``int()`` also accept other scripts' digits (``１.０.０``),
+#: which Azure refuses.
+VERSION = re.compile(r"^([0-9]{1,10})\.([0-9]{1,10})\.([0-9]{1,10})$")
+ASCII_INTEGER = re.compile(r"^[0-9]{1,10}$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 INT32 = 2**31 - 1
 EXTRA_REGIONS = 3
 MAX_REPLICAS = 100
+
+
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number written with the digits 0–9 only.
+
+    Django's IntegerField calls ``int()``, which reads full-width or Arabic-Indic digits
+    (``２``) as numbers: a replica count Azure never saw typed would be queued.
+    """
+
+    def to_python(self, value: Any) -> int | None:
+        if value not in self.empty_values and not ASCII_INTEGER.match(str(value).strip()):
+            raise forms.ValidationError("Write a whole number with the digits 0–9.", code="invalid")
+        return super().to_python(value)
+
+
+class AsciiDateField(forms.DateField):
+    """A date written YYYY-MM-DD with the digits 0–9 only (``strptime`` reads any script's
+    digits)."""
+
+    def to_python(self, value: Any) -> date | None:
+        if isinstance(value, str) and value.strip() and not ISO_DATE.match(value.strip()):
+            raise forms.ValidationError(
+                "Write the date as YYYY-MM-DD with the digits 0–9.", code="invalid"
+            )
+        return super().to_python(value)
 
 
 class CaptureForm(forms.Form):
@@ -56,13 +85,13 @@ class CaptureForm(forms.Form):
     offer = forms.CharField(required=False, max_length=64, label="Offer")
     sku = forms.CharField(required=False, max_length=64, label="SKU")
     version = forms.CharField(required=False, max_length=32, label="Version")
-    source_replicas = forms.IntegerField(
+    source_replicas = AsciiIntegerField(
         min_value=1, max_value=MAX_REPLICAS, initial=1, label="Replicas in the VM's region"
     )
     source_storage = forms.ChoiceField(
         choices=StorageType.choices, initial=StorageType.STANDARD_LRS, label="Storage"
     )
-    end_of_life_date = forms.DateField(
+    end_of_life_date = AsciiDateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="End of life"
     )
     exclude_from_latest = forms.BooleanField(
@@ -101,7 +130,7 @@ class CaptureForm(forms.Form):
             self.fields[f"region_{i}"] = forms.ChoiceField(
                 required=False, choices=region_choices, label=f"Region {i + 1}"
             )
-            self.fields[f"replicas_{i}"] = forms.IntegerField(
+            self.fields[f"replicas_{i}"] = AsciiIntegerField(
                 required=False, min_value=1, max_value=MAX_REPLICAS, label="Replicas"
             )
             self.fields[f"storage_{i}"] = forms.ChoiceField(

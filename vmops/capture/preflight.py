@@ -244,12 +244,17 @@ def _managed_image_problems(sub: str, target: Target, vm_id: str) -> list[Proble
 
 def version_key(name: str) -> tuple[int, ...]:
     """``1.10.0`` after ``1.9.3``: versions compare as numbers, part by part."""
-    return tuple(int(part) if part.isdigit() else -1 for part in name.split("."))
+    return tuple(int(part) if _ascii_number(part) else -1 for part in name.split("."))
+
+
+def _ascii_number(part: str) -> bool:
+    """Digits 0–9 only: ``str.isdigit`` is also true of ``²`` and ``２``."""
+    return part.isascii() and part.isdigit()
 
 
 def next_patch(names: list[str]) -> str:
     """The version a new capture proposes: one patch above the highest (``1.0.0`` if none)."""
-    valid = [n for n in names if n.count(".") == 2 and all(p.isdigit() for p in n.split("."))]
+    valid = [n for n in names if n.count(".") == 2 and all(_ascii_number(p) for p in n.split("."))]
     if not valid:
         return "1.0.0"
     major, minor, patch = max(valid, key=version_key).split(".")

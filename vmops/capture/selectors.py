@@ -146,3 +146,37 @@ def situation(capture: Capture) -> tuple[str, bool]:
             parts.append(f"{noun} does not exist")
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + ".", exists
+
+
+@dataclass(frozen=True)
+class CatalogReview:
+    """The catalog's current word on the image a capture made (read at every view)."""
+
+    status: str
+    status_label: str
+    #: As the catalog last read it from Azure (an approval lifts it once Azure carried it out).
+    exclude_from_latest: bool
+    is_latest: bool
+
+
+def catalog_review(capture: Capture) -> CatalogReview | None:
+    """The review of the captured image, or None before it entered the catalog (one query).
+
+    The capture's own ``exclude_from_latest`` is what was asked for at the start; after a
+    manager's approval the page must say so, not "excluded until a manager approves it".
+    """
+    from catalog.models import CatalogImage
+
+    image = (
+        CatalogImage.objects.filter(resource_key=capture.image_id.strip().lower())
+        .only("review_status", "exclude_from_latest", "is_latest")
+        .first()
+    )
+    if image is None:
+        return None
+    return CatalogReview(
+        status=image.review_status,
+        status_label=image.get_review_status_display(),
+        exclude_from_latest=image.exclude_from_latest,
+        is_latest=image.is_latest,
+    )

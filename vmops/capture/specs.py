@@ -11,6 +11,7 @@ from typing import Any
 
 from contoso_images import azure
 from contoso_images.azure.ids import resource_names
+from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Observation, OperationSpec, Step, StepContext
 from vmops.capture.choices import CaptureKind
 from vmops.capture.models import Capture
@@ -28,6 +29,7 @@ from vmops.capture.steps import (
     Preflight,
     Replicate,
     Verify,
+    capture_of,
     refresh_source_vm,
 )
 from vmops.models import VM_TYPE, VirtualMachine
@@ -56,7 +58,24 @@ def _capture(kind: CaptureKind, *steps: Step) -> OperationSpec:
         precheck=precheck,
         steps=steps,
         finished=refresh_source_vm,
+        on_succeeded=_name_the_image,
     )
+
+
+def made_sentence(capture: Capture) -> str:
+    """What a finished capture made, in words: its notification says this, not the last
+    step's note ("Not asked for: the VM is kept.")."""
+    if capture.gallery:
+        return f"Made image version {capture.target_label}."
+    return f"Made managed image {capture.image_name} in {capture.image_resource_group}."
+
+
+def _name_the_image(ctx: StepContext) -> None:
+    """The success message (shown by the bell's notifications) names the image made."""
+    capture = capture_of(ctx)
+    sentence = made_sentence(capture)
+    Operation.objects.filter(pk=ctx.operation.pk).update(progress_message=sentence)
+    ctx.operation.progress_message = sentence
 
 
 GALLERY_GENERALIZED = _capture(

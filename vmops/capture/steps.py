@@ -24,6 +24,18 @@ from vmops.power import DEALLOCATE
 from vmops.services.inventory import vm_read_live
 from vmops.specs import PowerStep
 
+#: Why a step was skipped, first words of its note: the record and the audit history show
+#: the note, so a kept VM is not "already done" and an existing definition is not "done".
+NOT_ASKED = "Not asked for"
+EXISTED = "Already existed"
+EARLIER = "Already done by an earlier attempt"
+ALREADY = "Already done"
+
+
+def skipped(why: str, sentence: str) -> str:
+    """A skipped step's note: ``"Already existed: image definition web is in the gallery."``"""
+    return f"{why}: {sentence}"
+
 
 def capture_of(ctx: StepContext) -> Capture:
     if "capture" not in ctx.cache:
@@ -83,19 +95,24 @@ class GuestPrepare(Step):
     def observe(self, ctx: StepContext) -> Observation:
         capture = capture_of(ctx)
         if capture.guest_preparation == GuestPreparation.CONFIRMED:
+            tool = "sysprep" if capture.vm.os_type == "Windows" else "waagent -deprovision+user"
             return Observation(
                 done=True,
-                note="The operator confirmed that the guest OS was generalized "
-                "(sysprep or waagent -deprovision+user).",
+                note=skipped(
+                    NOT_ASKED, f"the operator confirmed that the guest OS was generalized ({tool})."
+                ),
             )
         detail = _live(ctx)
-        if detail.vm.generalized:
-            return Observation(done=True, note="Azure already shows the VM generalized.")
         earlier = _earlier_guest_preparation(capture)
         if earlier is not None:
             # Sysprep cannot run twice on a generalized guest: a retry never sends it again.
             return Observation(
-                done=True, note=f"The guest OS was generalized by capture #{earlier.pk}."
+                done=True,
+                note=skipped(EARLIER, f"capture #{earlier.pk} generalized the guest OS."),
+            )
+        if detail.vm.generalized:
+            return Observation(
+                done=True, note=skipped(ALREADY, "Azure already shows the VM generalized.")
             )
         state, stamped = _provisioning(detail)
         if ctx.sent is not None:
@@ -124,11 +141,48 @@ class GuestPrepare(Step):
 
     def succeeded(self, ctx: StepContext, result: object | None) -> None:
         statuses = result if isinstance(result, tuple) else ()
-        output = "\n".join(
-            status.message for status in statuses if getattr(status, "message", "")
-        ).strip()
+        output = guest_output(statuses)
         Capture.objects.filter(pk=capture_of(ctx).pk).update(guest_output=output[:20_000])
         ctx.cache["step_note"] = "Run Command finished in the guest."
+
+
+#: Shown for a stream the guest printed nothing on.
+NOTHING_PRINTED = "(nothing printed)"
+
+
+def guest_output(statuses: tuple[Any, ...]) -> str:
+    """What Run Command printed, in one shape for both OSes ("" when Azure returned none).
+
+    Linux answers with one ``ProvisioningState/succeeded`` status whose message packs
+    ``Enable succeeded: \n[stdout]\n…\n[stderr]\n…``; Windows with
+    ``ComponentStatus/StdOut/succeeded`` and ``ComponentStatus/StdErr/succeeded``, one
+    stream each, often empty (sysprep prints nothing). Joining the messages as they came
+    left a Windows capture with no output at all, though Run Command ran.
+    """
+    stdout: list[str] = []
+    stderr: list[str] = []
+    seen = False
+    for status in statuses:
+        code = (getattr(status, "code", "") or "").lower()
+        message = getattr(status, "message", "") or ""
+        if code.startswith("componentstatus/stdout"):
+            stdout.append(message)
+        elif code.startswith("componentstatus/stderr"):
+            stderr.append(message)
+        elif "[stdout]" in message:
+            out, _, err = message.partition("[stdout]")[2].partition("[stderr]")
+            stdout.append(out)
+            stderr.append(err)
+        elif message:
+            stdout.append(message)
+        else:
+            continue
+        seen = True
+    if not seen:
+        return ""
+    out_text = "\n".join(stdout).strip("\n") or NOTHING_PRINTED
+    err_text = "\n".join(stderr).strip("\n") or NOTHING_PRINTED
+    return f"[stdout]\n{out_text}\n[stderr]\n{err_text}"
 
 
 def _earlier_guest_preparation(capture: Capture) -> Capture | None:
@@ -136,13 +190,30 @@ def _earlier_guest_preparation(capture: Capture) -> Capture | None:
     the guest, if any."""
     earlier = capture.retry_of
     while earlier is not None:
-        if (
-            earlier.guest_output
-            or earlier.operation.steps.filter(name=GuestPrepare.name, status="succeeded").exists()
-        ):
+        if earlier.guest_output:
+            return earlier
+        earlier = earlier.retry_of
+    return earlier_attempt(capture, GuestPrepare.name)
+
+
+def earlier_attempt(capture: Capture, step: str) -> Capture | None:
+    """The earlier attempt of this capture (it is a retry) that carried out this step, if
+    any: its outcome, found in Azure now, is that attempt's work, not something that was
+    there before."""
+    earlier = capture.retry_of
+    while earlier is not None:
+        if earlier.operation.steps.filter(name=step, status="succeeded").exists():
             return earlier
         earlier = earlier.retry_of
     return None
+
+
+def _why_done(ctx: StepContext, step: str, otherwise: str, sentence: str) -> str:
+    """A skipped step's note: an earlier attempt's work, or ``otherwise``."""
+    earlier = earlier_attempt(capture_of(ctx), step)
+    if earlier is not None:
+        return skipped(EARLIER, f"capture #{earlier.pk}: {sentence[0].lower()}{sentence[1:]}")
+    return skipped(otherwise, sentence)
 
 
 class Deallocate(PowerStep):
@@ -159,6 +230,11 @@ class Deallocate(PowerStep):
         if _vm(ctx).power_state == PowerState.STOPPING and not observation.in_flight:
             # Sysprep's own shutdown is under way: deallocate once it is over.
             return Observation(wait=True, note="Waiting for the guest to finish shutting down.")
+        if observation.done and observation.note:  # skipped: nothing was sent
+            return Observation(
+                done=True,
+                note=_why_done(ctx, self.name, ALREADY, "Azure showed the VM deallocated."),
+            )
         return observation
 
     def succeeded(self, ctx: StepContext, result: object | None) -> None:
@@ -175,7 +251,10 @@ class Generalize(Step):
 
     def observe(self, ctx: StepContext) -> Observation:
         if _live(ctx).vm.generalized:
-            return Observation(done=True, note="Azure already shows the VM generalized.")
+            return Observation(
+                done=True,
+                note=_why_done(ctx, self.name, ALREADY, "Azure already shows the VM generalized."),
+            )
         return Observation()
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -207,6 +286,7 @@ def _creation_seen(
     missing_is_fine: bool = True,
     unexpected: str,
     source_id: str = "",
+    why_done: Callable[[str], str] = lambda sentence: sentence,
 ) -> Observation:
     """What Azure shows of a resource a step creates: absent (send), being created (watch),
     there (done), or in another state (stop with ``unexpected``, which may use
@@ -226,7 +306,7 @@ def _creation_seen(
         )
     state = _state_of(found.provisioning_state)
     if state == "succeeded":
-        return Observation(done=True, note=f"{what} exists.")
+        return Observation(done=True, note=why_done(f"{what} exists."))
     if state in ("creating", "updating"):
         return Observation(in_flight=True, note=f"Azure is creating {what[0].lower()}{what[1:]}.")
     return Observation(unexpected=unexpected.format(state=found.provisioning_state or "unknown"))
@@ -245,6 +325,7 @@ class CreateDefinition(Step):
             lambda: azure.gallery_image_definition_get(sub, rg, gallery, definition),
             f"Image definition {definition}",
             missing_is_fine=bool(capture.new_definition),
+            why_done=lambda sentence: _why_done(ctx, self.name, EXISTED, sentence),
             unexpected=f"Image definition {definition} is in state {{state}}; "
             "fix or delete it in Azure, then retry.",
         )
@@ -283,6 +364,7 @@ class CreateVersion(Step):
             unexpected=f"Image version {name} exists in state {{state}}; "
             "delete it, then retry the capture.",
             source_id=capture.vm.azure_id,
+            why_done=lambda sentence: _why_done(ctx, self.name, EXISTED, sentence),
         )
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -325,6 +407,7 @@ class CreateManagedImage(Step):
             unexpected=f"Image {name} exists in state {{state}}; "
             "delete it, then retry the capture.",
             source_id=capture.vm.azure_id,
+            why_done=lambda sentence: _why_done(ctx, self.name, EXISTED, sentence),
         )
 
     def begin(self, ctx: StepContext) -> str | None:
@@ -442,12 +525,15 @@ class DeleteSource(Step):
     def observe(self, ctx: StepContext) -> Observation:
         capture = capture_of(ctx)
         if not capture.delete_source:
-            return Observation(done=True, note="Not asked for: the VM is kept.")
+            return Observation(done=True, note=skipped(NOT_ASKED, "the VM is kept."))
         try:
             detail = _live(ctx)
         except azure.AzureError as exc:
             if exc.is_not_found:
-                return Observation(done=True, note="The VM no longer exists in Azure.")
+                return Observation(
+                    done=True,
+                    note=_why_done(ctx, self.name, ALREADY, "The VM no longer exists in Azure."),
+                )
             raise
         if detail.vm.provisioning_state.lower() == "deleting":
             return Observation(in_flight=True, note="Azure is deleting the VM.")

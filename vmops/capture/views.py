@@ -26,7 +26,7 @@ from vmops import selectors as vm_selectors
 from vmops.capture import preflight, selectors, services
 from vmops.capture.choices import CaptureKind, GuestPreparation
 from vmops.capture.cli import capture_commands
-from vmops.capture.forms import EXTRA_REGIONS, CaptureForm
+from vmops.capture.forms import ASCII_INTEGER, EXTRA_REGIONS, AsciiDateField, CaptureForm
 from vmops.capture.models import Capture
 from vmops.capture.specs import capture_spec
 from vmops.models import VirtualMachine
@@ -106,6 +106,7 @@ def capture_start(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("capture:capture_detail", pk=capture.pk)
     context = _wizard_context(request, vm, form, detail, azure_error)
     context["confirm_warnings"] = confirm_warnings
+    context["error_count"] = sum(len(errors) for errors in form.errors.values())
     if is_partial(request, "capture-preflight"):
         return render(request, "capture/capture_start.html#capture-preflight", context)
     return render(
@@ -224,6 +225,7 @@ def _record_context(request: HttpRequest, capture: Capture) -> dict[str, Any]:
         and not operation.irreversible_step
         and not operation.cancel_requested_at,
         "retries": list(capture.retries.select_related("operation")),
+        "review": selectors.catalog_review(capture) if capture.gallery else None,
     }
 
 
@@ -308,10 +310,10 @@ class HistoryFilterForm(forms.Form):
         ],
         label="Outcome",
     )
-    since = forms.DateField(
+    since = AsciiDateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From"
     )
-    until = forms.DateField(
+    until = AsciiDateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To"
     )
 
@@ -326,7 +328,8 @@ def capture_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = HistoryFilterForm(request.GET)
     captures = selectors.capture_history(user=request.user, filters=form.filters())
-    page = Paginator(captures, PAGE_SIZE).get_page(request.GET.get("page"))
+    asked = request.GET.get("page", "")
+    page = Paginator(captures, PAGE_SIZE).get_page(asked if ASCII_INTEGER.match(asked) else 1)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
