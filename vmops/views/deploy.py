@@ -52,7 +52,9 @@ def _values(image: CatalogImage, data: Any, regions: list[str]) -> dict[str, Any
         k: (data.get(k) or "").strip() for k in DeployForm.base_fields if k != "admin_password"
     }
     if values["location"] not in regions:
-        values["location"] = regions[0] if regions else ""
+        # The image's own region first (a custom image's home, a Marketplace entry's).
+        home = image.location if image.location in regions else ""
+        values["location"] = home or (regions[0] if regions else "")
     values["count"] = values["count"] or "1"
     values["admin_username"] = values["admin_username"] or "azureuser"
     return values
@@ -252,7 +254,7 @@ def vm_delete(request: HttpRequest, pk: int) -> HttpResponse:
     busy = services.unfinished_on(vm)
     plan, azure_error = None, None
     try:
-        plan = selectors.delete_plan(services.vm_read_live(vm))
+        plan = selectors.delete_plan(services.vm_read_live(vm=vm))
     except azure.AzureError as exc:
         azure_error = exc
     form = DeleteForm(request.POST or None, vm_name=vm.name)
