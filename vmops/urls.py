@@ -22,6 +22,7 @@ urlpatterns = [
     path("vms/new/", views.vm_deploy, name="vm_deploy"),
     path("vms/deployments/<int:pk>/", views.deployment_detail, name="deployment_detail"),
     path("vms/<int:pk>/delete/", views.vm_delete, name="vm_delete"),
+    path("vms/delete/", views.vm_delete_many, name="vm_delete_many"),
     path("vms/<int:pk>/", views.vm_detail, name="vm_detail"),
     path("vms/<int:pk>/row/", views.vm_row_view, name="vm_row"),
     path("vms/<int:pk>/actions/<str:kind>/", views.vm_action, name="vm_action"),

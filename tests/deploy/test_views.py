@@ -292,3 +292,25 @@ def test_force_deletion_only_when_asked(inventory, operator_user, emulator):
     run_to_end(vm_delete_request(vm=vm, user=operator_user, force=True))
     deletes = [e for e in emulator.request_log() if e.method == "DELETE"]
     assert "forceDeletion=true" in deletes[0].path
+
+
+def test_multi_select_delete_names_each_vm_asks_for_the_count_and_skips_busy_ones(
+    inventory, operator_client, operator_user
+):
+    from vmops.services import vm_action_request
+
+    a, b = inventory["api-prod-01"], inventory["web-prod-02"]
+    busy, _ = vm_action_request(vm=b, kind="restart", user=operator_user)
+    url = reverse("vmops:vm_delete_many")
+    page = operator_client.get(url, {"vm": [a.pk, b.pk]}).content.decode()
+    assert "api-prod-01" in page and "web-prod-02" in page
+    assert "Restart of web-prod-02 is in progress" in page
+    assert "Type “delete 2” to confirm" in page
+    operator_client.post(url, {"vm": [a.pk, b.pk], "confirm": "delete 1"})
+    assert not Operation.objects.filter(kind="vm.delete").exists()
+    operator_client.post(url, {"vm": [a.pk, b.pk], "confirm": "delete 2"})
+    deletes = Operation.objects.filter(kind="vm.delete")
+    assert [op.target_name for op in deletes] == ["api-prod-01"]
+    assert operator_client.get(url, {"scope": "filter"}).status_code == 302
+    assert not Operation.objects.filter(kind="vm.delete").exclude(pk=deletes[0].pk).exists()
+    assert busy.status == "queued"

@@ -4,6 +4,7 @@ progress, what a delete takes with it, and the VMs built from an image."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -127,4 +128,15 @@ def vms_built_from(image: CatalogImage, *, limit: int = 100) -> QuerySet[Virtual
         VirtualMachine.objects.filter(catalog_image=image)
         .select_related("subscription")
         .order_by("deleted_at", "gone_at", "name")[:limit]
+    )
+
+
+def vms_to_delete(*, user: Any, ids: list[int]) -> QuerySet[VirtualMachine]:
+    """The ticked VMs that are still in Azure (a VM deleted already is left out)."""
+    if not user.has_perm("vmops.view_virtualmachine"):
+        return VirtualMachine.objects.none()
+    return (
+        VirtualMachine.objects.filter(pk__in=ids, gone_at__isnull=True, deleted_at__isnull=True)
+        .select_related("subscription")
+        .order_by("name")
     )

@@ -19,6 +19,7 @@ from contoso_images.core.models import Subscription
 from contoso_images.operations.models import Operation
 from contoso_images.operations.registry import Target
 from contoso_images.operations.services import (
+    ManyResult,
     RequestItem,
     operation_request,
     operation_request_many,
@@ -133,6 +134,12 @@ def vm_delete_request(*, vm: VirtualMachine, user: Any, force: bool = False) -> 
     return operation
 
 
+def vms_delete_request(*, vms: list[VirtualMachine], user: Any) -> ManyResult:
+    """Queue the delete of many VMs at once (a multi-select); busy ones are refused."""
+    items = [RequestItem(target=vm.target, subject=vm, parameters={"force": False}) for vm in vms]
+    return operation_request_many(kind=DELETE_KIND, items=items, user=user)
+
+
 def unfinished_on(vm: VirtualMachine) -> Operation | None:
     """The operation under way on the VM (a capture, a power action), if any."""
     return unfinished_operation(target_key=vm.azure_id)
@@ -143,6 +150,7 @@ __all__ = [
     "deploy_request",
     "unfinished_on",
     "vm_delete_request",
+    "vms_delete_request",
     "vm_read_live",
     "vm_target",
 ]

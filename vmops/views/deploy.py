@@ -294,3 +294,55 @@ def vms_built_from_panel(request: HttpRequest, image: CatalogImage) -> str:
         {"image": image, "vms": list(selectors.vms_built_from(image))},
         request=request,
     )
+
+
+#: The most VMs one multi-select delete names (each is read live to say what goes with it).
+DELETE_MANY_LIMIT = 20
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(DELETE, raise_exception=True)
+def vm_delete_many(request: HttpRequest) -> HttpResponse:
+    """Delete the ticked VMs: what goes and stays for each, then the number of VMs typed to
+    confirm. Never "everything matching the filter": a delete names its VMs one by one."""
+    params = request.POST if request.method == "POST" else request.GET
+    if params.get("scope") == "filter":
+        messages.error(
+            request,
+            "Nothing was deleted: a delete acts on ticked VMs only, never on everything a "
+            "filter matches. Tick the VMs to delete.",
+        )
+        return redirect("vmops:vm_list")
+    try:
+        ids = sorted({int(v) for v in params.getlist("vm")})
+    except ValueError:
+        ids = []
+    if not ids or len(ids) > DELETE_MANY_LIMIT:
+        messages.error(
+            request, f"Tick between 1 and {DELETE_MANY_LIMIT} VMs to delete; nothing was deleted."
+        )
+        return redirect("vmops:vm_list")
+    vms = list(selectors.vms_to_delete(user=request.user, ids=ids))
+    confirm = f"delete {len(vms)}"
+    if request.method == "POST":
+        if params.get("confirm", "").strip().lower() != confirm:
+            messages.error(request, f"Type “{confirm}” to confirm; nothing was deleted.")
+        else:
+            result = services.vms_delete_request(vms=vms, user=request.user)
+            n = len(result.created)
+            text = f"Delete queued for {n} VM{'s' if n != 1 else ''}."
+            if result.refused:
+                text += " Not sent: " + " ".join(reason for _, reason in result.refused)
+            messages.success(request, text)
+            return redirect("vmops:vm_list")
+    items = []
+    for vm in vms:
+        plan, error = None, ""
+        try:
+            plan = selectors.delete_plan(services.vm_read_live(vm=vm))
+        except azure.AzureError as exc:
+            error = exc.sentence
+        items.append({"vm": vm, "plan": plan, "error": error, "busy": services.unfinished_on(vm)})
+    return render(
+        request, "vmops/vm_delete_many.html", {"items": items, "confirm": confirm, "ids": ids}
+    )
