@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 
 from contoso_images import azure
 from vmops.deploy.preflight import MAX_BATCH
@@ -76,6 +77,18 @@ class DeployForm(forms.Form):
         super().__init__(*args, **kwargs)
         fields: Any = self.fields
         fields["location"].choices = [(r, r) for r in regions]
+        # A new region changes the sizes and subnets offered: the whole form is redrawn
+        # (with what was typed, never the password); other fields redraw the commands only.
+        fields["location"].widget.attrs.update(
+            {
+                "hx-get": reverse("vmops:vm_deploy"),
+                "hx-target": "#deploy-form",
+                "hx-select": "#deploy-form",
+                "hx-swap": "outerHTML",
+                "hx-include": "closest form",
+                "hx-params": "not admin_password,csrfmiddlewaretoken",
+            }
+        )
         fields["size"].choices = [
             (s.name, f"{s.name} · {s.vcpus} vCPU{'s' if s.vcpus != 1 else ''}, {s.memory_gb:g} GiB")
             for s in sizes

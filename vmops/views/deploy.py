@@ -159,7 +159,7 @@ def vm_deploy(request: HttpRequest) -> HttpResponse:
             )
     if request.method == "GET":
         context = _form_context(request, image, values, facts)
-        if is_partial(request, "deploy-form"):
+        if getattr(request, "htmx", False) or is_partial(request, "deploy-form"):
             return render(request, "vmops/vm_deploy.html#deploy-form", context)
         return render(request, "vmops/vm_deploy.html", context)
     return _deploy(request, image, sub, values, facts)
