@@ -328,11 +328,13 @@ def _size_problems(ask: DeployAsk, facts: AzureFacts, add: Any) -> None:
         add("size", f"The requested VM size {ask.size} is not available in {ask.location}.")
         return
     if sku.restricted:
+        # SkuNotAvailable's documented sentence, for the size rather than a resource id.
         add(
             "size",
-            f"The requested VM size {sku.name} is currently not available in location "
+            f"The requested size {sku.name} is currently not available in location "
             f"'{ask.location}' ({sku.restriction_reason}). Please try another size or deploy "
-            "to a different location.",
+            "to a different location or zones. See https://aka.ms/azureskunotavailable for "
+            "details.",
         )
         return
     gen = generation(ask.image)
