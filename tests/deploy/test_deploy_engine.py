@@ -116,3 +116,17 @@ def test_a_lost_answer_to_the_put_is_not_resent_the_vm_is_adopted(
     assert not DeploymentSecret.objects.exists()
     detail = azure.vm_get(sub, "rg-web-prod", "dep-lost")
     assert detail.vm.provisioning_state == "Succeeded"
+
+
+def test_a_gallery_version_or_the_latest_of_its_definition(images, operator_user, emulator):
+    """Pinned: the version's id. Latest: the definition's id, Azure picks the version."""
+    sub = VirtualMachine.objects.first().subscription.subscription_id
+    image = images["ubuntu2204-base 1.0.0"]
+    _, (pinned,) = _deploy(image, sub, operator_user, name="dep-pinned")
+    _, (latest,) = _deploy(image, sub, operator_user, name="dep-latest", latest=True)
+    assert pinned.status == latest.status == "succeeded"
+    assert pinned.parameters["image"] == {"id": image.resource_id}
+    assert latest.parameters["image"] == {"id": image.definition.resource_id}
+    vm = VirtualMachine.objects.get(name="dep-latest")
+    assert vm.image_reference["id"].lower() == image.definition.resource_id.lower()
+    assert vm.catalog_image_id == image.pk

@@ -58,6 +58,12 @@ class DeployForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Sent to Azure once and kept nowhere: not shown again, not in any record.",
     )
+    latest = forms.BooleanField(
+        required=False,
+        label="Always the latest version of its definition",
+        help_text="Builds from the definition's latest version in the region (which may be "
+        "newer than this one, and not reviewed yet) instead of this version.",
+    )
     tags = forms.CharField(
         required=False,
         label="Tags",
@@ -72,6 +78,7 @@ class DeployForm(forms.Form):
         sizes: list[azure.ResourceSku],
         subnets: list[tuple[azure.VirtualNetwork, azure.Subnet]],
         linux: bool,
+        gallery: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -100,6 +107,8 @@ class DeployForm(forms.Form):
             )
             for vnet, subnet in subnets
         ]
+        if not gallery:
+            del fields["latest"]
         if linux:
             fields["admin_password"].help_text = (
                 "Optional with an SSH key. " + fields["admin_password"].help_text

@@ -118,8 +118,11 @@ def password_ok(password: str, os_type: str) -> bool:
 # --- The image --------------------------------------------------------------------------------
 
 
-def image_reference(image: CatalogImage) -> dict[str, str]:
-    """The ``imageReference`` a create sends for a catalog entry."""
+def image_reference(image: CatalogImage, *, latest: bool = False) -> dict[str, str]:
+    """The ``imageReference`` a create sends for a catalog entry; with ``latest``, a gallery
+    version's definition (Azure then builds from its latest version in the region)."""
+    if latest and image.is_gallery_version and image.definition is not None:
+        return {"id": image.definition.resource_id}
     if image.is_marketplace:
         return {
             "publisher": image.publisher,
@@ -267,6 +270,8 @@ class DeployAsk:
     admin_username: str
     ssh_public_key: str = ""
     admin_password: str = field(default="", repr=False, compare=False)
+    #: A gallery version's definition instead of the version: "the latest version".
+    latest: bool = False
 
     @property
     def os_type(self) -> str:

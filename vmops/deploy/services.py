@@ -60,7 +60,7 @@ def create_parameters(ask: DeployAsk, *, name: str, tags: dict[str, str]) -> dic
     image = ask.image
     return {
         "catalog_image": image.pk,
-        "image": image_reference(image),
+        "image": image_reference(image, latest=ask.latest),
         "plan": image.plan or None,
         "security_type": security_type(image),
         "location": ask.location,

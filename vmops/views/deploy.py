@@ -69,7 +69,12 @@ def _form_context(
     linux = (image.os_type or "Linux") != "Windows"
     if form is None:
         form = DeployForm(
-            initial=values, regions=regions, sizes=sizes, subnets=subnets, linux=linux
+            initial=values,
+            regions=regions,
+            sizes=sizes,
+            subnets=subnets,
+            linux=linux,
+            gallery=image.is_gallery_version,
         )
     try:
         count = max(1, min(preflight.MAX_BATCH, int(values.get("count") or 1)))
@@ -80,7 +85,7 @@ def _form_context(
     except Exception:
         tags = {}
     names = preflight.names_of(values.get("name") or "<vm-name>", count)
-    image_ref = preflight.image_reference(image)
+    image_ref = preflight.image_reference(image, latest=bool(values.get("latest")))
     commands = cli.create_commands(
         {
             **values,
@@ -176,6 +181,7 @@ def _deploy(
         sizes=context["sizes"],
         subnets=facts.subnets(values["location"]),
         linux=context["linux"],
+        gallery=image.is_gallery_version,
     )
     context["form"] = form
     if not form.is_valid():
@@ -192,6 +198,7 @@ def _deploy(
         admin_username=data["admin_username"],
         ssh_public_key=data.get("ssh_public_key", ""),
         admin_password=data.get("admin_password", ""),
+        latest=bool(data.get("latest")),
     )
     try:
         facts.taken = preflight.taken_names(sub, ask.resource_group, ask.names)
