@@ -224,6 +224,13 @@ def test_delete_names_what_goes_and_stays_asks_the_name_and_marks_the_vm_deleted
     assert run_to_end(operation).status == "succeeded"
     vm.refresh_from_db()
     assert vm.deleted_at is not None and vm.gone_at is not None
+    from contoso_images.audit.models import AuditEvent
+
+    actions = set(
+        AuditEvent.objects.filter(target_key=vm.azure_id).values_list("action", "outcome")
+    )
+    assert any("vm.create" in a for a, _ in actions), actions
+    assert any("vm.delete" in a and o == "succeeded" for a, o in actions), actions
 
 
 def test_delete_keeps_detached_disks_says_so_and_leaves_them(
