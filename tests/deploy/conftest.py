@@ -21,6 +21,9 @@ PASSWORD = "Kx7!pLq2#Vw9zR"
 
 @pytest.fixture(autouse=True)
 def _inline_engine(settings, monkeypatch):
+    from django.core.cache import cache
+
+    cache.clear()  # the form's cached Azure reads belong to one test's emulator
     settings.OPERATION_POLL_SECONDS = 0.01
     monkeypatch.setattr(engine, "enqueue", lambda pk: None)
 

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
+
 from catalog.models import CatalogImage
 from contoso_images import azure
 
@@ -207,10 +209,19 @@ class AzureFacts:
         location: str = "",
         resource_group: str = "",
         names: list[str] | None = None,
+        fresh: bool = True,
     ) -> AzureFacts:
-        facts = cls(networks=azure.virtual_networks(subscription_id))
+        """Read what the rules need; ``fresh=False`` lets the networks and sizes come from
+        a read at most FACTS_CACHE_SECONDS old (the form's redraws), never the usages."""
+        facts = cls(
+            networks=_cached(
+                f"deploy:vnets:{subscription_id}",
+                lambda: azure.virtual_networks(subscription_id),
+                fresh,
+            )
+        )
         if location:
-            facts.skus = azure.resource_skus(subscription_id, location)
+            facts.skus = region_skus(subscription_id, location, fresh=fresh)
             facts.usages = azure.compute_usages(subscription_id, location)
         if names:
             facts.taken = taken_names(subscription_id, resource_group, names)
@@ -236,6 +247,31 @@ class AzureFacts:
 
     def usage(self, name: str) -> azure.Usage | None:
         return next((u for u in self.usages if u.name.lower() == name.lower()), None)
+
+
+#: How old a read of the networks and sizes may be when the form is redrawn.
+FACTS_CACHE_SECONDS = 60
+
+
+def _cached(key: str, read: Any, fresh: bool) -> Any:
+    if not fresh:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    value = read()
+    cache.set(key, value, FACTS_CACHE_SECONDS)
+    return value
+
+
+def region_skus(subscription_id: str, location: str, *, fresh: bool = True) -> list[Any]:
+    """The region's Resource SKUs (cached for the form's redraws)."""
+    return list(
+        _cached(
+            f"deploy:skus:{subscription_id}:{location.lower()}",
+            lambda: azure.resource_skus(subscription_id, location),
+            fresh,
+        )
+    )
 
 
 def taken_names(subscription_id: str, resource_group: str, names: list[str]) -> set[str]:

@@ -139,8 +139,16 @@ def vm_deploy(request: HttpRequest) -> HttpResponse:
         )
     sub = subscription.subscription_id
     data = request.POST if request.method == "POST" else request.GET
+    # A POST's pre-flight reads Azure afresh; the form's redraws may use reads a minute old.
+    fresh = request.method == "POST"
     try:
-        networks_only = preflight.AzureFacts.read(sub)
+        facts = preflight.AzureFacts.read(sub, fresh=fresh)
+        regions = preflight.image_regions(image, facts.network_regions())
+        values = _values(image, data, regions)
+        if values["location"]:
+            facts.skus = preflight.region_skus(sub, values["location"], fresh=fresh)
+            if fresh:
+                facts.usages = azure.compute_usages(sub, values["location"])
     except azure.AzureError as exc:
         return render(
             request,
@@ -148,20 +156,6 @@ def vm_deploy(request: HttpRequest) -> HttpResponse:
             {"image": image, "reason": exc.sentence},
             status=503,
         )
-    regions = preflight.image_regions(image, networks_only.network_regions())
-    values = _values(image, data, regions)
-    facts = networks_only
-    if values["location"]:
-        try:
-            facts.skus = azure.resource_skus(sub, values["location"])
-            facts.usages = azure.compute_usages(sub, values["location"])
-        except azure.AzureError as exc:
-            return render(
-                request,
-                "vmops/deploy_refused.html",
-                {"image": image, "reason": exc.sentence},
-                status=503,
-            )
     if request.method == "GET":
         context = _form_context(request, image, values, facts)
         if getattr(request, "htmx", False) or is_partial(request, "deploy-form"):
