@@ -1,7 +1,7 @@
 """A worker dies at each labelled point of the engine in each step that writes to Azure, for
-the captures, the review effects and the deletion of a partial image (in process; the power
-actions are tests/operations/test_crash_points.py). tests/operations/crash_matrix.py lists
-the cells and prints the table.
+the captures, the review effects, the deletion of a partial image, and creating and deleting
+a VM (in process; the power actions are tests/operations/test_crash_points.py).
+tests/operations/crash_matrix.py lists the cells and prints the table.
 
 The death is a BaseException no handler catches, which leaves the database exactly as a
 SIGKILL would. Every run must end in Azure's true state, with each write of the operation
