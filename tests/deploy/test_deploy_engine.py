@@ -130,3 +130,19 @@ def test_a_gallery_version_or_the_latest_of_its_definition(images, operator_user
     vm = VirtualMachine.objects.get(name="dep-latest")
     assert vm.image_reference["id"].lower() == image.definition.resource_id.lower()
     assert vm.catalog_image_id == image.pk
+
+
+def test_a_create_that_fails_in_azure_leaves_the_half_made_vm_listed(
+    images, operator_user, emulator
+):
+    """Azure accepted the PUT, then the creation failed: the VM stays behind Failed, and the
+    inventory lists it (nothing half-created is left unlisted), linked to its image."""
+    sub = VirtualMachine.objects.first().subscription.subscription_id
+    emulator.queue_operation_failure(path_contains="/virtualMachines/dep-half")
+    _, (op,) = _deploy(images["ubuntu-marketplace"], sub, operator_user, name="dep-half")
+    assert op.status == "failed"
+    assert op.error_code
+    vm = VirtualMachine.objects.get(name="dep-half")
+    assert vm.provisioning_state.lower() == "failed"
+    assert vm.catalog_image_id == images["ubuntu-marketplace"].pk
+    assert not DeploymentSecret.objects.exists()
