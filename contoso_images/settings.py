@@ -355,6 +355,9 @@ QCLUSTER_CHECK_SECONDS = env.float("QCLUSTER_CHECK_SECONDS", default=5)
 #: A graceful stop (SIGTERM) longer than this is forced: running tasks end within Q_TIMEOUT.
 QCLUSTER_STOP_SECONDS = env.float("QCLUSTER_STOP_SECONDS", default=Q_TIMEOUT + 50)
 INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
+#: "Create VM" offers images nobody has reviewed yet too (the form then says so); approved
+#: images only when false. Rejected, deprecated and deleted images never.
+DEPLOY_ALLOW_UNREVIEWED = env.bool("DEPLOY_ALLOW_UNREVIEWED", default=False)
 #: Subscriptions one sync (inventory, catalog) works on side by side, each in its own thread.
 SYNC_PARALLEL_SUBSCRIPTIONS = env.int("SYNC_PARALLEL_SUBSCRIPTIONS", default=2)
 #: How long a sync's claim on a subscription lasts without news from it (it renews the claim

@@ -19,11 +19,15 @@ class VmopsConfig(AppConfig):
         from catalog.choices import REFRESH_ACTION
         from contoso_images.core import navigation, roles, sync
         from contoso_images.operations import registry
+        from vmops.deploy import selectors as deploy_selectors
+        from vmops.deploy.specs import DELETE, DEPLOY
+        from vmops.deploy.specs import SPECS as DEPLOY_SPECS
         from vmops.models import VM_TYPE
         from vmops.services.inventory import INVENTORY_SYNC, REFRESH_INVENTORY
         from vmops.specs import POWER_SPECS
+        from vmops.views.deploy import vms_built_from_panel
 
-        for spec in POWER_SPECS:
+        for spec in (*POWER_SPECS, *DEPLOY_SPECS):
             registry.register(spec)
         sync.register(INVENTORY_SYNC)
 
@@ -39,7 +43,20 @@ class VmopsConfig(AppConfig):
         )
         navigation.register_resource_link(VM_TYPE, url_name="vmops:vm_by_resource", permission=view)
         roles.register_role_permissions(
-            roles.OPERATORS, [view, operate, "vmops.capture_virtualmachine"]
+            roles.OPERATORS, [view, operate, "vmops.capture_virtualmachine", DEPLOY, DELETE]
+        )
+        # "Create VM" on a catalog image's page and row, and the VMs built from it on its
+        # page: registered with core, so the catalog never names vmops.
+        navigation.register_resource_action(
+            "catalog.image",
+            label="Create VM",
+            url_name="vmops:vm_deploy",
+            permission=DEPLOY,
+            param="image",
+            offered=deploy_selectors.may_deploy,
+        )
+        navigation.register_resource_panel(
+            "catalog.image", name="vms_built_from", permission=view, render=vms_built_from_panel
         )
         roles.register_role_permissions(roles.REVIEWERS, [view])
         # IT staff capture into the catalog and pick images from it: they may ask Azure for

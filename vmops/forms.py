@@ -87,12 +87,16 @@ class VmFilterForm(forms.Form):
     os_type = forms.ChoiceField(required=False, label="OS")
     location = forms.ChoiceField(required=False, label="Location")
     include_gone = forms.BooleanField(required=False, label="Include VMs deleted in Azure")
+    #: Lineage: only VMs whose catalog image is deprecated, past end of life or rejected.
+    image_risk = forms.BooleanField(
+        required=False, label="On a deprecated, past end-of-life or rejected image"
+    )
     sort = forms.ChoiceField(required=False, choices=[(k, k) for k in SORTS])
 
     #: The fields that narrow the list, described in words.
     FILTERS = ("q", "subscription", "resource_group", "power_state", "tag", "os_type", "location")
     #: Every parameter that decides which VMs "all matching the filter" means, in order.
-    SELECTION = (*FILTERS, "include_gone", "sort")
+    SELECTION = (*FILTERS, "include_gone", "image_risk", "sort")
 
     def __init__(
         self, data: Any = None, *args: Any, choices: dict[str, Any], **kwargs: Any
@@ -147,6 +151,8 @@ class VmFilterForm(forms.Form):
                 parts.append(str(labels.get(value, value)))
         if filters.get("include_gone"):
             parts.append("including VMs deleted in Azure")
+        if filters.get("image_risk"):
+            parts.append("on a deprecated, past end-of-life or rejected image")
         return ", ".join(parts)
 
 

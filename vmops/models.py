@@ -49,6 +49,17 @@ class VirtualMachine(models.Model):
         null=True, blank=True, help_text="When Azure created the VM (timeCreated)."
     )
     gone_at = models.DateTimeField(null=True, blank=True)
+    #: When a delete asked for here finished (the VM is then also gone); kept for ever.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    #: The catalog entry the VM was built from ("created from"): set by a deployment, and by
+    #: the inventory from ``storageProfile.imageReference`` (lineage, ``vmops.deploy.lineage``).
+    catalog_image = models.ForeignKey(
+        "catalog.CatalogImage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["name", "resource_group"]
@@ -61,6 +72,7 @@ class VirtualMachine(models.Model):
         permissions = [
             ("operate_virtualmachine", "Can start, stop, deallocate and restart VMs"),
             ("capture_virtualmachine", "Can capture VMs into images"),
+            ("deploy_virtualmachine", "Can create VMs from catalog images"),
         ]
 
     def __str__(self) -> str:
@@ -133,3 +145,49 @@ class BulkAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {len(self.items)} VMs ({self.selection})"
+
+
+class Deployment(models.Model):
+    """One "Create VM" request: a catalog image, where and how, and the VMs (1 to 10) it asked
+    for, each carried out by its own ``vm.create`` operation (``items``: name and operation).
+
+    What is kept here is what the record needs; the admin password never is (it lives, only
+    encrypted and only until Azure accepted the create, in :class:`DeploymentSecret`).
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    catalog_image = models.ForeignKey(
+        "catalog.CatalogImage", on_delete=models.PROTECT, related_name="+"
+    )
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="+")
+    resource_group = models.CharField(max_length=90)
+    location = models.CharField(max_length=50)
+    size = models.CharField(max_length=64)
+    #: ``[{"name": "web-01", "operation": 12}, ...]`` in the order the names were given.
+    items = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Deployment of {len(self.items)} VM(s) into {self.resource_group}"
+
+
+class DeploymentSecret(models.Model):
+    """The admin password of one create, encrypted (Fernet, a key derived from SECRET_KEY),
+    from the form's POST until Azure accepted the PUT or the operation ended; then deleted.
+
+    It is a row of its own, never the operation's parameters, so that nothing that copies
+    parameters (the audit record, the queue, a page) can carry it.
+    """
+
+    operation = models.OneToOneField(
+        "operations.Operation", on_delete=models.CASCADE, related_name="+"
+    )
+    ciphertext = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Secret of operation {self.operation_id}"

@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
+from catalog.models import CatalogImage
 from contoso_images.core.models import Subscription
 from contoso_images.core.users import Person, signed_in
 from contoso_images.operations import selectors as operation_selectors
@@ -27,6 +28,7 @@ from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.columns import Column, visible_columns
 from vmops.models import BulkAction, ListPreference, VirtualMachine
 from vmops.power import POWER_ACTIONS
+from vmops.services.lineage import risky_images_q
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "resource_group", "pk"),
@@ -86,6 +88,8 @@ def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet
         qs = _tag_filter(qs, *value)
     if value := filters.get("power_state"):
         qs = _power_state_filter(qs, value)
+    if filters.get("image_risk"):
+        qs = qs.filter(catalog_image__in=CatalogImage.objects.filter(risky_images_q()))
     if value := filters.get("q"):
         qs = qs.filter(
             Q(name__icontains=value)
@@ -94,6 +98,11 @@ def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet
             | Q(image_label__icontains=value)
         )
     return qs
+
+
+def risky_image_count(*, user: Any, filters: dict[str, Any] | None = None) -> int:
+    """The tile "On a deprecated, past end-of-life or rejected image" (one query)."""
+    return _filtered(vm_queryset(user=user), {**(filters or {}), "image_risk": True}).count()
 
 
 def unfinished_operations(vms: list[VirtualMachine]) -> dict[int, Operation]:

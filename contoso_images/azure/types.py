@@ -82,6 +82,8 @@ class Disk:
     storage_account_type: str
     caching: str
     managed_disk_id: str
+    #: What deleting the VM does to it: "Delete" or "Detach" (Azure's default when unset).
+    delete_option: str = "Detach"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class VirtualMachineDetail:
     network_interface_ids: tuple[str, ...]
     #: The VM agent's display status ("Ready"); Run Command needs a ready agent.
     vm_agent_status: str = ""
+    #: (NIC id, deleteOption) of each network interface: what deleting the VM does to it.
+    network_interface_delete_options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

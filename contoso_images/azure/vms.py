@@ -115,6 +115,7 @@ def _disk(raw: Mapping[str, Any], kind: str) -> Disk:
         storage_account_type=text(managed, "storageAccountType"),
         caching=text(raw, "caching"),
         managed_disk_id=text(managed, "id"),
+        delete_option=text(raw, "deleteOption") or "Detach",
     )
 
 
@@ -137,6 +138,11 @@ def detail_from_raw(raw: Mapping[str, Any]) -> VirtualMachineDetail:
         disks=tuple(disks),
         admin_username=text(os_profile, "adminUsername"),
         network_interface_ids=tuple(text(n, "id") for n in nics if text(n, "id")),
+        network_interface_delete_options=tuple(
+            (text(n, "id"), text(obj(n, "properties"), "deleteOption") or "Detach")
+            for n in nics
+            if text(n, "id")
+        ),
     )
 
 

@@ -11,7 +11,7 @@ resource type), so a second ``ready`` changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -144,3 +144,82 @@ class ResourceLinks:
             return ""
         base = self._resolved().get(resource_type.lower())
         return f"{base}?id={quote(resource_id, safe='/')}" if base else ""
+
+
+# --- What an app above adds to another app's pages --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceAction:
+    """A button an app above adds to the pages of an object of a lower app ("Create VM" on a
+    catalog image), without the lower app naming it."""
+
+    key: str
+    label: str
+    url_name: str
+    permission: str
+    #: The query parameter that names the object: ``<url>?<param>=<pk>``.
+    param: str
+    #: Whether the object takes the action at all (an unapproved image: no "Create VM").
+    offered: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class ResourcePanel:
+    """A section an app above adds to an object's page ("VMs built from this image"):
+    ``render(request, obj)`` returns its HTML (escaped by the app's own template)."""
+
+    key: str
+    name: str
+    permission: str
+    render: Callable[[Any, Any], str]
+
+
+_resource_actions: dict[tuple[str, str], ResourceAction] = {}
+_resource_panels: dict[tuple[str, str], ResourcePanel] = {}
+
+
+def register_resource_action(
+    key: str,
+    *,
+    label: str,
+    url_name: str,
+    permission: str,
+    param: str,
+    offered: Callable[[Any], bool] = lambda obj: True,
+) -> None:
+    """Add a button to the pages of objects of ``key`` (e.g. ``"catalog.image"``)."""
+    _resource_actions[(key, url_name)] = ResourceAction(
+        key, label, url_name, permission, param, offered
+    )
+
+
+def register_resource_panel(
+    key: str, *, name: str, permission: str, render: Callable[[Any, Any], str]
+) -> None:
+    """Add a section to the page of an object of ``key``."""
+    _resource_panels[(key, name)] = ResourcePanel(key, name, permission, render)
+
+
+@dataclass(frozen=True)
+class ActionLink:
+    label: str
+    url: str
+
+
+def resource_actions(key: str, user: Any, obj: Any) -> list[ActionLink]:
+    """The buttons registered for ``obj`` (an object of ``key``) that ``user`` may use."""
+    return [
+        ActionLink(action.label, f"{reverse(action.url_name)}?{action.param}={obj.pk}")
+        for action in _resource_actions.values()
+        if action.key == key and user.has_perm(action.permission) and action.offered(obj)
+    ]
+
+
+def resource_panels(key: str, request: Any, obj: Any) -> list[str]:
+    """The HTML of each section registered for ``obj`` that the user may see."""
+    return [
+        panel.render(request, obj)
+        for panel in _resource_panels.values()
+        if panel.key == key and request.user.has_perm(panel.permission)
+    ]

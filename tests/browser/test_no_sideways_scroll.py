@@ -1,4 +1,4 @@
-"""No audit, capture or catalog page scrolls sideways, at 1280 px and at 400 px.
+"""No audit, capture, catalog or deploy page scrolls sideways, at 1280 px and at 400 px.
 
 The sibling of test_vm_pages.test_no_page_scrolls_sideways: each role opens the pages it
 sees, with their tables filled (captures with a long image name, a failed one, audit events,
@@ -82,12 +82,18 @@ def history(inventory, operator_user, settings, tmp_path, monkeypatch):
         "failed_op": failed.operation_id,
         "requested_event": requested.sequence,
         "long_event": longest_action.sequence,
-        "managed_image": CatalogImage.objects.get(name=LONG_IMAGE_NAME).pk,
+        "managed_image": _approved(CatalogImage.objects.get(name=LONG_IMAGE_NAME)),
         "gallery_version": CatalogImage.objects.get(
             kind="gallery_version", name="1.1.7", gone_at__isnull=True
         ).pk,
         "wizard_vm": inventory["sql-prod-01"].pk,
     }
+
+
+def _approved(image) -> int:
+    """Approved, so that operators get its "Create VM" form and button (issue 21)."""
+    type(image).objects.filter(pk=image.pk).update(review_status="approved")
+    return image.pk
 
 
 PAGES = {
@@ -109,6 +115,9 @@ PAGES = {
         "/captures/{gallery}/",
         "/captures/{failed}/",
         "/vms/{wizard_vm}/capture/",
+        "/vms/new/?image={managed_image}",
+        "/catalog/images/{managed_image}/",
+        "/vms/{wizard_vm}/delete/",
     ],
     "reviewer": [
         "/catalog/images/{managed_image}/",

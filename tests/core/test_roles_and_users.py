@@ -17,6 +17,8 @@ EXPECTED = {
         "vmops.view_virtualmachine",
         "vmops.operate_virtualmachine",
         "vmops.capture_virtualmachine",
+        "vmops.deploy_virtualmachine",
+        "vmops.delete_virtualmachine",
         "catalog.view_catalog",
     },
     "reviewers": {"vmops.view_virtualmachine", "catalog.view_catalog", "catalog.review_image"},

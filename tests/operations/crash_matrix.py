@@ -48,6 +48,8 @@ WRITE_STEPS = {
     ("catalog.reject", "update_publishing"): False,
     ("catalog.deprecate", "update_publishing"): False,
     ("image.delete_partial", "delete"): False,
+    ("vm.create", "create"): False,
+    ("vm.delete", "delete"): False,
 }
 #: One of each kind, through a real qcluster whose worker is SIGKILLed
 #: (tests/operations/test_cluster_crashes.py, tests/capture/test_cluster_capture.py).

@@ -1,7 +1,7 @@
 """A worker dies at each labelled point of the engine in each step that writes to Azure, for
-the captures, the review effects and the deletion of a partial image (in process; the power
-actions are tests/operations/test_crash_points.py). tests/operations/crash_matrix.py lists
-the cells and prints the table.
+the captures, the review effects, the deletion of a partial image, and creating and deleting
+a VM (in process; the power actions are tests/operations/test_crash_points.py).
+tests/operations/crash_matrix.py lists the cells and prints the table.
 
 The death is a BaseException no handler catches, which leaves the database exactly as a
 SIGKILL would. Every run must end in Azure's true state, with each write of the operation
@@ -42,6 +42,7 @@ DURATIONS = {
     "delete_source": "delete",
     "update_publishing": "gallery_image_version_update",
     "delete": "delete",
+    "create": "vm_create",
 }
 LONG = 30
 GALLERY = ("rg-images", "gal_contoso", "win2022-base", "1.2.0")
@@ -272,6 +273,59 @@ def _delete_partial(inventory, emulator, user) -> Case:
     return Case(deletion, writes=[("DELETE", "/versions/1.2.0")], check=check)
 
 
+def _vm_create(inventory, emulator, user) -> Case:
+    """A VM created from an approved managed image: its one PUT must reach Azure once, and
+    the VM be adopted (by its created-by tag) after any crash, never created twice."""
+    from catalog.choices import ReviewStatus
+    from vmops.deploy.preflight import AzureFacts, DeployAsk
+    from vmops.deploy.services import deploy_request
+    from vmops.models import DeploymentSecret
+
+    catalog_sync_all()
+    image = CatalogImage.objects.get(name="img-ubuntu2204-20240915")
+    CatalogImage.objects.filter(pk=image.pk).update(review_status=ReviewStatus.APPROVED)
+    sub = inventory["web-prod-01"].subscription.subscription_id
+    subnet = AzureFacts.read(sub).subnets("westeurope")[0][1].id
+    ask = DeployAsk(
+        image=image,
+        name="crash-new-01",
+        count=1,
+        resource_group="rg-web-prod",
+        location="westeurope",
+        size="Standard_D2s_v5",
+        subnet_id=subnet,
+        admin_username="azureuser",
+        admin_password="Kx7!pLq2#Vw9zR",  # a Linux VM with a password: the secret's path too
+    )
+    deployment = deploy_request(ask=ask, subscription_id=sub, user=user, tags={})
+    operation = Operation.objects.get(pk=deployment.items[0]["operation"])
+
+    def check() -> None:
+        detail = azure.vm_get(sub, "rg-web-prod", "crash-new-01")
+        assert detail.vm.provisioning_state == "Succeeded"
+        vm = VirtualMachine.objects.get(name="crash-new-01")
+        assert vm.catalog_image_id == image.pk
+        assert not DeploymentSecret.objects.exists()
+
+    return Case(operation, writes=[("PUT", "/virtualMachines/crash-new-01")], check=check)
+
+
+def _vm_delete(inventory, emulator, user) -> Case:
+    from vmops.deploy.services import vm_delete_request
+
+    vm = inventory["api-prod-01"]
+    sub = vm.subscription.subscription_id
+    operation = vm_delete_request(vm=vm, user=user)
+
+    def check() -> None:
+        with pytest.raises(azure.AzureError) as gone:
+            azure.vm_get(sub, vm.resource_group, vm.name)
+        assert gone.value.is_not_found
+        assert VirtualMachine.objects.get(pk=vm.pk).deleted_at is not None
+
+    return Case(operation, writes=[("DELETE", f"/virtualMachines/{vm.name}")], check=check)
+
+
 MAKERS: dict[str, Callable[..., Case]] = {
     "vm.capture_gallery": _gallery_capture,
     "vm.capture_managed_image": _managed_image_capture,
@@ -280,6 +334,8 @@ MAKERS: dict[str, Callable[..., Case]] = {
     "catalog.reject": _review("reject"),
     "catalog.deprecate": _review("deprecate"),
     "image.delete_partial": _delete_partial,
+    "vm.create": _vm_create,
+    "vm.delete": _vm_delete,
 }
 
 
@@ -313,8 +369,9 @@ def test_the_matrix_has_every_write_step_of_every_kind_and_every_point():
     """The table is built from the specs: a new step that writes to Azure needs its row."""
     from catalog.specs import REVIEW_EFFECT_SPECS
     from vmops.capture.specs import SPECS
+    from vmops.deploy.specs import SPECS as DEPLOY_SPECS
 
-    kinds = {spec.kind: spec for spec in (*SPECS, *REVIEW_EFFECT_SPECS)}
+    kinds = {spec.kind: spec for spec in (*SPECS, *REVIEW_EFFECT_SPECS, *DEPLOY_SPECS)}
     listed = {(kind, step) for kind, step in crash_matrix.WRITE_STEPS}
     for kind, step in listed:
         assert kinds[kind].step(step).sends

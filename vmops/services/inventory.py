@@ -30,6 +30,7 @@ from contoso_images.core.models import Subscription
 from contoso_images.core.sync import SyncKind, SyncResult, SyncUnit, read_ahead, sync_run
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.models import VirtualMachine
+from vmops.services.lineage import link_catalog_images
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def inventory_sync_unit(unit: SyncUnit) -> InventorySyncResult:
         raise
     writer.flush()
     gone = writer.mark_gone()
+    link_catalog_images(subscription=subscription)
     return InventorySyncResult(
         str(subscription),
         listed=writer.listed,
@@ -287,6 +289,7 @@ def _apply_listing(
     writer.add(listed)
     writer.flush()
     gone = writer.mark_gone()
+    link_catalog_images(subscription=subscription)
     return InventorySyncResult(
         str(subscription),
         listed=writer.listed,

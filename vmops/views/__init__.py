@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vmops.views.bulk import vm_bulk, vm_bulk_deallocate, vm_bulk_results
+from vmops.views.deploy import deployment_detail, vm_delete, vm_delete_many, vm_deploy
 from vmops.views.inventory import (
     vm_columns,
     vm_export,
@@ -12,6 +13,10 @@ from vmops.views.inventory import (
 from vmops.views.vm import vm_action, vm_by_resource, vm_detail, vm_row_view
 
 __all__ = [
+    "deployment_detail",
+    "vm_delete",
+    "vm_delete_many",
+    "vm_deploy",
     "vm_action",
     "vm_bulk",
     "vm_bulk_deallocate",

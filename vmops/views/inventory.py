@@ -78,6 +78,7 @@ def _overview_context(
     in_scope = filters.get("power_state") in (None, selectors.BILLED_STOPPED)
     return {
         "overview": overview,
+        "on_risky_images": selectors.risky_image_count(user=request.user, filters=filters),
         "chart": power_state_chart(selectors.chart_rows_of(counts, filters.get("power_state"))),
         "sync": sync_status(INVENTORY, user=request.user),
         "billed_in_view": overview.billed_stopped if in_scope else 0,

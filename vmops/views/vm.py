@@ -24,6 +24,7 @@ from vmops.forms import RowPollForm
 from vmops.models import VirtualMachine
 from vmops.power import is_power_action, power_action
 from vmops.rows import IDLE_POLL_SECONDS, VmRow, vm_row
+from vmops.services.lineage import image_warning
 from vmops.views.common import OPERATE, VIEW, get_vm, tell
 
 
@@ -175,6 +176,7 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "captures": capture_selectors.captures_of_vm(vm)
         if capture_selectors.may_view(request.user)
         else [],
+        "lineage": image_warning(vm.catalog_image),
         "commands": vm_equivalent_commands(
             subscription_id=vm.subscription.subscription_id,
             resource_group=vm.resource_group,
