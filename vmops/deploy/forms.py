@@ -133,7 +133,7 @@ class DeleteForm(forms.Form):
         self.vm_name = vm_name
 
     def clean_confirm_name(self) -> str:
-        typed = self.cleaned_data["confirm_name"].strip()
+        typed = str(self.cleaned_data["confirm_name"]).strip()
         if typed != self.vm_name:
             raise forms.ValidationError(f"Type {self.vm_name} exactly to delete it.")
         return typed
