@@ -207,6 +207,30 @@ def last_effects(images: Iterable[CatalogImage]) -> dict[int, ReviewDecision]:
     return latest
 
 
+def latest_candidates(images: Iterable[CatalogImage]) -> dict[int, int]:
+    """Per definition of these images, how many of its versions "latest" may pick (not
+    deleted, not excluded from latest); one query. 0: the definition has no latest version,
+    and ``az vm create --image <definition>`` fails; 1 with the image latest: excluding it
+    would leave none."""
+    ids = {image.definition_id for image in images if image.definition_id is not None}
+    if not ids:
+        return {}
+    counts = dict.fromkeys(ids, 0)
+    rows = (
+        CatalogImage.objects.filter(
+            definition_id__in=ids,
+            kind=ImageKind.GALLERY_VERSION,
+            gone_at__isnull=True,
+            exclude_from_latest=False,
+        )
+        .values("definition_id")
+        .annotate(n=Count("pk"))
+        .values_list("definition_id", "n")
+    )
+    counts.update(dict(rows))
+    return counts
+
+
 def image_get(*, user: Any, pk: int) -> CatalogImage:
     """One catalog entry with what its page shows; raises DoesNotExist for unknown ones."""
     return (

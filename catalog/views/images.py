@@ -43,6 +43,7 @@ def _row(
         effect,
         can_review=request.user.has_perm(REVIEW_PERMISSION),
         next_url=current_page(request),
+        candidates=selectors.latest_candidates([image]),
     )
 
 
@@ -71,6 +72,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     shown = list(page)
     unfinished = selectors.unfinished_operations(shown)
     effects = selectors.last_effects(shown)
+    candidates = selectors.latest_candidates(shown)
     can_review = request.user.has_perm(REVIEW_PERMISSION)
     next_url = current_page(request)
     image_rows = [
@@ -80,6 +82,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
             effects.get(image.pk),
             can_review=can_review,
             next_url=next_url,
+            candidates=candidates,
         )
         for image in shown
     ]
@@ -88,6 +91,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "page": page,
         "rows": image_rows,
+        "definitions_without_latest": {d for d, n in candidates.items() if n == 0},
         "sort": sort,
         "grouped": listed_by == "grouped",
         "columns": columns.header_cells(
@@ -217,7 +221,8 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"image": image, "history": selectors.review_history(image=image)}
         return render(request, "catalog/image_detail.html#image-history", context)
     if is_partial(request, "definition-versions"):
-        context = {"image": image, "versions": selectors.definition_versions(image=image)}
+        versions = selectors.definition_versions(image=image)
+        context = {"image": image, "versions": versions, "no_latest": _no_latest(versions)}
         return render(request, "catalog/image_detail.html#definition-versions", context)
     azure_error = None
     marketplace = None
@@ -232,12 +237,14 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         azure_error = exc
         image = _get_image(request, pk)
     effect = selectors.last_effects([image]).get(image.pk)
+    versions = selectors.definition_versions(image=image)
     context = {
         **_row(request, image, operation, effect).context(),
         "azure_error": azure_error,
         "marketplace": marketplace,
         "history": selectors.review_history(image=image),
-        "versions": selectors.definition_versions(image=image),
+        "versions": versions,
+        "no_latest": _no_latest(versions),
         "source": selectors.source_image(image=image),
         "made_from": selectors.made_from(image=image),
         "vm_commands": cli.create_vm_commands(image),
@@ -246,6 +253,13 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "today": timezone.now().date().isoformat(),
     }
     return render(request, "catalog/image_detail.html", context)
+
+
+def _no_latest(versions: list[CatalogImage]) -> bool:
+    """A definition none of whose versions is latest (and still in Azure)."""
+    return bool(versions) and not any(v.is_latest for v in versions) and not all(
+        v.gone_at for v in versions
+    )
 
 
 @require_GET

@@ -111,3 +111,53 @@ def test_browsing_an_unknown_region_is_400_with_a_sentence(
 def test_a_known_region_in_capitals_is_fine(reviewer_client, emulator, subscriptions):
     response = reviewer_client.get(IMAGE, {**UBUNTU, "location": "WestEurope"})
     assert response.status_code == 200
+
+
+# --- 3. no latest version -------------------------------------------------------------------
+
+WARNING = "After this, the definition has no latest version"
+
+
+def _review_box(html: str, decision: str) -> str:
+    """The review form of one decision (up to the next form)."""
+    start = html.index(f'name="decision" value="{decision}"')
+    return html[start : html.index("</form>", start)]
+
+
+def test_excluding_the_only_latest_version_warns_before(reviewer_client, catalog):
+    only = catalog["ubuntu2204-base 1.0.0"]
+    assert only.is_latest
+    html = reviewer_client.get(f"/catalog/images/{only.pk}/").content.decode()
+    for decision in ("reject", "deprecate"):
+        box = _review_box(html, decision)
+        assert WARNING in box
+        assert f"az vm create --image {only.definition.resource_id}" in box
+    # The catalog's row warns the same way.
+    html = reviewer_client.get("/catalog/").content.decode()
+    row = html[html.index(f'id="image-row-{only.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert WARNING in _review_box(row, "reject")
+
+
+def test_no_warning_when_another_version_would_become_latest(reviewer_client, catalog):
+    latest = catalog["win2022-base 1.1.0"]
+    assert latest.is_latest
+    html = reviewer_client.get(f"/catalog/images/{latest.pk}/").content.decode()
+    assert WARNING not in html
+    assert "No latest version" not in html
+
+
+def test_a_definition_with_no_latest_version_says_so(reviewer_client, reviewer_user, catalog):
+    from catalog.services import review_decide
+    from contoso_images.operations.engine import run as operation_run
+
+    only = catalog["ubuntu2204-base 1.0.0"]
+    decision = review_decide(image=only, user=reviewer_user, decision="reject", note="No.")
+    assert operation_run(operation_id=decision.operation.pk).status == "succeeded"
+    html = reviewer_client.get(f"/catalog/images/{only.pk}/").content.decode()
+    assert "No latest version:" in html
+    html = reviewer_client.get("/catalog/").content.decode()
+    assert html.count("No latest version</span>") == 1  # the definition's group row
+    assert "Definition has no latest version" in html  # and its version's row
+    html = reviewer_client.get("/catalog/", {"review": "awaiting"}).content.decode()
+    assert "Definition has no latest version" in html

@@ -66,6 +66,8 @@ def test_the_row_is_the_context_its_partials_read(settings):
         "can_review",
         "next_url",
         "decisions",
+        "no_latest",
+        "leaves_no_latest",
     }
     assert context["image"] is image and context["poll_seconds"] == 7
     assert context["can_review"] is False and context["next_url"] == "/catalog/"
