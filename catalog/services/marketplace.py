@@ -297,7 +297,7 @@ def marketplace_entry_add(
         record(
             action="catalog.marketplace.add",
             actor=user,
-            target=Subject(kind="marketplace-image", id=entry.resource_key, name=entry.name),
+            target=Subject(kind="marketplace-image", id=entry.subject_id, name=entry.name),
             parameters={
                 "urn": entry.urn,
                 "location": entry.location,

@@ -161,3 +161,38 @@ def test_a_definition_with_no_latest_version_says_so(reviewer_client, reviewer_u
     assert "Definition has no latest version" in html  # and its version's row
     html = reviewer_client.get("/catalog/", {"review": "awaiting"}).content.decode()
     assert "Definition has no latest version" in html
+
+
+# --- 6. resource ids as Azure spelled them ----------------------------------------------------
+
+
+def test_the_capture_provenance_keeps_the_vm_id_as_azure_spelled_it(reviewer_client, catalog):
+    from catalog.services import record_captured_image
+
+    version = catalog["win2022-base 1.1.0"]
+    vm_id = (
+        f"/subscriptions/{version.subscription.subscription_id}/resourceGroups/RG-Web/"
+        "providers/Microsoft.Compute/virtualMachines/Web-Prod-01"
+    )
+    image = record_captured_image(version.resource_id, operation_id=None, source_vm_id=vm_id)
+    assert image.source_vm_id == vm_id
+    html = reviewer_client.get(f"/catalog/images/{image.pk}/").content.decode()
+    assert "/resourceGroups/RG-Web/providers/Microsoft.Compute/virtualMachines/Web-Prod-01" in html
+    assert version.resource_id in html and version.resource_id != version.resource_key
+
+
+def test_the_audit_names_a_marketplace_entry_as_written(
+    reviewer_client, reviewer_user, emulator, subscriptions
+):
+    from contoso_images.audit.models import AuditEvent
+
+    response = reviewer_client.post(
+        "/catalog/marketplace/add/", {**UBUNTU, "version": "latest", "approve": "on"}
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="catalog.marketplace.add")
+    assert event.target_id == "marketplace:Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
+    review = AuditEvent.objects.get(action="catalog.review.approve")
+    assert review.target_id == event.target_id
+    # Still matched case-insensitively by its lower-cased key.
+    assert event.target_key == event.target_id.lower()
