@@ -17,6 +17,7 @@ urlpatterns = [
     path("images/<int:pk>/", views.image_detail, name="image_detail"),
     path("images/<int:pk>/row/", views.image_row, name="image_row"),
     path("images/<int:pk>/review/", views.image_review, name="image_review"),
+    path("images/<int:pk>/replication/", views.image_replication, name="image_replication"),
     path("marketplace/", views.marketplace_index, name="marketplace_index"),
     path("marketplace/image/", views.marketplace_image, name="marketplace_image"),
     path("marketplace/add/", views.marketplace_add, name="marketplace_add"),

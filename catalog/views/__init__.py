@@ -7,6 +7,7 @@ from catalog.views.images import (
     catalog_overview,
     image_by_resource,
     image_detail,
+    image_replication,
     image_review,
     image_row,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "catalog_overview",
     "image_by_resource",
     "image_detail",
+    "image_replication",
     "image_review",
     "image_row",
     "marketplace_add",

@@ -17,9 +17,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog import cli, columns, rows, selectors, services
-from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION
-from catalog.forms import CatalogFilterForm, ReviewForm
+from catalog.choices import REPLICATE_PERMISSION, REVIEW_PERMISSION, VIEW_PERMISSION
+from catalog.forms import CatalogFilterForm, ReplicationForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
+from catalog.services.marketplace import subscription_regions
+from catalog.services.replication import replication_change
 from catalog.services.sync import CATALOG
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
@@ -209,6 +211,45 @@ def _back(request: HttpRequest, image: CatalogImage) -> HttpResponse:
     return redirect_back(request, reverse("catalog:image_detail", args=[image.pk]))
 
 
+def replication_form(image: CatalogImage, data: Any = None) -> ReplicationForm:
+    """The version's replication form: its current regions, and the subscription's other
+    regions to add (known from Azure, cached; only the current ones when it cannot say)."""
+    regions: list[str] = []
+    if image.subscription is not None:
+        regions = subscription_regions(image.subscription.subscription_id) or []
+    return ReplicationForm(
+        data, current=list(image.replication or []), regions=regions, home=image.location
+    )
+
+
+@require_POST
+@permission_required(REPLICATE_PERMISSION, raise_exception=True)
+def image_replication(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Change a gallery version's target regions and replicas; the status panel then shows
+    the operation's progress (it polls until Azure has done it)."""
+    image = _get_image(request, pk)
+    form = replication_form(image, request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, image, "Give each region 1 to 100 replicas and a storage type.", 400
+        )
+    try:
+        operation = replication_change(
+            image=image,
+            user=request.user,
+            regions=form.wanted(),
+            allow_removal=form.cleaned_data["allow_removal"],
+        )
+    except ActionRefused as exc:
+        return _refused(request, image, str(exc), 409)
+    if request.htmx:
+        return _render_state(request, _get_image(request, pk), operation)
+    messages.success(
+        request, f"The replication change of {image.display_name} is being carried out in Azure."
+    )
+    return _back(request, image)
+
+
 @require_GET
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 @vary_on_headers("HX-Request", "HX-Target")
@@ -220,6 +261,14 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_partial(request, "image-history"):
         context = {"image": image, "history": selectors.review_history(image=image)}
         return render(request, "catalog/image_detail.html#image-history", context)
+    if is_partial(request, "image-replication"):
+        context = {
+            "image": image,
+            "operation": operation,
+            "can_review": request.user.has_perm(REPLICATE_PERMISSION),
+            "replication_form": replication_form(image),
+        }
+        return render(request, "catalog/image_detail.html#image-replication", context)
     if is_partial(request, "definition-versions"):
         versions = selectors.definition_versions(image=image)
         context = {"image": image, "versions": versions, "no_latest": _no_latest(versions)}
@@ -238,6 +287,7 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         image = _get_image(request, pk)
     effect = selectors.last_effects([image]).get(image.pk)
     versions = selectors.definition_versions(image=image)
+    replication_command = cli.replication_command(image)
     context = {
         **_row(request, image, operation, effect).context(),
         "azure_error": azure_error,
@@ -249,6 +299,8 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "made_from": selectors.made_from(image=image),
         "vm_commands": cli.create_vm_commands(image),
         "effect_commands": cli.review_effect_commands(image),
+        "replication_form": replication_form(image) if image.is_gallery_version else None,
+        "replication_command_list": [replication_command] if replication_command else [],
         "review_form": ReviewForm(),
         "today": timezone.now().date().isoformat(),
     }
