@@ -83,6 +83,22 @@ class ReviewForm(forms.Form):
         return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
+class BulkReviewForm(ReviewForm):
+    """One decision for several ticked images (the preview's GET and the confirmation's
+    POST read the same fields)."""
+
+    image = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=True)
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data)
+        ids = data.getlist("image") if data is not None and hasattr(data, "getlist") else []
+        field = self.fields["image"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [(i, i) for i in ids if str(i).isdigit()]
+        field.error_messages["required"] = "Tick at least one image."
+        field.error_messages["invalid_choice"] = "An image id is not a number."
+
+
 class MarketplaceAddForm(forms.Form):
     location = forms.CharField(max_length=50)
     publisher = forms.CharField(max_length=128)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog.views.bulk import review_bulk, review_bulk_results
 from catalog.views.images import (
     catalog_index,
     catalog_overview,
@@ -22,6 +23,8 @@ __all__ = [
     "image_review",
     "image_row",
     "marketplace_add",
+    "review_bulk",
+    "review_bulk_results",
     "marketplace_image",
     "marketplace_index",
 ]

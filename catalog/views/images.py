@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog import cli, columns, rows, selectors, services
+from catalog.decisions import DECISIONS
 from catalog.choices import REPLICATE_PERMISSION, REVIEW_PERMISSION, VIEW_PERMISSION
 from catalog.forms import CatalogFilterForm, ReplicationForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
@@ -101,6 +102,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         ),
         "querystring": querystring(request, drop=("page",)),
         "can_review": can_review,
+        "bulk_decisions": DECISIONS,
         "overview": overview,
         "sync": sync_status(CATALOG, user=request.user),
         "may_refresh": may_refresh(request.user),
