@@ -104,7 +104,13 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
         "deciding": len(deciding),
         "skipped": len(plan) - len(deciding),
         "in_azure": sum(1 for item in deciding if item.in_azure),
-        "leaves_no_latest": [item for item in deciding if item.leaves_no_latest],
+        "emptied_definitions": list(
+            {
+                item.image.definition_id: item.image.definition
+                for item in deciding
+                if item.leaves_no_latest and item.image.definition is not None
+            }.values()
+        ),
         "missing": len(ids) - len(images),
         "back_url": index,
     }
