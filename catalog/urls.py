@@ -17,6 +17,7 @@ urlpatterns = [
     path("images/<int:pk>/", views.image_detail, name="image_detail"),
     path("images/<int:pk>/row/", views.image_row, name="image_row"),
     path("images/<int:pk>/review/", views.image_review, name="image_review"),
+    path("images/<int:pk>/decide/<slug:decision>/", views.image_decide, name="image_decide"),
     path("images/<int:pk>/replication/", views.image_replication, name="image_replication"),
     path("review/", views.review_bulk, name="review_bulk"),
     path("review/results/", views.review_bulk_results, name="review_bulk_results"),

@@ -3,6 +3,7 @@ permission, call a selector or service, render."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog import cli, columns, rows, selectors, services
-from catalog.decisions import DECISIONS
+from catalog.decisions import DECISIONS, decision_spec
 from catalog.choices import REPLICATE_PERMISSION, REVIEW_PERMISSION, VIEW_PERMISSION
 from catalog.forms import CatalogFilterForm, ReplicationForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
@@ -45,7 +46,7 @@ def _row(
         operation,
         effect,
         can_review=request.user.has_perm(REVIEW_PERMISSION),
-        next_url=current_page(request),
+        image_base=rows.image_base(),
         candidates=selectors.latest_candidates([image]),
     )
 
@@ -78,13 +79,14 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     candidates = selectors.latest_candidates(shown)
     can_review = request.user.has_perm(REVIEW_PERMISSION)
     next_url = current_page(request)
+    image_base = rows.image_base()
     image_rows = [
         rows.image_row(
             image,
             unfinished.get(image.pk),
             effects.get(image.pk),
             can_review=can_review,
-            next_url=next_url,
+            image_base=image_base,
             candidates=candidates,
         )
         for image in shown
@@ -103,6 +105,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "querystring": querystring(request, drop=("page",)),
         "can_review": can_review,
         "bulk_decisions": DECISIONS,
+        "next_url": next_url,
         "overview": overview,
         "sync": sync_status(CATALOG, user=request.user),
         "may_refresh": may_refresh(request.user),
@@ -162,6 +165,41 @@ def _render_state(
     if is_partial(request, "image-status"):
         return render(request, "catalog/image_detail.html#image-status", context)
     return render(request, "catalog/catalog_index.html#image-row", context)
+
+
+_SWAP = re.compile(r"image-row-\d+|image-status")
+
+
+@require_GET
+@permission_required(REVIEW_PERMISSION, raise_exception=True)
+def image_decide(request: HtmxHttpRequest, pk: int, decision: str) -> HttpResponse:
+    """The form of one decision that needs a note, fetched when a row's dialog opens (rows
+    carry no forms of their own); without htmx, the image's page, whose forms are inline."""
+    image = _get_image(request, pk)
+    try:
+        spec = decision_spec(decision)
+    except KeyError:
+        raise Http404("There is no such decision.") from None
+    if not request.htmx:
+        return redirect(reverse("catalog:image_detail", args=[image.pk]) + "#image-status")
+    swap = request.GET.get("swap", "")
+    if not _SWAP.fullmatch(swap):
+        swap = image.row_id
+    row = _row(request, image, None, None)
+    offered = next((d for d in row.decisions if d.spec == spec), None)
+    if offered is None:
+        return HttpResponse(
+            f"{spec.label} is not a decision {image.display_name} can get now.",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    context = {
+        **row.context(),
+        "d": offered,
+        "swap_id": swap,
+        "today": timezone.now().date().isoformat(),
+    }
+    return render(request, "catalog/includes/review_dialog.html", context)
 
 
 @require_POST
@@ -305,6 +343,7 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "replication_command_list": [replication_command] if replication_command else [],
         "review_form": ReviewForm(),
         "today": timezone.now().date().isoformat(),
+        "next_url": current_page(request),
     }
     return render(request, "catalog/image_detail.html", context)
 

@@ -132,11 +132,14 @@ def test_excluding_the_only_latest_version_warns_before(reviewer_client, catalog
         box = _review_box(html, decision)
         assert WARNING in box
         assert f"az vm create --image {only.definition.resource_id}" in box
-    # The catalog's row warns the same way.
+    # The catalog's row warns the same way, in the dialog it fetches when opened.
     html = reviewer_client.get("/catalog/").content.decode()
     row = html[html.index(f'id="image-row-{only.pk}"') :]
     row = row[: row.index("</tr>")]
-    assert WARNING in _review_box(row, "reject")
+    dialog = f"/catalog/images/{only.pk}/decide/reject/?swap=image-row-{only.pk}"
+    assert f'hx-get="{dialog}"' in row
+    box = reviewer_client.get(dialog, headers={"HX-Request": "true"}).content.decode()
+    assert WARNING in box and 'hx-target="#image-row-' in box
 
 
 def test_no_warning_when_another_version_would_become_latest(reviewer_client, catalog):
