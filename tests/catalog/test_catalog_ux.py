@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+
+from catalog.models import ReviewDecision
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +202,67 @@ def test_the_audit_names_a_marketplace_entry_as_written(
     assert review.target_id == event.target_id
     # Still matched case-insensitively by its lower-cased key.
     assert event.target_key == event.target_id.lower()
+
+
+# --- issue 19: rows close to a bare render ------------------------------------------------------
+
+
+def test_rows_carry_no_token_next_or_dialog_of_their_own(reviewer_client, catalog):
+    html = reviewer_client.get("/catalog/").content.decode()
+    rows = html.count('id="image-row-')
+    assert rows >= 5
+    # The page's tokens (its shared decision form, sign-out, "Refresh now") do not grow
+    # with its rows.
+    one = reviewer_client.get("/catalog/", {"q": "img-legacy-app-2016"}).content.decode()
+    assert one.count('id="image-row-') == 1
+    assert html.count('name="csrfmiddlewaretoken"') == one.count('name="csrfmiddlewaretoken"')
+    assert html.count('name="next"') == 1
+    assert "<textarea" not in html  # note dialogs are fetched when opened
+    assert 'form="catalog-review" formaction="/catalog/images/' in html
+
+
+def test_a_one_click_decision_without_javascript_goes_through_the_shared_form(
+    reviewer_user, catalog
+):
+    """What a browser without script posts: the shared form's token and next, the button's
+    decision, to the button's formaction."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reviewer_user)
+    html = client.get("/catalog/?review=awaiting").content.decode()
+    form = html[html.index('<form id="catalog-review"') :]
+    form = form[: form.index("</form>")]
+    token = form.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    next_url = form.split('name="next" value="')[1].split('"')[0]
+    managed = next(i for i in catalog.values() if i.kind == "managed_image")
+    response = client.post(
+        f"/catalog/images/{managed.pk}/review/",
+        {"csrfmiddlewaretoken": token, "next": next_url.replace("&amp;", "&"), "decision": "approve"},
+    )
+    assert response.status_code == 302 and response.url == "/catalog/?review=awaiting"
+    assert ReviewDecision.objects.filter(image=managed, decision="approve").exists()
+
+
+def test_a_dialog_without_javascript_is_the_image_page(reviewer_client, catalog):
+    image = catalog["win2022-base 1.1.0"]
+    response = reviewer_client.get(f"/catalog/images/{image.pk}/decide/reject/")
+    assert response.status_code == 302
+    assert response.url == f"/catalog/images/{image.pk}/#image-status"
+    page = reviewer_client.get(response.url).content.decode()
+    assert 'name="decision" value="reject"' in page and "<textarea" in page
+
+
+def test_dialogs_are_for_reviewers_and_offered_decisions_only(
+    reviewer_client, reviewer_user, operator_user, catalog
+):
+    from catalog.services import review_decide
+
+    image = catalog["legacy-app 1.0.0"]
+    hx = {"HX-Request": "true"}
+    assert reviewer_client.get(f"/catalog/images/{image.pk}/decide/nonsense/", headers=hx).status_code == 404
+    managed = next(i for i in catalog.values() if i.kind == "managed_image")
+    review_decide(image=managed, user=reviewer_user, decision="reject", note="no")
+    response = reviewer_client.get(f"/catalog/images/{managed.pk}/decide/reject/", headers=hx)
+    assert response.status_code == 409
+    operator = Client()
+    operator.force_login(operator_user)
+    assert operator.get(f"/catalog/images/{image.pk}/decide/reject/", headers=hx).status_code == 403
