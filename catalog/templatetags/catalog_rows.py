@@ -1,0 +1,108 @@
+"""A catalog row's badges and decision buttons, written in Python (issue 19).
+
+A page shows fifty rows; as template includes, their badges and buttons were most of the
+page's cost (each a few dozen template nodes per row). Here each is one pass over a short
+list, escaped by ``format_html`` like any template output; the markup is the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from catalog.models import CatalogImage
+
+register = template.Library()
+
+
+def badges_of(image: CatalogImage) -> list[tuple[str, str, str]]:
+    """(css class, words, title) of each badge the image shows, in order."""
+    out = [(f"review-{image.review_status}", image.get_review_status_display(), "")]
+    if image.gone_at:
+        out.append(("badge-gone", "Deleted in Azure", ""))
+    if image.is_latest:
+        out.append(("badge-latest", "Latest", 'Azure deploys this version for "latest"'))
+    if image.is_gallery_version and image.exclude_from_latest:
+        out.append(("badge-excluded", "Excluded from latest", ""))
+    if image.eol_passed:
+        out.append(
+            ("badge-past-eol", f"Past end of life ({image.end_of_life_date:%Y-%m-%d})", "")
+        )
+    elif image.eol_soon:
+        out.append(("badge-eol-soon", f"End of life {image.end_of_life_date:%Y-%m-%d}", ""))
+    if image.image_state == "Deprecated":
+        out.append(("badge-mp-deprecated", "Deprecated by its publisher", ""))
+    elif image.image_state == "ScheduledForDeprecation":
+        when = f" {image.deprecation_time:%Y-%m-%d}" if image.deprecation_time else ""
+        out.append(("badge-eol-soon", f"Publisher deprecates it{when}", ""))
+    if image.plan:
+        out.append(("badge-plan", "Plan: accept terms", "VMs from it need the plan's terms accepted"))
+    return out
+
+
+@register.simple_tag
+def image_badges(image: CatalogImage) -> SafeString:
+    """The review status and lifecycle of one image, in words and colour."""
+    first, *rest = badges_of(image)
+    status = format_html(
+        '<span class="badge {}" data-review-status="{}">{}</span>',
+        first[0],
+        image.review_status,
+        first[1],
+    )
+    others = format_html_join(
+        "",
+        '<span class="badge {}"{}>{}</span>',
+        ((css, format_html(' title="{}"', title) if title else "", words) for css, words, title in rest),
+    )
+    return format_html('<span class="badges">{}{}</span>', status, others)
+
+
+@register.simple_tag(takes_context=True)
+def row_decisions(context: Any) -> SafeString:
+    """A row's decisions: one-click ones are buttons of the page's shared form
+    (#catalog-review: its token and ``next``); one that needs a note opens a dialog fetched
+    when opened, with a link to the image's page (whose forms are inline) without script."""
+    if not context.get("can_review"):
+        return mark_safe("")  # noqa: S308 - a constant
+    image: CatalogImage = context["image"]
+    if context.get("operation"):
+        return mark_safe(  # noqa: S308 - a constant
+            '<div class="review-actions"><span class="hint">A decision is being carried out '
+            "in Azure; the next one can be made when it has finished.</span></div>"
+        )
+    url = f"{context['image_base']}{image.pk}/"
+    swap = context["swap_id"]
+    parts = []
+    for offered in context["decisions"]:
+        spec = offered.spec
+        if not spec.note_required:
+            parts.append(
+                format_html(
+                    '<button type="submit" form="catalog-review" formaction="{0}review/" '
+                    'name="decision" value="{1}" hx-post="{0}review/" hx-target="#{2}" '
+                    'hx-swap="outerHTML" class="button small primary" title="{3}">{4}</button>',
+                    url,
+                    spec.value,
+                    swap,
+                    offered.hint,
+                    spec.label,
+                )
+            )
+        else:
+            parts.append(
+                format_html(
+                    '<details class="confirm" hx-get="{0}decide/{1}/?swap={2}" '
+                    'hx-trigger="toggle once" hx-target="find .confirm-box" hx-swap="innerHTML">'
+                    '<summary class="button small">{3}…</summary><div class="confirm-box">'
+                    "<a href=\"{0}#image-status\">{3} on the image's page</a></div></details>",
+                    url,
+                    spec.value,
+                    swap,
+                    spec.label,
+                )
+            )
+    return format_html('<div class="review-actions">{}</div>', mark_safe("".join(parts)))  # noqa: S308 - each part escaped by format_html
