@@ -93,16 +93,18 @@ def row_decisions(context: Any) -> SafeString:
                 )
             )
         else:
+            # hx-target (the box) and hx-swap are inherited from the actions' <div>.
             parts.append(
                 format_html(
-                    '<details class="confirm" hx-get="{0}decide/{1}/?swap={2}" '
-                    'hx-trigger="toggle once" hx-target="find .confirm-box" hx-swap="innerHTML">'
-                    '<summary class="button small">{3}…</summary><div class="confirm-box">'
-                    "<a href=\"{0}#image-status\">{3} on the image's page</a></div></details>",
+                    '<details class="confirm" hx-get="{0}decide/{1}/" hx-trigger="toggle once">'
+                    '<summary class="button small">{2}…</summary><div class="confirm-box">'
+                    '<a href="{0}#image-status">On the image\'s page</a></div></details>',
                     url,
                     spec.value,
-                    swap,
                     spec.label,
                 )
             )
-    return format_html('<div class="review-actions">{}</div>', mark_safe("".join(parts)))  # noqa: S308 - each part escaped by format_html
+    return format_html(
+        '<div class="review-actions" hx-target="find .confirm-box" hx-swap="innerHTML">{}</div>',
+        mark_safe("".join(parts)),  # noqa: S308 - each part escaped by format_html
+    )

@@ -139,7 +139,7 @@ def test_excluding_the_only_latest_version_warns_before(reviewer_client, catalog
     html = reviewer_client.get("/catalog/").content.decode()
     row = html[html.index(f'id="image-row-{only.pk}"') :]
     row = row[: row.index("</tr>")]
-    dialog = f"/catalog/images/{only.pk}/decide/reject/?swap=image-row-{only.pk}"
+    dialog = f"/catalog/images/{only.pk}/decide/reject/"
     assert f'hx-get="{dialog}"' in row
     box = reviewer_client.get(dialog, headers={"HX-Request": "true"}).content.decode()
     assert WARNING in box and 'hx-target="#image-row-' in box
