@@ -235,10 +235,7 @@ class ReplicationStep(PublishingStep):
 
     @staticmethod
     def _wanted_regions(ctx: StepContext) -> dict[str, tuple[int, str]]:
-        return {
-            region_key(r.name): (r.replicas, r.storage)
-            for r in wanted_regions(ctx.parameters)
-        }
+        return {region_key(r.name): (r.replicas, r.storage) for r in wanted_regions(ctx.parameters)}
 
     def shows(self, ctx: StepContext, version: azure.GalleryImageVersion) -> bool:
         return _regions_seen(version) == self._wanted_regions(ctx)

@@ -80,10 +80,11 @@ def _with_latest_warnings(plan: list[PlanItem], spec: DecisionSpec) -> list[Plan
     definition."""
     if spec.effect is None or not spec.effect.exclude_from_latest:
         return plan
-    excluded = Counter(
+    excluded: Counter[int] = Counter(
         item.image.definition_id
         for item in plan
         if item.outcome == DECIDE
+        and item.image.definition_id is not None
         and item.image.is_gallery_version
         and not item.image.exclude_from_latest
         and not item.image.gone_at

@@ -94,9 +94,7 @@ def subscription_regions(subscription_id: str) -> list[str] | None:
 
 def _unknown_region(location: str, known: list[str] | None) -> UnknownRegion:
     offered = f"; choose one of {', '.join(known)}" if known else ""
-    return UnknownRegion(
-        f"'{location}' is not an Azure region this subscription offers{offered}."
-    )
+    return UnknownRegion(f"'{location}' is not an Azure region this subscription offers{offered}.")
 
 
 def check_region(subscription_id: str, location: str) -> None:

@@ -83,7 +83,11 @@ def check_change(image: CatalogImage, wanted: list[WantedRegion], *, allow_remov
         if region.storage not in STORAGE_TYPES:
             raise ActionRefused(f"{region.name}: choose one of {', '.join(STORAGE_TYPES)}.")
         had = current.get(region_key(region.name))
-        if had and had.get("storage_account_type") and had["storage_account_type"] != region.storage:
+        if (
+            had
+            and had.get("storage_account_type")
+            and had["storage_account_type"] != region.storage
+        ):
             raise ActionRefused(
                 f"{region.name} is already replicated on {had['storage_account_type']}; Azure "
                 "does not change a replicated region's storage type (remove the region, then "
@@ -95,9 +99,7 @@ def check_change(image: CatalogImage, wanted: list[WantedRegion], *, allow_remov
             f"This removes {', '.join(removed)}: confirm removing replicated regions "
             "(Azure deletes their replicas)."
         )
-    unchanged = {
-        region_key(r.name): (r.replicas, r.storage) for r in wanted
-    } == {
+    unchanged = {region_key(r.name): (r.replicas, r.storage) for r in wanted} == {
         key: (int(r.get("replica_count") or 0), str(r.get("storage_account_type") or ""))
         for key, r in current.items()
     }

@@ -29,9 +29,7 @@ def badges_of(image: CatalogImage) -> list[tuple[str, str, str]]:
     if image.is_gallery_version and image.exclude_from_latest:
         out.append(("badge-excluded", "Excluded from latest", ""))
     if image.eol_passed:
-        out.append(
-            ("badge-past-eol", f"Past end of life ({image.end_of_life_date:%Y-%m-%d})", "")
-        )
+        out.append(("badge-past-eol", f"Past end of life ({image.end_of_life_date:%Y-%m-%d})", ""))
     elif image.eol_soon:
         out.append(("badge-eol-soon", f"End of life {image.end_of_life_date:%Y-%m-%d}", ""))
     if image.image_state == "Deprecated":
@@ -40,7 +38,9 @@ def badges_of(image: CatalogImage) -> list[tuple[str, str, str]]:
         when = f" {image.deprecation_time:%Y-%m-%d}" if image.deprecation_time else ""
         out.append(("badge-eol-soon", f"Publisher deprecates it{when}", ""))
     if image.plan:
-        out.append(("badge-plan", "Plan: accept terms", "VMs from it need the plan's terms accepted"))
+        out.append(
+            ("badge-plan", "Plan: accept terms", "VMs from it need the plan's terms accepted")
+        )
     return out
 
 
@@ -57,7 +57,10 @@ def image_badges(image: CatalogImage) -> SafeString:
     others = format_html_join(
         "",
         '<span class="badge {}"{}>{}</span>',
-        ((css, format_html(' title="{}"', title) if title else "", words) for css, words, title in rest),
+        (
+            (css, format_html(' title="{}"', title) if title else "", words)
+            for css, words, title in rest
+        ),
     )
     return format_html('<span class="badges">{}{}</span>', status, others)
 
@@ -68,10 +71,10 @@ def row_decisions(context: Any) -> SafeString:
     (#catalog-review: its token and ``next``); one that needs a note opens a dialog fetched
     when opened, with a link to the image's page (whose forms are inline) without script."""
     if not context.get("can_review"):
-        return mark_safe("")  # noqa: S308 - a constant
+        return mark_safe("")
     image: CatalogImage = context["image"]
     if context.get("operation"):
-        return mark_safe(  # noqa: S308 - a constant
+        return mark_safe(
             '<div class="review-actions"><span class="hint">A decision is being carried out '
             "in Azure; the next one can be made when it has finished.</span></div>"
         )
@@ -120,7 +123,7 @@ def filter_select(field: BoundField) -> SafeString:
         "",
         '<option value="{}"{}>{}</option>',
         (
-            (value, mark_safe(" selected") if str(value) == current else "", label)  # noqa: S308
+            (value, mark_safe(" selected") if str(value) == current else "", label)
             for value, label in field.field.choices  # type: ignore[attr-defined]
         ),
     )

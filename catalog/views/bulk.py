@@ -19,6 +19,7 @@ from catalog import selectors
 from catalog.choices import REVIEW_PERMISSION
 from catalog.decisions import decision_spec
 from catalog.forms import BulkReviewForm
+from catalog.rows import poll_seconds
 from catalog.services.bulk_review import (
     DECIDE,
     QUEUED,
@@ -28,11 +29,10 @@ from catalog.services.bulk_review import (
     review_many,
     review_plan,
 )
-from catalog.rows import poll_seconds
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.htmx import is_partial
-from contoso_images.operations.models import Operation
 from contoso_images.core.http import redirect_back
+from contoso_images.operations.models import Operation
 
 #: Where the results of the last multi-select wait for their page (one per session).
 RESULTS_KEY = "catalog_bulk_review"
@@ -128,7 +128,9 @@ def review_bulk_results(request: HttpRequest) -> HttpResponse:
     spec = decision_spec(results["decision"])
     ids = [item["operation_id"] for item in results["items"] if item["operation_id"]]
     operations = Operation.objects.in_bulk(ids)
-    items = [{**item, "operation": operations.get(item["operation_id"])} for item in results["items"]]
+    items = [
+        {**item, "operation": operations.get(item["operation_id"])} for item in results["items"]
+    ]
     unfinished = any(op.is_unfinished for op in operations.values())
     context = {
         "spec": spec,

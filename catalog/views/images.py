@@ -18,8 +18,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog import cli, columns, rows, selectors, services
-from catalog.decisions import DECISIONS, decision_spec
 from catalog.choices import REPLICATE_PERMISSION, REVIEW_PERMISSION, VIEW_PERMISSION
+from catalog.decisions import DECISIONS, decision_spec
 from catalog.forms import CatalogFilterForm, ReplicationForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
 from catalog.services.marketplace import subscription_regions
@@ -350,8 +350,10 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _no_latest(versions: list[CatalogImage]) -> bool:
     """A definition none of whose versions is latest (and still in Azure)."""
-    return bool(versions) and not any(v.is_latest for v in versions) and not all(
-        v.gone_at for v in versions
+    return (
+        bool(versions)
+        and not any(v.is_latest for v in versions)
+        and not all(v.gone_at for v in versions)
     )
 
 

@@ -75,7 +75,9 @@ UNKNOWN = [
 
 
 @pytest.mark.parametrize("location", UNKNOWN)
-def test_an_unknown_region_is_400_with_a_sentence(reviewer_client, emulator, subscriptions, location):
+def test_an_unknown_region_is_400_with_a_sentence(
+    reviewer_client, emulator, subscriptions, location
+):
     emulator.clear_request_log()
     response = reviewer_client.get(IMAGE, {**UBUNTU, "location": location})
     assert response.status_code == 400
@@ -197,7 +199,10 @@ def test_the_audit_names_a_marketplace_entry_as_written(
     )
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="catalog.marketplace.add")
-    assert event.target_id == "marketplace:Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
+    assert (
+        event.target_id
+        == "marketplace:Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
+    )
     review = AuditEvent.objects.get(action="catalog.review.approve")
     assert review.target_id == event.target_id
     # Still matched case-insensitively by its lower-cased key.
@@ -236,7 +241,11 @@ def test_a_one_click_decision_without_javascript_goes_through_the_shared_form(
     managed = next(i for i in catalog.values() if i.kind == "managed_image")
     response = client.post(
         f"/catalog/images/{managed.pk}/review/",
-        {"csrfmiddlewaretoken": token, "next": next_url.replace("&amp;", "&"), "decision": "approve"},
+        {
+            "csrfmiddlewaretoken": token,
+            "next": next_url.replace("&amp;", "&"),
+            "decision": "approve",
+        },
     )
     assert response.status_code == 302 and response.url == "/catalog/?review=awaiting"
     assert ReviewDecision.objects.filter(image=managed, decision="approve").exists()
@@ -258,7 +267,10 @@ def test_dialogs_are_for_reviewers_and_offered_decisions_only(
 
     image = catalog["legacy-app 1.0.0"]
     hx = {"HX-Request": "true"}
-    assert reviewer_client.get(f"/catalog/images/{image.pk}/decide/nonsense/", headers=hx).status_code == 404
+    assert (
+        reviewer_client.get(f"/catalog/images/{image.pk}/decide/nonsense/", headers=hx).status_code
+        == 404
+    )
     managed = next(i for i in catalog.values() if i.kind == "managed_image")
     review_decide(image=managed, user=reviewer_user, decision="reject", note="no")
     response = reviewer_client.get(f"/catalog/images/{managed.pk}/decide/reject/", headers=hx)

@@ -65,7 +65,9 @@ def test_adding_a_region_and_replicas_is_carried_out_in_azure(catalog, emulator,
     assert shown[home][0] == 2
     image.refresh_from_db()
     assert {r["region"].replace(" ", "").lower() for r in image.replication} >= {"swedencentral"}
-    actions = set(AuditEvent.objects.filter(operation_id=operation.pk).values_list("action", flat=True))
+    actions = set(
+        AuditEvent.objects.filter(operation_id=operation.pk).values_list("action", flat=True)
+    )
     assert actions  # the operation's own events: requested and how it ended
     patches = [e for e in emulator.request_log() if e.method == "PATCH"]
     assert len(patches) == 1
@@ -86,9 +88,7 @@ def test_a_change_azure_already_shows_sends_nothing(catalog, emulator, reviewer_
         image.definition.gallery_name,
         image.definition.name,
         image.name,
-        target_regions=[
-            azure.TargetRegion(r.name, r.replicas, r.storage) for r in more
-        ],
+        target_regions=[azure.TargetRegion(r.name, r.replicas, r.storage) for r in more],
     )
     assert azure_token
     emulator.advance(60)
@@ -125,12 +125,16 @@ def test_azure_s_rules_are_sentences_before_anything_is_sent(catalog, emulator, 
     home = current[0]
     with pytest.raises(ActionRefused, match="own region"):
         replication_change(
-            image=image, user=reviewer_user, regions=[WantedRegion("swedencentral", 1, "Standard_LRS")]
+            image=image,
+            user=reviewer_user,
+            regions=[WantedRegion("swedencentral", 1, "Standard_LRS")],
         )
     other = "Standard_ZRS" if home.storage != "Standard_ZRS" else "Standard_LRS"
     with pytest.raises(ActionRefused, match="does not change a replicated region's storage"):
         replication_change(
-            image=image, user=reviewer_user, regions=[WantedRegion(home.name, 1, other), *current[1:]]
+            image=image,
+            user=reviewer_user,
+            regions=[WantedRegion(home.name, 1, other), *current[1:]],
         )
     with pytest.raises(ActionRefused, match="1 to 100 replicas"):
         replication_change(
@@ -145,14 +149,19 @@ def test_azure_s_rules_are_sentences_before_anything_is_sent(catalog, emulator, 
 def test_removing_a_region_needs_its_confirmation(catalog, emulator, reviewer_user):
     image = catalog[VERSION]
     added = [*_current(image), WantedRegion("swedencentral", 1, "Standard_LRS")]
-    assert engine.run(
-        operation_id=replication_change(image=image, user=reviewer_user, regions=added).pk
-    ).status == "succeeded"
+    assert (
+        engine.run(
+            operation_id=replication_change(image=image, user=reviewer_user, regions=added).pk
+        ).status
+        == "succeeded"
+    )
     image.refresh_from_db()
     back = [r for r in _current(image) if r.name.replace(" ", "").lower() != "swedencentral"]
     with pytest.raises(ActionRefused, match="confirm removing"):
         replication_change(image=image, user=reviewer_user, regions=back)
-    operation = replication_change(image=image, user=reviewer_user, regions=back, allow_removal=True)
+    operation = replication_change(
+        image=image, user=reviewer_user, regions=back, allow_removal=True
+    )
     assert operation.parameters["allow_removal"] is True
     assert engine.run(operation_id=operation.pk).status == "succeeded"
     assert "swedencentral" not in _in_azure(image)
@@ -163,9 +172,7 @@ def test_removing_a_region_needs_its_confirmation(catalog, emulator, reviewer_us
 
 def _post(client, image, data, htmx=False):
     headers = {**HX, "HX-Target": "image-status"} if htmx else {}
-    return client.post(
-        reverse("catalog:image_replication", args=[image.pk]), data, headers=headers
-    )
+    return client.post(reverse("catalog:image_replication", args=[image.pk]), data, headers=headers)
 
 
 def _form_data(image, **extra):
@@ -192,13 +199,15 @@ def test_a_change_by_htmx_shows_its_progress(reviewer_client, catalog, emulator)
     response = _post(
         reviewer_client,
         image,
-        _form_data(image, add_region_0="swedencentral", add_replicas_0="2", add_storage_0="Standard_ZRS"),
+        _form_data(
+            image, add_region_0="swedencentral", add_replicas_0="2", add_storage_0="Standard_ZRS"
+        ),
         htmx=True,
     )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="image-status"' in html and "Replication change" in html
-    assert "hx-trigger=\"every" in html  # the panel polls until Azure has done it
+    assert 'hx-trigger="every' in html  # the panel polls until Azure has done it
 
 
 def test_a_change_without_htmx_redirects_with_a_message(reviewer_client, catalog):

@@ -68,7 +68,9 @@ def test_skipped_images_say_why(reviewer_client, reviewer_user, catalog):
 
     managed = next(i for i in catalog.values() if i.kind == "managed_image")
     review_decide(image=managed, user=reviewer_user, decision="approve")
-    html = reviewer_client.get(BULK, {"decision": "approve", "image": [managed.pk]}).content.decode()
+    html = reviewer_client.get(
+        BULK, {"decision": "approve", "image": [managed.pk]}
+    ).content.decode()
     assert "Skipped:</strong> Already approved." in html
     assert "None of the ticked images can get" in html
 
@@ -85,7 +87,9 @@ def test_confirming_decides_each_image_and_shows_per_image_results(
 
     review_decide(image=busy, user=reviewer_user, decision="approve")  # an effect under way
     ids = [*versions, managed.pk, busy.pk, 999999]
-    response = reviewer_client.post(BULK, {"decision": "reject", "note": "Superseded.", "image": ids})
+    response = reviewer_client.post(
+        BULK, {"decision": "reject", "note": "Superseded.", "image": ids}
+    )
     assert response.status_code == 302 and response.url == RESULTS
     assert ReviewDecision.objects.filter(decision="reject").count() == 3
     assert Operation.objects.filter(kind="catalog.reject").count() == 2

@@ -400,8 +400,9 @@ def _page_figures(say: Callable[[str], None], *, size: int = LARGE) -> Rows:
 
 #: The catalog's columns for one page of rows, with one decision form per row (one token):
 #: what a row costs at the least.
-BARE_TEMPLATE = """<table>{% for image in images %}<tr><td><a href="/catalog/images/{{ image.pk }}/">\
-{{ image.display_name }}</a><span>{{ image.resource_group }}</span></td>\
+BARE_TEMPLATE = """<table>{% for image in images %}<tr><td>\
+<a href="/catalog/images/{{ image.pk }}/">{{ image.display_name }}</a>\
+<span>{{ image.resource_group }}</span></td>\
 <td>{{ image.get_review_status_display }}{% if image.is_latest %} Latest{% endif %}</td>\
 <td>{{ image.end_of_life_date|date:'Y-m-d' }}</td><td>{{ image.os_type }} \
 {{ image.hyper_v_generation }} {{ image.architecture }}</td><td>{{ image.location }}</td>\
