@@ -11,6 +11,7 @@ from typing import Any
 
 from django import template
 from django.forms import BoundField
+from django.template.defaultfilters import date as date_filter
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -31,11 +32,11 @@ def badges_of(image: CatalogImage) -> list[tuple[str, str, str]]:
     if image.eol_passed:
         out.append(("badge-past-eol", f"Past end of life ({image.end_of_life_date:%Y-%m-%d})", ""))
     elif image.eol_soon:
-        out.append(("badge-eol-soon", f"End of life {image.end_of_life_date:%Y-%m-%d}", ""))
+        out.append(("badge-eol-soon", f"End of life {_day(image.end_of_life_date)}", ""))
     if image.image_state == "Deprecated":
         out.append(("badge-mp-deprecated", "Deprecated by its publisher", ""))
     elif image.image_state == "ScheduledForDeprecation":
-        when = f" {image.deprecation_time:%Y-%m-%d}" if image.deprecation_time else ""
+        when = f" {_day(image.deprecation_time)}" if image.deprecation_time else ""
         out.append(("badge-eol-soon", f"Publisher deprecates it{when}", ""))
     if image.plan:
         out.append(
@@ -133,4 +134,55 @@ def filter_select(field: BoundField) -> SafeString:
         field.label,
         field.html_name,
         options,
+    )
+
+
+def _day(value: Any) -> str:
+    """A moment as the template's ``date:"Y-m-d"`` writes it (in the current time zone)."""
+    return str(date_filter(value, "Y-m-d"))
+
+
+@register.simple_tag
+def row_facts(image: CatalogImage) -> SafeString:
+    """A row's end of life, OS, region, replication and creation cells."""
+    muted = '<span class="muted">{}</span>'
+    if image.end_of_life_date:
+        eol = format_html("{}", _day(image.end_of_life_date))
+    else:
+        eol = format_html(muted, "no end of life")
+    os_sub = []
+    if image.hyper_v_generation:
+        os_sub.append(f"Gen {image.hyper_v_generation[1:]}")
+    if image.architecture:
+        os_sub.append(image.architecture)
+    if image.security_type:
+        os_sub.append(image.security_type)
+    if image.is_gallery_version:
+        count = len(image.replication or [])
+        replication = format_html(
+            '{}<span class="sub">{} region{}</span>',
+            image.replication_state or "—",
+            count,
+            "" if count == 1 else "s",
+        )
+    elif image.is_marketplace:
+        replication = format_html(muted, "Marketplace")
+    else:
+        replication = format_html(muted, "single region")
+    if image.created_in_azure_at:
+        created = format_html("{}", _day(image.created_in_azure_at))
+    else:
+        created = format_html(muted, f"seen {_day(image.first_seen_at)}")
+    return format_html(
+        '<td class="hide-sm" data-label="End of life">{}</td>'
+        '<td class="col-inline" data-label="OS">{}<span class="sub">{}</span></td>'
+        '<td class="col-inline" data-label="Region">{}</td>'
+        '<td class="hide-sm" data-label="Replication">{}</td>'
+        '<td class="hide-sm" data-label="Created">{}</td>',
+        eol,
+        image.os_type or "—",
+        " · ".join(os_sub),
+        image.location or "—",
+        replication,
+        created,
     )
