@@ -36,6 +36,8 @@ from contoso_images.core.roles import REVIEWERS
 Rows = list[tuple[str, str]]
 
 REQUESTS_PER_FIGURE = 5
+#: Interleaved rounds of the page and its bare render.
+BARE_ROUNDS = 11
 HOST = "localhost"
 EXTRA_VERSIONS = 20
 LARGE = 1_000
@@ -422,7 +424,6 @@ def _bare_figures(client: Client, url: str, count: int) -> Rows:
     from catalog import selectors
     from catalog.decisions import DECISIONS
 
-    page = _get_figures(client, url)
     template = engines["django"].from_string(BARE_TEMPLATE)
     decisions = [d.value for d in DECISIONS]
     user = get_user_model().objects.get(username="benchmark-reviewer")
@@ -431,20 +432,34 @@ def _bare_figures(client: Client, url: str, count: int) -> Rows:
         images = list(selectors.catalog_list(user=user, filters={}, sort="grouped")[:50])
         return len(template.render({"images": images, "decisions": decisions, "token": "x" * 64}))
 
+    # Interleaved, so that a burst of load on a shared machine hits both alike; the fastest
+    # of each is what the code costs, the medians what a busy machine made of it.
     bare_size = render()
-    times = []
-    for _ in range(REQUESTS_PER_FIGURE):
+    page_size = len(client.get(url).content)
+    page_times, bare_times = [], []
+    for _ in range(BARE_ROUNDS):
+        started = time.perf_counter()
+        response = client.get(url)
+        page_times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
         started = time.perf_counter()
         render()
-        times.append((time.perf_counter() - started) * 1000)
-    bare_ms = statistics.median(times)
+        bare_times.append((time.perf_counter() - started) * 1000)
+    page_min, bare_min = min(page_times), min(bare_times)
+    page_med, bare_med = statistics.median(page_times), statistics.median(bare_times)
     return [
         (
-            f"catalog page / bare render of its 50 rows @ {count:,} entries (ms)",
-            f"{page.ms:.1f} / {bare_ms:.1f} (x{page.ms / bare_ms:.1f})",
+            f"catalog page / bare render of its 50 rows @ {count:,} entries, fastest of "
+            f"{BARE_ROUNDS} (ms)",
+            f"{page_min:.1f} / {bare_min:.1f} (x{page_min / bare_min:.1f})",
+        ),
+        (
+            f"catalog page / bare render of its 50 rows @ {count:,} entries, median (ms)",
+            f"{page_med:.1f} / {bare_med:.1f} (x{page_med / bare_med:.1f})",
         ),
         (
             f"catalog page / bare render of its 50 rows @ {count:,} entries (bytes)",
-            f"{page.size:,} / {bare_size:,} (x{page.size / bare_size:.1f})",
+            f"{page_size:,} / {bare_size:,} (x{page_size / bare_size:.1f})",
         ),
     ]
