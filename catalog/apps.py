@@ -10,11 +10,11 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         from catalog.choices import REFRESH_ACTION, REVIEW_PERMISSION, VIEW_PERMISSION
         from catalog.services.sync import CATALOG_SYNC
-        from catalog.specs import REVIEW_EFFECT_SPECS
+        from catalog.specs import CATALOG_SPECS
         from contoso_images.core import navigation, roles, sync
         from contoso_images.operations import registry
 
-        for spec in REVIEW_EFFECT_SPECS:
+        for spec in CATALOG_SPECS:
             registry.register(spec)
         sync.register(CATALOG_SYNC)
         navigation.register_section(

@@ -52,6 +52,9 @@ class Lifecycle(models.TextChoices):
 #: The permission every review action needs (checked in views and services alike).
 REVIEW_PERMISSION = "catalog.review_image"
 VIEW_PERMISSION = "catalog.view_catalog"
+#: Changing a gallery version's replication: the managers who run the catalog (the
+#: reviewers' role), as Azure admins expect of whoever curates the gallery.
+REPLICATE_PERMISSION = REVIEW_PERMISSION
 
 #: Asking Azure for the catalog now (core's `roles.user_may`): reviewers may, and any app
 #: above the catalog may add its own permission (vmops adds its operators').

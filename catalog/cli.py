@@ -12,6 +12,7 @@ from datetime import datetime
 
 from catalog.decisions import DECISIONS
 from catalog.models import CatalogImage
+from catalog.services.replication import WantedRegion
 from contoso_images.core.cli import EquivalentCommand
 from contoso_images.core.cli import powershell_quote as ps
 from contoso_images.core.cli import sh_quote as sh
@@ -79,6 +80,45 @@ def _marketplace_commands(image: CatalogImage) -> list[EquivalentCommand]:
         )
     )
     return commands
+
+
+def replication_command(
+    image: CatalogImage, regions: list[WantedRegion] | None = None, *, allow_removal: bool = False
+) -> EquivalentCommand | None:
+    """``az sig image-version update --target-regions`` for a gallery version: with
+    ``regions`` the change asked for, else its replication as last read (to edit). The whole
+    list is sent: a region left out is removed, which Azure allows only with
+    ``--allow-replicated-location-deletion``."""
+    definition = image.definition
+    if not image.is_gallery_version or definition is None:
+        return None
+    if regions is None:
+        regions = [
+            WantedRegion(
+                str(r.get("region", "")).replace(" ", "").lower(),
+                int(r.get("replica_count") or 1),
+                str(r.get("storage_account_type") or "Standard_LRS"),
+            )
+            for r in image.replication or []
+        ] or [WantedRegion(image.location or "<region>", 1, "Standard_LRS")]
+    az_regions = " ".join(sh(f"{r.name}={r.replicas}={r.storage}") for r in regions)
+    ps_regions = ", ".join(
+        f"@{{Name={ps(r.name)}; ReplicaCount={r.replicas}; StorageAccountType={ps(r.storage)}}}"
+        for r in regions
+    )
+    az_removal = " --allow-replicated-location-deletion true" if allow_removal else ""
+    ps_removal = " -AllowDeletionOfReplicatedLocation" if allow_removal else ""
+    return EquivalentCommand(
+        "Change the replication (target regions, replicas per region, storage type)",
+        f"az sig image-version update --resource-group {sh(image.resource_group)} "
+        f"--gallery-name {sh(definition.gallery_name)} "
+        f"--gallery-image-definition {sh(definition.name)} "
+        f"--gallery-image-version {sh(image.name)} --target-regions {az_regions}{az_removal}",
+        f"Update-AzGalleryImageVersion -ResourceGroupName {ps(image.resource_group)} "
+        f"-GalleryName {ps(definition.gallery_name)} "
+        f"-GalleryImageDefinitionName {ps(definition.name)} -Name {ps(image.name)} "
+        f"-TargetRegion @({ps_regions}){ps_removal}",
+    )
 
 
 def review_effect_commands(

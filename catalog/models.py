@@ -206,6 +206,12 @@ class CatalogImage(models.Model):
         return eol is not None and timezone.now() < eol <= timezone.now() + EOL_SOON
 
     @property
+    def subject_id(self) -> str:
+        """The id the audit record names it by, as Azure spelled it (``resource_key`` is the
+        lower-cased one, for matching): the ARM id, or ``marketplace:<URN>``."""
+        return self.resource_id or f"marketplace:{self.name or self.urn}"
+
+    @property
     def target(self) -> Target:
         """This image as the target of an operation (gallery versions: the review effect)."""
         names = [self.definition.gallery_name, self.definition.name] if self.definition else []

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
 from catalog.choices import EffectStatus
 from catalog.decisions import OfferedDecision, offered_decisions
@@ -28,9 +29,14 @@ class ImageRow:
     polling: bool
     poll_seconds: int
     can_review: bool
-    #: Where a decision posted from this row returns to.
-    next_url: str
+    #: ``/catalog/images/``: the row's links are built on it (reversed once per page).
+    image_base: str
     decisions: list[OfferedDecision]
+    #: The image's definition has no version "latest" may pick (a gallery version only).
+    no_latest: bool = False
+    #: The image is its definition's latest and every other version is excluded (or gone):
+    #: excluding it (reject, deprecate) leaves the definition with no latest version.
+    leaves_no_latest: bool = False
 
     def context(self) -> dict[str, Any]:
         """The row as template context: the row partial and the status panel read its names
@@ -44,10 +50,12 @@ def image_row(
     effect: ReviewDecision | None,
     *,
     can_review: bool,
-    next_url: str,
+    image_base: str,
+    candidates: dict[int, int] | None = None,
 ) -> ImageRow:
     """The row of one image; ``operation`` is its unfinished one or the one a poll watches,
-    ``effect`` its newest decision with an effect in Azure."""
+    ``effect`` its newest decision with an effect in Azure, ``candidates`` the count of
+    versions "latest" may pick per definition (``selectors.latest_candidates``)."""
     unfinished = operation if operation is not None and operation.is_unfinished else None
     failed = None
     if (
@@ -67,9 +75,29 @@ def image_row(
         polling=unfinished is not None,
         poll_seconds=poll_seconds(),
         can_review=can_review,
-        next_url=next_url,
+        image_base=image_base,
         decisions=offered_decisions(image),
+        **latest_warnings(image, candidates),
     )
+
+
+def latest_warnings(image: CatalogImage, candidates: dict[int, int] | None) -> dict[str, bool]:
+    """Whether the image's definition has no latest version, and whether excluding the image
+    would leave it with none."""
+    if not image.is_gallery_version or candidates is None or image.definition_id is None:
+        return {"no_latest": False, "leaves_no_latest": False}
+    count = candidates.get(image.definition_id, 0)
+    definition_gone = image.definition is not None and image.definition.gone_at is not None
+    return {
+        "no_latest": count == 0 and not definition_gone,
+        "leaves_no_latest": image.is_latest and count <= 1 and not image.gone_at,
+    }
+
+
+def image_base() -> str:
+    """The path every image's URLs start with (``/catalog/images/``), reversed once per page
+    rather than three times per row."""
+    return reverse("catalog:image_detail", args=[0]).removesuffix("0/")
 
 
 def poll_seconds() -> int:

@@ -208,6 +208,41 @@ def last_effects(images: Iterable[CatalogImage]) -> dict[int, ReviewDecision]:
     return latest
 
 
+def latest_candidates(images: Iterable[CatalogImage]) -> dict[int, int]:
+    """Per definition of these images, how many of its versions "latest" may pick (not
+    deleted, not excluded from latest); one query. 0: the definition has no latest version,
+    and ``az vm create --image <definition>`` fails; 1 with the image latest: excluding it
+    would leave none."""
+    ids = {image.definition_id for image in images if image.definition_id is not None}
+    if not ids:
+        return {}
+    counts = dict.fromkeys(ids, 0)
+    rows = (
+        CatalogImage.objects.filter(
+            definition_id__in=ids,
+            kind=ImageKind.GALLERY_VERSION,
+            gone_at__isnull=True,
+            exclude_from_latest=False,
+        )
+        .values("definition_id")
+        .annotate(n=Count("pk"))
+        .values_list("definition_id", "n")
+    )
+    counts.update(dict(rows))
+    return counts
+
+
+def images_by_ids(*, user: Person, ids: Iterable[int]) -> list[CatalogImage]:
+    """The catalog entries with these ids that the user sees, in catalog order (one query);
+    unknown ids are left out."""
+    return list(
+        catalog_queryset(user=user)
+        .filter(pk__in=list(ids))
+        .select_related("definition", "subscription")
+        .order_by(*GROUPED)
+    )
+
+
 def image_get(*, user: Person, pk: int) -> CatalogImage:
     """One catalog entry with what its page shows; raises DoesNotExist for unknown ones."""
     return (

@@ -14,10 +14,13 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from catalog.choices import REVIEW_PERMISSION
+from catalog.choices import REPLICATE_PERMISSION, REVIEW_PERMISSION
 from catalog.decisions import DECISIONS, GalleryEffect
 from catalog.models import GALLERY_VERSION_TYPE, CatalogImage
+from catalog.services.fields import region_key
 from catalog.services.images import apply_version_read, image_read_live
+from catalog.services.replication import KIND as REPLICATE_KIND
+from catalog.services.replication import wanted_regions
 from catalog.services.review import effect_succeeded
 from contoso_images import azure
 from contoso_images.operations.models import Operation
@@ -84,11 +87,7 @@ class PublishingStep(Step):
                     unexpected="The image version no longer exists in Azure; nothing was changed."
                 )
             raise
-        exclude = bool(ctx.parameters.get("exclude_from_latest"))
-        eol = _wanted_eol(ctx)
-        shows = version.exclude_from_latest == exclude and (
-            eol is None or _same_moment(version.end_of_life_date, eol)
-        )
+        shows = self.shows(ctx, version)
         updating = version.provisioning_state.lower() == "updating"
         if ctx.watching:
             if updating:
@@ -96,21 +95,39 @@ class PublishingStep(Step):
             if shows:
                 return Observation(done=True)
             return Observation(
-                unexpected="Azure shows the version "
-                f"{_described(version.exclude_from_latest, version.end_of_life_date)} instead; "
+                unexpected=f"Azure shows the version {self.seen(version)} instead; "
                 "check it in Azure."
             )
         if shows and not updating:
             return Observation(
                 done=True,
-                note=f"Azure already showed the version {_described(exclude, eol)}; "
-                "nothing was sent.",
+                note=f"Azure already showed the version {self.wanted(ctx)}; nothing was sent.",
             )
         if shows and updating and (ctx.sent is not None or ctx.is_takeover):
             # A request that may have left (its answer lost, or an earlier attempt that died
             # before storing its token) is under way: watch it, never send a second one.
             return Observation(in_flight=True)
         return Observation()
+
+    def shows(self, ctx: StepContext, version: azure.GalleryImageVersion) -> bool:
+        """Whether Azure's version already is as the operation wants it."""
+        eol = _wanted_eol(ctx)
+        return version.exclude_from_latest == bool(ctx.parameters.get("exclude_from_latest")) and (
+            eol is None or _same_moment(version.end_of_life_date, eol)
+        )
+
+    def seen(self, version: azure.GalleryImageVersion) -> str:
+        return _described(version.exclude_from_latest, version.end_of_life_date)
+
+    def wanted(self, ctx: StepContext) -> str:
+        return _described(bool(ctx.parameters.get("exclude_from_latest")), _wanted_eol(ctx))
+
+    def update(self, ctx: StepContext) -> dict[str, Any]:
+        """The PATCH's arguments (``azure.gallery_image_version_begin_update``)."""
+        return {
+            "exclude_from_latest": bool(ctx.parameters.get("exclude_from_latest")),
+            "end_of_life_date": _wanted_eol(ctx),
+        }
 
     def begin(self, ctx: StepContext) -> str | None:
         image = _image(ctx)
@@ -123,8 +140,7 @@ class PublishingStep(Step):
             definition.gallery_name,
             definition.name,
             image.name,
-            exclude_from_latest=bool(ctx.parameters.get("exclude_from_latest")),
-            end_of_life_date=_wanted_eol(ctx),
+            **self.update(ctx),
         )
 
     def accepted(self, ctx: StepContext) -> None:
@@ -186,3 +202,79 @@ def effect_operation(effect: GalleryEffect) -> OperationSpec:
 REVIEW_EFFECT_SPECS = tuple(
     effect_operation(spec.effect) for spec in DECISIONS if spec.effect is not None
 )
+
+
+# --- changing the replication ----------------------------------------------------------------
+
+
+def _regions_seen(version: azure.GalleryImageVersion) -> dict[str, tuple[int, str]]:
+    return {
+        region_key(t.name): (t.regional_replica_count, t.storage_account_type)
+        for t in version.target_regions
+    }
+
+
+def _regions_words(regions: dict[str, tuple[int, str]]) -> str:
+    return "replicated to " + ", ".join(
+        f"{name} ({count} × {storage})" for name, (count, storage) in sorted(regions.items())
+    )
+
+
+class ReplicationStep(PublishingStep):
+    """Set a version's target regions (replica counts, storage) and wait until Azure has.
+
+    The same PATCH as a review effect, with the same crash rules: the version is read
+    first, a version Azure already shows as wanted needs nothing sent, and an update whose
+    answer was lost (the version ``Updating`` with the wanted regions) is watched, never
+    sent again."""
+
+    name = "update_replication"
+
+    def __init__(self) -> None:
+        super().__init__("Change the target regions and replicas")
+
+    @staticmethod
+    def _wanted_regions(ctx: StepContext) -> dict[str, tuple[int, str]]:
+        return {region_key(r.name): (r.replicas, r.storage) for r in wanted_regions(ctx.parameters)}
+
+    def shows(self, ctx: StepContext, version: azure.GalleryImageVersion) -> bool:
+        return _regions_seen(version) == self._wanted_regions(ctx)
+
+    def seen(self, version: azure.GalleryImageVersion) -> str:
+        return _regions_words(_regions_seen(version))
+
+    def wanted(self, ctx: StepContext) -> str:
+        return _regions_words(self._wanted_regions(ctx))
+
+    def update(self, ctx: StepContext) -> dict[str, Any]:
+        return {
+            "target_regions": [
+                azure.TargetRegion(
+                    name=r.name, regional_replica_count=r.replicas, storage_account_type=r.storage
+                )
+                for r in wanted_regions(ctx.parameters)
+            ],
+            "allow_region_removal": bool(ctx.parameters.get("allow_removal")),
+        }
+
+
+def replication_precheck(image: Any, parameters: dict[str, Any]) -> str:
+    if not isinstance(image, CatalogImage) or not image.is_gallery_version:
+        return "Only gallery image versions are replicated to regions."
+    if image.gone_at:
+        return f"{image.display_name} was deleted in Azure."
+    return ""
+
+
+REPLICATION_SPEC = OperationSpec(
+    kind=REPLICATE_KIND,
+    label="Replication change",
+    permission=REPLICATE_PERMISSION,
+    target_type=GALLERY_VERSION_TYPE,
+    precheck=replication_precheck,
+    steps=(ReplicationStep(),),
+    finished=refresh_image,
+)
+
+#: Every kind the catalog registers on the engine (CatalogConfig.ready).
+CATALOG_SPECS = (*REVIEW_EFFECT_SPECS, REPLICATION_SPEC)

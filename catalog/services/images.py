@@ -49,7 +49,9 @@ def record_captured_image(
     else:
         raise ValueError(f"not a managed image or gallery image version id: {resource_id!r}")
     CatalogImage.objects.filter(pk=row.pk).update(
-        capture_operation_id=operation_id, source_vm_id=source_vm_id.lower()
+        # As Azure spelled it (links to the VM match it case-insensitively).
+        capture_operation_id=operation_id,
+        source_vm_id=source_vm_id,
     )
     row.refresh_from_db()
     return row

@@ -14,6 +14,8 @@ organisation's allow-list lives beside its custom images.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +66,60 @@ def marketplace_subscription() -> str:
     return first.subscription_id
 
 
+class UnknownRegion(ActionRefused):
+    """A ``location`` that is no region of the subscription: the asker's mistake (400), not
+    Azure's failure."""
+
+
+#: ARM's codes for a location it does not know (Marketplace reads answer 400
+#: NoRegisteredProviderFound; other providers say LocationNotAvailableForResourceType).
+_UNKNOWN_LOCATION_CODES = frozenset(
+    {"NoRegisteredProviderFound", "LocationNotAvailableForResourceType", "InvalidLocation"}
+)
+
+
+def subscription_regions(subscription_id: str) -> list[str] | None:
+    """The names of the subscription's physical regions, cached like a Marketplace level
+    (regions change over months); ``None`` when Azure cannot be asked (then ARM's own
+    answer to the read decides)."""
+    key = _key("regions", subscription_id)
+    names = cache.get(key)
+    if names is None:
+        try:
+            names = sorted(r.name.lower() for r in azure.regions(subscription_id) if r.name)
+        except azure.AzureError:
+            return None
+        cache.set(key, names, cache_seconds())
+    return list(names)
+
+
+def _unknown_region(location: str, known: list[str] | None) -> UnknownRegion:
+    offered = f"; choose one of {', '.join(known)}" if known else ""
+    return UnknownRegion(f"'{location}' is not an Azure region this subscription offers{offered}.")
+
+
+def check_region(subscription_id: str, location: str) -> None:
+    """Refuse a ``location`` the subscription does not offer, before asking Azure for the
+    Marketplace there (an unknown one would otherwise come back as ARM's raw 400)."""
+    known = subscription_regions(subscription_id)
+    if known is not None and location.lower() not in known:
+        raise _unknown_region(location, known)
+
+
+@contextmanager
+def _in_region(subscription_id: str, location: str) -> Iterator[None]:
+    """Ask Azure about ``location``: an unknown one is refused before any request when the
+    subscription's regions are known, and ARM's refusal of it (when they could not be read)
+    becomes the same sentence instead of ARM's raw text."""
+    check_region(subscription_id, location)
+    try:
+        yield
+    except azure.AzureError as exc:
+        if exc.code in _UNKNOWN_LOCATION_CODES:
+            raise _unknown_region(location, subscription_regions(subscription_id)) from exc
+        raise
+
+
 @dataclass(frozen=True)
 class Level:
     """One level of the Marketplace tree: its names and whether they came from the cache."""
@@ -89,7 +145,8 @@ def marketplace_level(
     """The names one level down from what is given, from the cache when it has them.
 
     Versions come newest first (compared as integer tuples); other levels alphabetically.
-    Raises AzureError when Azure is asked and refuses (an unknown publisher: NotFound).
+    Raises UnknownRegion (a sentence) for a location the subscription does not offer, and
+    AzureError when Azure is asked and refuses (an unknown publisher: NotFound).
     """
     name = level_of(publisher=publisher, offer=offer, sku=sku)
     parent = {
@@ -102,14 +159,15 @@ def marketplace_level(
     items = cache.get(key)
     if items is not None:
         return Level(name, list(items), cached=True)
-    if name == "publishers":
-        items = azure.marketplace_publishers(subscription_id, location)
-    elif name == "offers":
-        items = azure.marketplace_offers(subscription_id, location, publisher)
-    elif name == "skus":
-        items = azure.marketplace_skus(subscription_id, location, publisher, offer)
-    else:
-        items = azure.marketplace_versions(subscription_id, location, publisher, offer, sku)
+    with _in_region(subscription_id, location):
+        if name == "publishers":
+            items = azure.marketplace_publishers(subscription_id, location)
+        elif name == "offers":
+            items = azure.marketplace_offers(subscription_id, location, publisher)
+        elif name == "skus":
+            items = azure.marketplace_skus(subscription_id, location, publisher, offer)
+        else:
+            items = azure.marketplace_versions(subscription_id, location, publisher, offer, sku)
     cache.set(key, list(items), cache_seconds())
     return Level(name, list(items), cached=False)
 
@@ -135,9 +193,10 @@ def marketplace_image_detail(
         latest_key = _key("latest", subscription_id, location, publisher, offer, sku)
         resolved = cache.get(latest_key)
         if resolved is None:
-            resolved = azure.marketplace_latest_version(
-                subscription_id, location, publisher, offer, sku
-            )
+            with _in_region(subscription_id, location):
+                resolved = azure.marketplace_latest_version(
+                    subscription_id, location, publisher, offer, sku
+                )
             if resolved is None:
                 raise ActionRefused(f"{publisher}:{offer}:{sku} has no version in {location}.")
             cache.set(latest_key, resolved, cache_seconds())
@@ -145,7 +204,10 @@ def marketplace_image_detail(
     key = _key("image", subscription_id, location, publisher, offer, sku, wanted)
     image = cache.get(key)
     if image is None:
-        image = azure.marketplace_image(subscription_id, location, publisher, offer, sku, wanted)
+        with _in_region(subscription_id, location):
+            image = azure.marketplace_image(
+                subscription_id, location, publisher, offer, sku, wanted
+            )
         cache.set(key, image, cache_seconds())
     assert isinstance(image, azure.MarketplaceImage)
     return image
@@ -234,7 +296,7 @@ def marketplace_entry_add(
         record(
             action="catalog.marketplace.add",
             actor=user,
-            target=Subject(kind="marketplace-image", id=entry.resource_key, name=entry.name),
+            target=Subject(kind="marketplace-image", id=entry.subject_id, name=entry.name),
             parameters={
                 "urn": entry.urn,
                 "location": entry.location,

@@ -183,7 +183,7 @@ def record_decision_in_audit(decision: ReviewDecision) -> None:
         actor=decision.decided_by,
         target=Subject(
             kind=image.target.type if image.resource_id else "marketplace-image",
-            id=image.resource_id or image.resource_key,
+            id=image.subject_id,
             name=image.display_name,
         ),
         outcome=Outcome.ACCEPTED if effect else Outcome.SUCCEEDED,

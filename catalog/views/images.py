@@ -3,6 +3,7 @@ permission, call a selector or service, render."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -17,9 +18,12 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog import cli, columns, rows, selectors, services
-from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION
-from catalog.forms import CatalogFilterForm, ReviewForm
+from catalog.choices import REPLICATE_PERMISSION, REVIEW_PERMISSION, VIEW_PERMISSION
+from catalog.decisions import DECISIONS, decision_spec
+from catalog.forms import CatalogFilterForm, ReplicationForm, ReviewForm
 from catalog.models import CatalogImage, ReviewDecision
+from catalog.services.marketplace import subscription_regions
+from catalog.services.replication import replication_change
 from catalog.services.sync import CATALOG
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
@@ -43,7 +47,8 @@ def _row(
         operation,
         effect,
         can_review=request.user.has_perm(REVIEW_PERMISSION),
-        next_url=current_page(request),
+        image_base=rows.image_base(),
+        candidates=selectors.latest_candidates([image]),
     )
 
 
@@ -72,15 +77,18 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     shown = list(page)
     unfinished = selectors.unfinished_operations(shown)
     effects = selectors.last_effects(shown)
+    candidates = selectors.latest_candidates(shown)
     can_review = request.user.has_perm(REVIEW_PERMISSION)
     next_url = current_page(request)
+    image_base = rows.image_base()
     image_rows = [
         rows.image_row(
             image,
             unfinished.get(image.pk),
             effects.get(image.pk),
             can_review=can_review,
-            next_url=next_url,
+            image_base=image_base,
+            candidates=candidates,
         )
         for image in shown
     ]
@@ -89,6 +97,7 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "page": page,
         "rows": image_rows,
+        "definitions_without_latest": {d for d, n in candidates.items() if n == 0},
         "sort": sort,
         "grouped": listed_by == "grouped",
         "columns": columns.header_cells(
@@ -96,6 +105,8 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         ),
         "querystring": querystring(request, drop=("page",)),
         "can_review": can_review,
+        "bulk_decisions": DECISIONS,
+        "next_url": next_url,
         "overview": overview,
         "sync": sync_status(CATALOG, user=request.user),
         "may_refresh": may_refresh(request.user),
@@ -157,6 +168,41 @@ def _render_state(
     return render(request, "catalog/catalog_index.html#image-row", context)
 
 
+_SWAP = re.compile(r"image-row-\d+|image-status")
+
+
+@require_GET
+@permission_required(REVIEW_PERMISSION, raise_exception=True)
+def image_decide(request: HtmxHttpRequest, pk: int, decision: str) -> HttpResponse:
+    """The form of one decision that needs a note, fetched when a row's dialog opens (rows
+    carry no forms of their own); without htmx, the image's page, whose forms are inline."""
+    image = _get_image(request, pk)
+    try:
+        spec = decision_spec(decision)
+    except KeyError:
+        raise Http404("There is no such decision.") from None
+    if not request.htmx:
+        return redirect(reverse("catalog:image_detail", args=[image.pk]) + "#image-status")
+    swap = request.GET.get("swap", "")
+    if not _SWAP.fullmatch(swap):
+        swap = image.row_id
+    row = _row(request, image, None, None)
+    offered = next((d for d in row.decisions if d.spec == spec), None)
+    if offered is None:
+        return HttpResponse(
+            f"{spec.label} is not a decision {image.display_name} can get now.",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    context = {
+        **row.context(),
+        "d": offered,
+        "swap_id": swap,
+        "today": timezone.now().date().isoformat(),
+    }
+    return render(request, "catalog/includes/review_dialog.html", context)
+
+
 @require_POST
 @permission_required(REVIEW_PERMISSION, raise_exception=True)
 def image_review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -206,6 +252,45 @@ def _back(request: HttpRequest, image: CatalogImage) -> HttpResponse:
     return redirect_back(request, reverse("catalog:image_detail", args=[image.pk]))
 
 
+def replication_form(image: CatalogImage, data: Any = None) -> ReplicationForm:
+    """The version's replication form: its current regions, and the subscription's other
+    regions to add (known from Azure, cached; only the current ones when it cannot say)."""
+    regions: list[str] = []
+    if image.subscription is not None:
+        regions = subscription_regions(image.subscription.subscription_id) or []
+    return ReplicationForm(
+        data, current=list(image.replication or []), regions=regions, home=image.location
+    )
+
+
+@require_POST
+@permission_required(REPLICATE_PERMISSION, raise_exception=True)
+def image_replication(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Change a gallery version's target regions and replicas; the status panel then shows
+    the operation's progress (it polls until Azure has done it)."""
+    image = _get_image(request, pk)
+    form = replication_form(image, request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, image, "Give each region 1 to 100 replicas and a storage type.", 400
+        )
+    try:
+        operation = replication_change(
+            image=image,
+            user=request.user,
+            regions=form.wanted(),
+            allow_removal=form.cleaned_data["allow_removal"],
+        )
+    except ActionRefused as exc:
+        return _refused(request, image, str(exc), 409)
+    if request.htmx:
+        return _render_state(request, _get_image(request, pk), operation)
+    messages.success(
+        request, f"The replication change of {image.display_name} is being carried out in Azure."
+    )
+    return _back(request, image)
+
+
 @require_GET
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 @vary_on_headers("HX-Request", "HX-Target")
@@ -217,8 +302,17 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_partial(request, "image-history"):
         context = {"image": image, "history": selectors.review_history(image=image)}
         return render(request, "catalog/image_detail.html#image-history", context)
+    if is_partial(request, "image-replication"):
+        context = {
+            "image": image,
+            "operation": operation,
+            "can_review": request.user.has_perm(REPLICATE_PERMISSION),
+            "replication_form": replication_form(image),
+        }
+        return render(request, "catalog/image_detail.html#image-replication", context)
     if is_partial(request, "definition-versions"):
-        context = {"image": image, "versions": selectors.definition_versions(image=image)}
+        versions = selectors.definition_versions(image=image)
+        context = {"image": image, "versions": versions, "no_latest": _no_latest(versions)}
         return render(request, "catalog/image_detail.html#definition-versions", context)
     azure_error = None
     marketplace = None
@@ -233,20 +327,35 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
         azure_error = exc
         image = _get_image(request, pk)
     effect = selectors.last_effects([image]).get(image.pk)
+    versions = selectors.definition_versions(image=image)
+    replication_command = cli.replication_command(image)
     context = {
         **_row(request, image, operation, effect).context(),
         "azure_error": azure_error,
         "marketplace": marketplace,
         "history": selectors.review_history(image=image),
-        "versions": selectors.definition_versions(image=image),
+        "versions": versions,
+        "no_latest": _no_latest(versions),
         "source": selectors.source_image(image=image),
         "made_from": selectors.made_from(image=image),
         "vm_commands": cli.create_vm_commands(image),
         "effect_commands": cli.review_effect_commands(image),
+        "replication_form": replication_form(image) if image.is_gallery_version else None,
+        "replication_command_list": [replication_command] if replication_command else [],
         "review_form": ReviewForm(),
         "today": timezone.now().date().isoformat(),
+        "next_url": current_page(request),
     }
     return render(request, "catalog/image_detail.html", context)
+
+
+def _no_latest(versions: list[CatalogImage]) -> bool:
+    """A definition none of whose versions is latest (and still in Azure)."""
+    return (
+        bool(versions)
+        and not any(v.is_latest for v in versions)
+        and not all(v.gone_at for v in versions)
+    )
 
 
 @require_GET

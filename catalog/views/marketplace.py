@@ -19,7 +19,13 @@ from catalog.aliases import POPULAR
 from catalog.choices import REVIEW_PERMISSION, VIEW_PERMISSION, ImageKind
 from catalog.forms import MarketplaceAddForm, MarketplaceBrowseForm
 from catalog.models import CatalogImage
-from catalog.services.marketplace import LATEST, default_region, marketplace_key, search
+from catalog.services.marketplace import (
+    LATEST,
+    UnknownRegion,
+    default_region,
+    marketplace_key,
+    search,
+)
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.htmx import is_partial
@@ -87,7 +93,12 @@ def _crumbs(params: dict[str, str]) -> list[tuple[str, str]]:
 
 def _level_context(params: dict[str, str]) -> dict[str, Any]:
     """One level of the browse, read from the cache or Azure (one request)."""
-    context: dict[str, Any] = {"params": params, "crumbs": _crumbs(params), "azure_error": None}
+    context: dict[str, Any] = {
+        "params": params,
+        "crumbs": _crumbs(params),
+        "azure_error": None,
+        "status": 200,
+    }
     try:
         level = services.marketplace_level(
             subscription_id=services.marketplace_subscription(),
@@ -99,6 +110,9 @@ def _level_context(params: dict[str, str]) -> dict[str, Any]:
     except (azure.AzureError, ActionRefused) as exc:
         context.update(level=None, items=[], total=0, more=0)
         context["azure_error"] = getattr(exc, "sentence", str(exc))
+        # The page says what went wrong either way; only a region that does not exist is the
+        # asker's mistake worth a status (an htmx partial keeps 200 so its sentence swaps in).
+        context["status"] = 400 if isinstance(exc, UnknownRegion) else 200
         return context
     matches = search(level.items, params["q"])
     items = []
@@ -121,6 +135,18 @@ def _level_context(params: dict[str, str]) -> dict[str, Any]:
     return context
 
 
+def _status(exc: Exception) -> int:
+    """The asker's mistakes are 400 (an unknown region) and 404 (no such image); an image
+    without versions there is a 404 too; only Azure's own failures are 502."""
+    if isinstance(exc, UnknownRegion):
+        return 400
+    if isinstance(exc, ActionRefused):
+        return 404
+    if isinstance(exc, azure.AzureError) and exc.is_not_found:
+        return 404
+    return 502
+
+
 def _image_link(params: dict[str, str], version: str = "") -> str:
     base = reverse("catalog:marketplace_image")
     return base + _link(
@@ -139,6 +165,7 @@ def marketplace_index(request: HttpRequest) -> HttpResponse:
     """The popular images, and the browse of the current level (drilled down with htmx)."""
     params = _browse_params(request)
     context = _level_context(params)
+    status = context["status"]
     if is_partial(request, "mp-items"):
         return render(request, "catalog/marketplace.html#mp-items", context)
     if is_partial(request, "mp-browse"):
@@ -168,7 +195,7 @@ def marketplace_index(request: HttpRequest) -> HttpResponse:
         for alias in POPULAR
     ]
     context.update(popular=popular, regions=REGIONS)
-    return render(request, "catalog/marketplace.html", context)
+    return render(request, "catalog/marketplace.html", context, status=status)
 
 
 @require_GET
@@ -190,11 +217,8 @@ def marketplace_image(request: HttpRequest) -> HttpResponse:
             version=version,
         )
     except (azure.AzureError, ActionRefused) as exc:
-        not_found = isinstance(exc, azure.AzureError) and exc.is_not_found
         context["azure_error"] = getattr(exc, "sentence", str(exc))
-        return render(
-            request, "catalog/marketplace_image.html", context, status=404 if not_found else 502
-        )
+        return render(request, "catalog/marketplace_image.html", context, status=_status(exc))
     key = marketplace_key(params["publisher"], params["offer"], params["sku"], version)
     entry = CatalogImage.objects.filter(resource_key=key).first()
     preview = CatalogImage(

@@ -291,6 +291,20 @@ def gallery_image_version_get(
     return version_from_raw(as_raw(raw))
 
 
+def _regions_body(target_regions: Sequence[TargetRegion]) -> list[dict[str, Any]]:
+    regions: list[dict[str, Any]] = []
+    for r in target_regions:
+        region: dict[str, Any] = {
+            "name": r.name,
+            "regionalReplicaCount": r.regional_replica_count,
+            "storageAccountType": r.storage_account_type,
+        }
+        if r.exclude_from_latest:
+            region["excludeFromLatest"] = True
+        regions.append(region)
+    return regions
+
+
 @gateway_call
 def gallery_image_version_begin_create(
     subscription_id: str,
@@ -315,17 +329,7 @@ def gallery_image_version_begin_create(
         source = {"virtualMachineId": source_id}
     else:
         source = {"id": source_id}
-    regions: list[dict[str, Any]] = []
-    for r in target_regions:
-        region: dict[str, Any] = {
-            "name": r.name,
-            "regionalReplicaCount": r.regional_replica_count,
-            "storageAccountType": r.storage_account_type,
-        }
-        if r.exclude_from_latest:
-            region["excludeFromLatest"] = True
-        regions.append(region)
-    profile: dict[str, Any] = {"targetRegions": regions}
+    profile: dict[str, Any] = {"targetRegions": _regions_body(target_regions)}
     if exclude_from_latest:
         profile["excludeFromLatest"] = True
     if end_of_life_date is not None:
@@ -351,22 +355,36 @@ def gallery_image_version_begin_update(
     *,
     exclude_from_latest: bool | None = None,
     end_of_life_date: datetime | None = None,
+    target_regions: Sequence[TargetRegion] | None = None,
+    allow_region_removal: bool = False,
 ) -> str:
     """PATCH a version's publishing profile with only what changes; returns the token.
 
     This is the review gate: ``exclude_from_latest=False`` promotes a version to "latest"
-    (the highest version not excluded), ``True`` hides it. Azure answers 200 with
-    ``provisioningState: Updating`` and an Azure-AsyncOperation to poll (the operation kind
-    ``gallery_image_version_update`` reads the final version).
+    (the highest version not excluded), ``True`` hides it. It also changes the replication:
+    ``target_regions`` is the whole new list (regions added, replica counts changed, regions
+    left out removed; a region's storage account type is fixed once it is replicated), and
+    removing a region needs ``allow_region_removal`` (sent as the version's
+    ``safetyProfile.allowDeletionOfReplicatedLocations``; Azure refuses the removal
+    otherwise). Azure answers 200 with ``provisioningState: Updating`` and an
+    Azure-AsyncOperation to poll (the operation kind ``gallery_image_version_update`` reads
+    the final version).
     """
     profile: dict[str, Any] = {}
     if exclude_from_latest is not None:
         profile["excludeFromLatest"] = exclude_from_latest
     if end_of_life_date is not None:
         profile["endOfLifeDate"] = _arm_time(end_of_life_date)
+    if target_regions is not None:
+        profile["targetRegions"] = _regions_body(target_regions)
     if not profile:
-        raise ValueError("nothing to update: give exclude_from_latest or end_of_life_date")
-    body = {"properties": {"publishingProfile": profile}}
+        raise ValueError(
+            "nothing to update: give exclude_from_latest, end_of_life_date or target_regions"
+        )
+    properties: dict[str, Any] = {"publishingProfile": profile}
+    if allow_region_removal:
+        properties["safetyProfile"] = {"allowDeletionOfReplicatedLocations": True}
+    body = {"properties": properties}
     ops = compute_client(subscription_id).gallery_image_versions
     return lro.begin(ops.begin_update, resource_group, gallery, definition, version, body)
 

@@ -18,7 +18,11 @@ pytestmark = pytest.mark.django_db
 
 def _row(image, operation=None, effect=None, **kw):
     return rows.image_row(
-        image, operation, effect, can_review=kw.get("can_review", True), next_url="/catalog/"
+        image,
+        operation,
+        effect,
+        can_review=kw.get("can_review", True),
+        image_base="/catalog/images/",
     )
 
 
@@ -64,11 +68,13 @@ def test_the_row_is_the_context_its_partials_read(settings):
         "polling",
         "poll_seconds",
         "can_review",
-        "next_url",
+        "image_base",
         "decisions",
+        "no_latest",
+        "leaves_no_latest",
     }
     assert context["image"] is image and context["poll_seconds"] == 7
-    assert context["can_review"] is False and context["next_url"] == "/catalog/"
+    assert context["can_review"] is False and context["image_base"] == "/catalog/images/"
 
 
 def test_headers_sort_each_way_where_the_list_knows_both_orders():

@@ -290,7 +290,7 @@ def test_a_captured_version_is_in_the_catalog_at_once_with_its_provenance(
     assert len(emulator.request_log()) == 2  # the definition and the version
     assert image.kind == ImageKind.GALLERY_VERSION
     assert image.capture_operation == Operation.objects.get(pk=operation.pk)
-    assert image.source_vm_id == operation.target_id.lower()
+    assert image.source_vm_id == operation.target_id  # as Azure spelled it
     assert image.review_status == ReviewStatus.NOT_REVIEWED
     assert image.exclude_from_latest and not image.is_latest
     assert image.replication_state == "Completed"

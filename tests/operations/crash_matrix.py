@@ -47,6 +47,7 @@ WRITE_STEPS = {
     ("catalog.approve", "update_publishing"): False,
     ("catalog.reject", "update_publishing"): False,
     ("catalog.deprecate", "update_publishing"): False,
+    ("catalog.replicate", "update_replication"): False,
     ("image.delete_partial", "delete"): False,
     ("vm.create", "create"): False,
     ("vm.delete", "delete"): False,

@@ -41,6 +41,7 @@ DURATIONS = {
     "create_definition": "gallery_create",
     "delete_source": "delete",
     "update_publishing": "gallery_image_version_update",
+    "update_replication": "gallery_image_version_update",
     "delete": "delete",
     "create": "vm_create",
 }
@@ -326,6 +327,30 @@ def _vm_delete(inventory, emulator, user) -> Case:
     return Case(operation, writes=[("DELETE", f"/virtualMachines/{vm.name}")], check=check)
 
 
+def _replicate(inventory, emulator, user) -> Case:
+    """A version's replication changed: one more region, three replicas."""
+    from catalog.services.replication import WantedRegion, replication_change
+
+    catalog_sync_all()
+    image = CatalogImage.objects.get(definition__name="legacy-app", name="1.0.0")
+    wanted = [
+        WantedRegion(r["region"], int(r["replica_count"]), r["storage_account_type"])
+        for r in image.replication
+    ] + [WantedRegion("swedencentral", 3, "Standard_LRS")]
+    operation = replication_change(image=image, user=user, regions=wanted)
+    definition = image.definition
+    sub = image.subscription.subscription_id
+
+    def check() -> None:
+        version = azure.gallery_image_version_get(
+            sub, image.resource_group, definition.gallery_name, definition.name, image.name
+        )
+        regions = {t.name.replace(" ", "").lower(): t for t in version.target_regions}
+        assert regions["swedencentral"].regional_replica_count == 3
+
+    return Case(operation, writes=[("PATCH", f"/versions/{image.name}")], check=check)
+
+
 MAKERS: dict[str, Callable[..., Case]] = {
     "vm.capture_gallery": _gallery_capture,
     "vm.capture_managed_image": _managed_image_capture,
@@ -333,6 +358,7 @@ MAKERS: dict[str, Callable[..., Case]] = {
     "catalog.approve": _review("approve"),
     "catalog.reject": _review("reject"),
     "catalog.deprecate": _review("deprecate"),
+    "catalog.replicate": _replicate,
     "image.delete_partial": _delete_partial,
     "vm.create": _vm_create,
     "vm.delete": _vm_delete,
@@ -367,11 +393,11 @@ def _assert_each_write_once(emulator, case: Case, where: str) -> None:
 
 def test_the_matrix_has_every_write_step_of_every_kind_and_every_point():
     """The table is built from the specs: a new step that writes to Azure needs its row."""
-    from catalog.specs import REVIEW_EFFECT_SPECS
+    from catalog.specs import CATALOG_SPECS
     from vmops.capture.specs import SPECS
     from vmops.deploy.specs import SPECS as DEPLOY_SPECS
 
-    kinds = {spec.kind: spec for spec in (*SPECS, *REVIEW_EFFECT_SPECS, *DEPLOY_SPECS)}
+    kinds = {spec.kind: spec for spec in (*SPECS, *CATALOG_SPECS, *DEPLOY_SPECS)}
     listed = {(kind, step) for kind, step in crash_matrix.WRITE_STEPS}
     for kind, step in listed:
         assert kinds[kind].step(step).sends
