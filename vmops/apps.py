@@ -17,15 +17,22 @@ class VmopsConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.choices import REFRESH_ACTION
-        from contoso_images.core import navigation, roles, sync
+        from contoso_images.core import navigation, roles, schedules, sync
         from contoso_images.operations import registry
         from vmops.models import VM_TYPE
         from vmops.services.inventory import INVENTORY_SYNC, REFRESH_INVENTORY
+        from vmops.services.prices import PRICES_SYNC, REFRESH_PRICES, on_operation_event
         from vmops.specs import POWER_SPECS
 
         for spec in POWER_SPECS:
             registry.register(spec)
         sync.register(INVENTORY_SYNC)
+        sync.register(PRICES_SYNC)
+        # "Saved so far" starts when a deallocation done from here succeeds.
+        registry.listen(on_operation_event)
+        schedules.register(
+            "billing-guard", "vmops.tasks.billing_guard_scheduled", every="BILLING_GUARD_SECONDS"
+        )
 
         view, operate = "vmops.view_virtualmachine", "vmops.operate_virtualmachine"
         navigation.register_section(
@@ -38,11 +45,16 @@ class VmopsConfig(AppConfig):
             home=[(operate, 10), (view, 40)],
         )
         navigation.register_resource_link(VM_TYPE, url_name="vmops:vm_by_resource", permission=view)
+        policies = "vmops.view_billingpolicy"
+        # Admins (superusers) define billing-guard policies (vmops.manage_policies); operators
+        # see them and their dry runs, reviewers and auditors read them.
         roles.register_role_permissions(
-            roles.OPERATORS, [view, operate, "vmops.capture_virtualmachine"]
+            roles.OPERATORS, [view, operate, "vmops.capture_virtualmachine", policies]
         )
-        roles.register_role_permissions(roles.REVIEWERS, [view])
+        roles.register_role_permissions(roles.REVIEWERS, [view, policies])
+        roles.register_role_permissions(roles.AUDITORS, [policies])
         # IT staff capture into the catalog and pick images from it: they may ask Azure for
         # it now, as reviewers may (catalog's own grant).
         roles.register_action_permission(REFRESH_ACTION, operate)
         roles.register_action_permission(REFRESH_INVENTORY, operate)
+        roles.register_action_permission(REFRESH_PRICES, operate)
