@@ -391,10 +391,11 @@ def on_operation_event(event: OperationEvent) -> None:
         return
     if event.kind == DEALLOCATE_KIND:
         vm = VirtualMachine.objects.filter(azure_id=operation.target_key).first()
-        if vm is None:
+        if vm is None or Deallocation.objects.filter(operation_id=operation.pk).exists():
             return
         ended = operation.finished_at or timezone.now()
         book = price_book()
+        # A VM deallocated again without being seen running: the older saving ends here.
         Deallocation.objects.filter(vm=vm, ended_at__isnull=True).update(ended_at=ended)
         Deallocation.objects.get_or_create(
             operation_id=operation.pk,
