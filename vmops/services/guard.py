@@ -85,15 +85,11 @@ def in_quiet_hours(policy: BillingPolicy, now: datetime) -> bool:
 def fire_moment(policy: BillingPolicy, on: date) -> datetime:
     """When a time-of-day policy acts on the local date ``on``, as an aware UTC moment.
 
-    The wall-clock time is kept across a DST change (19:00 is 19:00 in winter and summer);
-    a time that does not exist that day (in the spring gap) is the moment after the gap."""
-    zone = zone_of(policy)
-    naive = datetime.combine(on, policy.at_time or time(19, 0))
-    local = naive.replace(tzinfo=zone)
-    # A non-existent local time round-trips to another wall time: move it past the gap.
-    back = local.astimezone(ZoneInfo("UTC")).astimezone(zone)
-    if back.replace(tzinfo=None) != naive:
-        local = back
+    The wall-clock time is kept across a DST change (19:00 is 19:00 in winter and summer).
+    A time that does not exist that day (in the spring gap) is read with the offset before
+    the gap, as zoneinfo does: 02:30 on the spring-forward night is 03:30 summer time; a time
+    that happens twice (the autumn fold) is its first occurrence."""
+    local = datetime.combine(on, policy.at_time or time(19, 0)).replace(tzinfo=zone_of(policy))
     return local.astimezone(ZoneInfo("UTC"))
 
 
