@@ -44,6 +44,13 @@ class VmopsConfig(AppConfig):
             # Operators start here first; anyone else who may see VMs, after their own work.
             home=[(operate, 10), (view, 40)],
         )
+        navigation.register_section(
+            "Billing guard",
+            url_name="vmops:billing",
+            permissions=["vmops.view_billingpolicy", "vmops.manage_policies"],
+            order=15,
+            namespace="billing",
+        )
         navigation.register_resource_link(VM_TYPE, url_name="vmops:vm_by_resource", permission=view)
         policies = "vmops.view_billingpolicy"
         # Admins (superusers) define billing-guard policies (vmops.manage_policies); operators

@@ -9,11 +9,15 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from contoso_images.audit.models import AuditEvent
 from contoso_images.operations.models import Operation
-from tests.factories import OperationFactory, SubscriptionFactory, UserFactory, VirtualMachineFactory
+from tests.factories import (
+    OperationFactory,
+    SubscriptionFactory,
+    UserFactory,
+    VirtualMachineFactory,
+)
 from vmops.models import BillingPolicy, ComputePrice, PolicyKind, PolicySkip, VirtualMachine
 from vmops.services import guard
 from vmops.services.guard import fire_moment, guard_run, policy_plan, policy_save
@@ -48,8 +52,12 @@ def _stopped(minutes: int, **fields) -> VirtualMachine:
 
 def _price():
     ComputePrice.objects.create(
-        region="eastus", size="standard_d2s_v5", os_type="Linux", currency="USD",
-        hourly=Decimal("0.096"), fetched_at=NOW,
+        region="eastus",
+        size="standard_d2s_v5",
+        os_type="Linux",
+        currency="USD",
+        hourly=Decimal("0.096"),
+        fetched_at=NOW,
     )
 
 
@@ -245,9 +253,17 @@ def test_dry_run_of_10000_vms_in_a_constant_number_of_queries(admin):
     sub = SubscriptionFactory()
     VirtualMachine.objects.bulk_create(
         VirtualMachine(
-            subscription=sub, resource_group="rg", name=f"bulk-{i}", azure_id=f"/x/{i}",
-            location="eastus", size="Standard_D2s_v5", os_type="Linux", power_state="stopped",
-            settled_power_state="stopped", settled_at=NOW - timedelta(hours=2), reported_at=NOW,
+            subscription=sub,
+            resource_group="rg",
+            name=f"bulk-{i}",
+            azure_id=f"/x/{i}",
+            location="eastus",
+            size="Standard_D2s_v5",
+            os_type="Linux",
+            power_state="stopped",
+            settled_power_state="stopped",
+            settled_at=NOW - timedelta(hours=2),
+            reported_at=NOW,
         )
         for i in range(10_000)
     )

@@ -83,8 +83,12 @@ def test_stopped_vm_figures(db):
         settled_at=now - timedelta(hours=10),
     )
     ComputePrice.objects.create(
-        region="eastus", size="standard_d2s_v5", os_type="Linux", currency="USD",
-        hourly=Decimal("0.096"), fetched_at=now,
+        region="eastus",
+        size="standard_d2s_v5",
+        os_type="Linux",
+        currency="USD",
+        hourly=Decimal("0.096"),
+        fetched_at=now,
     )
     cost = vm_cost(vm, price_book(), now=now)
     assert cost.daily_text == "$2.30"
@@ -104,15 +108,25 @@ def test_disk_tiers():
 def test_totals_for_10000_vms_in_a_constant_number_of_queries(db):
     now = timezone.now()
     ComputePrice.objects.create(
-        region="westeurope", size="standard_b2s", os_type="Linux", currency="USD",
-        hourly=Decimal("0.05"), fetched_at=now,
+        region="westeurope",
+        size="standard_b2s",
+        os_type="Linux",
+        currency="USD",
+        hourly=Decimal("0.05"),
+        fetched_at=now,
     )
     sub = VirtualMachineFactory().subscription
     VirtualMachine.objects.bulk_create(
         VirtualMachine(
-            subscription=sub, resource_group="rg", name=f"bulk-{i}", azure_id=f"/x/{i}",
-            location="westeurope", size="Standard_Unknown" if i % 10 == 1 else "Standard_B2s",
-            os_type="Linux", power_state="stopped" if i % 2 else "deallocated", reported_at=now,
+            subscription=sub,
+            resource_group="rg",
+            name=f"bulk-{i}",
+            azure_id=f"/x/{i}",
+            location="westeurope",
+            size="Standard_Unknown" if i % 10 == 1 else "Standard_B2s",
+            os_type="Linux",
+            power_state="stopped" if i % 2 else "deallocated",
+            reported_at=now,
         )
         for i in range(10_000)
     )
@@ -133,15 +147,22 @@ def test_saved_so_far_from_a_deallocation_done_here(db, operator_user):
     now = timezone.now()
     vm = VirtualMachineFactory(location="eastus", size="Standard_D2s_v5", power_state="deallocated")
     ComputePrice.objects.create(
-        region="eastus", size="standard_d2s_v5", os_type="Linux", currency="USD",
-        hourly=Decimal("0.10"), fetched_at=now,
+        region="eastus",
+        size="standard_d2s_v5",
+        os_type="Linux",
+        currency="USD",
+        hourly=Decimal("0.10"),
+        fetched_at=now,
     )
     operation = OperationFactory(vm=vm, kind="vm.deallocate", requested_by=operator_user)
     operation.finished_at = now - timedelta(hours=5)
     from contoso_images.operations.registry import OperationEvent
 
     event = OperationEvent(
-        name="succeeded", kind="vm.deallocate", target=vm.target, user=operator_user,
+        name="succeeded",
+        kind="vm.deallocate",
+        target=vm.target,
+        user=operator_user,
         operation=operation,
     )
     prices.on_operation_event(event)

@@ -8,99 +8,199 @@ from contoso_images.core.roles import sync_role_groups
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('vmops', '0009_sync_request_moves_to_core'),
+        ("vmops", "0009_sync_request_moves_to_core"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingPolicy',
+            name="BillingPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('stopped_for', 'Deallocate VMs Stopped (allocated) for more than N minutes'), ('time_of_day', 'Deallocate at a time of day')], max_length=20)),
-                ('enabled', models.BooleanField(default=False, help_text='Off: dry run only.')),
-                ('stopped_minutes', models.PositiveIntegerField(default=60)),
-                ('subscriptions', models.JSONField(blank=True, default=list)),
-                ('resource_groups', models.JSONField(blank=True, default=list)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('opt_out_tag', models.CharField(default='contoso-keep-allocated=true', max_length=300)),
-                ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('quiet_start', models.TimeField(blank=True, null=True)),
-                ('quiet_end', models.TimeField(blank=True, null=True)),
-                ('at_time', models.TimeField(blank=True, null=True)),
-                ('weekdays', models.JSONField(blank=True, default=list)),
-                ('notice_minutes', models.PositiveIntegerField(default=0)),
-                ('last_acted_on', models.DateField(blank=True, null=True)),
-                ('changed_at', models.DateTimeField()),
-                ('changed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            (
+                                "stopped_for",
+                                "Deallocate VMs Stopped (allocated) for more than N minutes",
+                            ),
+                            ("time_of_day", "Deallocate at a time of day"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=False, help_text="Off: dry run only.")),
+                ("stopped_minutes", models.PositiveIntegerField(default=60)),
+                ("subscriptions", models.JSONField(blank=True, default=list)),
+                ("resource_groups", models.JSONField(blank=True, default=list)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                (
+                    "opt_out_tag",
+                    models.CharField(default="contoso-keep-allocated=true", max_length=300),
+                ),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("quiet_start", models.TimeField(blank=True, null=True)),
+                ("quiet_end", models.TimeField(blank=True, null=True)),
+                ("at_time", models.TimeField(blank=True, null=True)),
+                ("weekdays", models.JSONField(blank=True, default=list)),
+                ("notice_minutes", models.PositiveIntegerField(default=0)),
+                ("last_acted_on", models.DateField(blank=True, null=True)),
+                ("changed_at", models.DateTimeField()),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('manage_policies', 'Can define billing-guard policies')],
+                "ordering": ["name"],
+                "permissions": [("manage_policies", "Can define billing-guard policies")],
             },
         ),
         migrations.CreateModel(
-            name='ComputePrice',
+            name="ComputePrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region', models.CharField(max_length=50)),
-                ('size', models.CharField(max_length=64)),
-                ('os_type', models.CharField(max_length=8)),
-                ('currency', models.CharField(max_length=3)),
-                ('hourly', models.DecimalField(decimal_places=6, max_digits=16)),
-                ('meter_name', models.CharField(blank=True, max_length=200)),
-                ('fetched_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("region", models.CharField(max_length=50)),
+                ("size", models.CharField(max_length=64)),
+                ("os_type", models.CharField(max_length=8)),
+                ("currency", models.CharField(max_length=3)),
+                ("hourly", models.DecimalField(decimal_places=6, max_digits=16)),
+                ("meter_name", models.CharField(blank=True, max_length=200)),
+                ("fetched_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('region', 'size', 'os_type', 'currency'), name='compute_price_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("region", "size", "os_type", "currency"),
+                        name="compute_price_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Deallocation',
+            name="Deallocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation_id', models.BigIntegerField(unique=True)),
-                ('policy_name', models.CharField(blank=True, max_length=100)),
-                ('started_at', models.DateTimeField(db_index=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('hourly', models.DecimalField(blank=True, decimal_places=6, max_digits=16, null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('vm', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='vmops.virtualmachine')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("operation_id", models.BigIntegerField(unique=True)),
+                ("policy_name", models.CharField(blank=True, max_length=100)),
+                ("started_at", models.DateTimeField(db_index=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "hourly",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=16, null=True),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "vm",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="vmops.virtualmachine",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='DiskPrice',
+            name="DiskPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region', models.CharField(max_length=50)),
-                ('sku_name', models.CharField(max_length=30)),
-                ('currency', models.CharField(max_length=3)),
-                ('monthly', models.DecimalField(decimal_places=6, max_digits=16)),
-                ('fetched_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("region", models.CharField(max_length=50)),
+                ("sku_name", models.CharField(max_length=30)),
+                ("currency", models.CharField(max_length=3)),
+                ("monthly", models.DecimalField(decimal_places=6, max_digits=16)),
+                ("fetched_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('region', 'sku_name', 'currency'), name='disk_price_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("region", "sku_name", "currency"), name="disk_price_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PolicySkip',
+            name="PolicySkip",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on_date', models.DateField()),
-                ('skipped_at', models.DateTimeField()),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='skips', to='vmops.billingpolicy')),
-                ('skipped_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('vm', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='vmops.virtualmachine')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("on_date", models.DateField()),
+                ("skipped_at", models.DateTimeField()),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="skips",
+                        to="vmops.billingpolicy",
+                    ),
+                ),
+                (
+                    "skipped_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "vm",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="vmops.virtualmachine",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('policy', 'vm', 'on_date'), name='policy_skip_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("policy", "vm", "on_date"), name="policy_skip_once"
+                    )
+                ],
             },
         ),
         # The role groups get vmops.view_billingpolicy (operators, reviewers, auditors).

@@ -176,7 +176,9 @@ def scoped_vms(policy: BillingPolicy) -> QuerySet[VirtualMachine]:
     case-insensitively)."""
     vms = VirtualMachine.objects.filter(gone_at__isnull=True).select_related("subscription")
     if policy.subscriptions:
-        vms = vms.filter(subscription__subscription_id__in=[s.lower() for s in policy.subscriptions])
+        vms = vms.filter(
+            subscription__subscription_id__in=[s.lower() for s in policy.subscriptions]
+        )
     if policy.kind == PolicyKind.STOPPED_FOR:
         vms = vms.filter(power_state=PowerState.STOPPED)
     else:
@@ -225,13 +227,17 @@ def policy_plan(
             on_date=on_date,
         )
     book = book or price_book()
-    candidates = [vm for vm in (vms if vms is not None else scoped_vms(policy)) if _in_scope(policy, vm)]
+    candidates = [
+        vm for vm in (vms if vms is not None else scoped_vms(policy)) if _in_scope(policy, vm)
+    ]
     if busy is None:
         busy = unfinished_by_target(vm.azure_id for vm in candidates)
     skipped: set[int] = set()
     if on_date is not None:
         skipped = set(
-            PolicySkip.objects.filter(policy=policy, on_date=on_date).values_list("vm_id", flat=True)
+            PolicySkip.objects.filter(policy=policy, on_date=on_date).values_list(
+                "vm_id", flat=True
+            )
         )
     opt_key, opt_value = parse_tag(policy.opt_out_tag)
     entries = [
@@ -277,7 +283,8 @@ def _judge(
             return PlanEntry(
                 vm,
                 SKIP,
-                f"Stopped (allocated) for {minutes} minutes, not more than {policy.stopped_minutes}.",
+                f"Stopped (allocated) for {minutes} minutes, "
+                f"not more than {policy.stopped_minutes}.",
             )
         return PlanEntry(
             vm,
@@ -285,7 +292,9 @@ def _judge(
             f"Stopped (allocated) for {minutes} minutes, more than {policy.stopped_minutes}.",
             daily,
         )
-    label = PowerState(vm.power_state).label if vm.power_state in PowerState.values else vm.power_state
+    label = (
+        PowerState(vm.power_state).label if vm.power_state in PowerState.values else vm.power_state
+    )
     local = f"{(policy.at_time or time(19)):%H:%M} {policy.time_zone}"
     return PlanEntry(vm, ACT, f"{label}; its tag asks for deallocation at {local}.", daily)
 
@@ -405,7 +414,9 @@ def policy_run(
     claimed = claimed if claimed is not None else set()
     with transaction.atomic():
         # Locks the policy row: two guard runs racing apply it once (the second sees the date).
-        policy = BillingPolicy.objects.select_for_update().select_related("changed_by").get(pk=policy.pk)
+        policy = (
+            BillingPolicy.objects.select_for_update().select_related("changed_by").get(pk=policy.pk)
+        )
         plan = policy_plan(policy, now=now, book=book)
         if plan.idle_reason and not plan.entries:
             return RunResult(policy.name, policy.enabled, 0, 0, 0, 0, plan.idle_reason)
@@ -513,7 +524,8 @@ def policy_save(
         created = policy.pk is None
         policy.save()
         record(
-            action=action or ("billing_guard.policy.created" if created else "billing_guard.policy.changed"),
+            action=action
+            or ("billing_guard.policy.created" if created else "billing_guard.policy.changed"),
             actor=user,
             target=Subject(kind=AUDIT_KIND, id=f"policy:{policy.pk}", name=policy.name),
             parameters={"before": before or {}, "after": after},

@@ -54,8 +54,7 @@ def currency() -> str:
 def estimate_note() -> str:
     """What every figure is, said beside it."""
     return (
-        f"Estimate at list price in {currency()}, before discounts, reservations and "
-        "savings plans."
+        f"Estimate at list price in {currency()}, before discounts, reservations and savings plans."
     )
 
 
@@ -72,7 +71,10 @@ class PricesSyncResult(SyncResult):
     def __str__(self) -> str:
         if self.error:
             return f"{self.unit}: {self.error}"
-        text = f"{self.unit}: {self.priced} prices for {self.sizes} sizes, {self.disk_tiers} disk tiers"
+        text = (
+            f"{self.unit}: {self.priced} prices for {self.sizes} sizes, "
+            f"{self.disk_tiers} disk tiers"
+        )
         if self.missing:
             text += f"; no price found for {', '.join(self.missing)}"
         return text
@@ -121,7 +123,11 @@ def prices_sync_unit(unit: SyncUnit) -> PricesSyncResult:
     ]
     disk_rows = [
         DiskPrice(
-            region=region, sku_name=sku[:30], currency=money, monthly=price.unit_price, fetched_at=now
+            region=region,
+            sku_name=sku[:30],
+            currency=money,
+            monthly=price.unit_price,
+            fetched_at=now,
         )
         for sku, price in disks.items()
     ]
@@ -267,14 +273,41 @@ class DiskFigure:
     tier: str
     monthly: Decimal | None
 
+    @property
+    def monthly_text(self) -> str:
+        return money(self.monthly)
+
 
 def disk_figures(vm: VirtualMachine, disks: Iterable[Any], book: PriceBook) -> list[DiskFigure]:
+    """Each disk of the VM with its tier's monthly price. A deallocated VM's body carries no
+    size or storage type for its managed disks (as Azure answers): those are read from the
+    disk resource itself, one GET per disk; a disk Azure cannot show has no price found."""
     figures = []
     for disk in disks:
-        tier = disk_tier(disk.size_gb, disk.storage_account_type)
+        size_gb, storage = disk.size_gb, disk.storage_account_type
+        if (not size_gb or not storage) and disk.managed_disk_id:
+            size_gb, storage = _disk_resource(disk.managed_disk_id, size_gb, storage)
+        tier = disk_tier(size_gb, storage)
         monthly = book.disk_monthly(vm.location, tier) if tier else None
         figures.append(DiskFigure(disk.name, tier, monthly))
     return figures
+
+
+def _disk_resource(disk_id: str, size_gb: int | None, storage: str) -> tuple[int | None, str]:
+    parts = disk_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    try:
+        subscription = parts[lowered.index("subscriptions") + 1]
+        group = parts[lowered.index("resourcegroups") + 1]
+        name = parts[lowered.index("disks") + 1]
+    except (ValueError, IndexError):
+        return size_gb, storage
+    try:
+        found = azure.disk_get(subscription, group, name)
+    except azure.AzureError as exc:
+        logger.info("Disk %s could not be read for its price: %s", name, exc)
+        return size_gb, storage
+    return (size_gb or found.size_gb), (storage or found.sku)
 
 
 # --- What one VM costs ------------------------------------------------------------------------
@@ -311,6 +344,10 @@ class VmCost:
         if self.hourly is None or self.stopped_since is None:
             return None
         return self.hourly * _hours(self.now - self.stopped_since)
+
+    @property
+    def stopped_so_far_text(self) -> str:
+        return money(self.stopped_so_far, self.currency)
 
     @property
     def hourly_text(self) -> str:
@@ -365,7 +402,9 @@ def totals(rows: Iterable[tuple[str, str, str, str]], book: PriceBook) -> Totals
     daily = waste = Decimal(0)
     for location, size, os_type, power_state in rows:
         vms += 1
-        hourly = book.compute.get(((location or "").lower(), (size or "").lower(), _os_key(os_type)))
+        hourly = book.compute.get(
+            ((location or "").lower(), (size or "").lower(), _os_key(os_type))
+        )
         if power_state in (PowerState.DEALLOCATED, PowerState.DEALLOCATING):
             continue
         billed += 1

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from vmops.views.billing import (
+    billing,
+    policy_delete,
+    policy_detail,
+    policy_edit,
+    policy_switch,
+    savings_page,
+    vm_skip_tonight,
+)
 from vmops.views.bulk import vm_bulk, vm_bulk_deallocate, vm_bulk_results
 from vmops.views.inventory import (
     vm_columns,
@@ -12,6 +21,13 @@ from vmops.views.inventory import (
 from vmops.views.vm import vm_action, vm_by_resource, vm_detail, vm_row_view
 
 __all__ = [
+    "billing",
+    "policy_delete",
+    "policy_detail",
+    "policy_edit",
+    "policy_switch",
+    "savings_page",
+    "vm_skip_tonight",
     "vm_action",
     "vm_bulk",
     "vm_bulk_deallocate",
