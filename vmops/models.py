@@ -10,6 +10,11 @@ from contoso_images.operations.registry import Target
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
+_UNREAD = object()
+
+
+def _currency() -> str:
+    return str(getattr(settings, "PRICES_CURRENCY", "USD")).upper()
 
 
 class VirtualMachine(models.Model):
@@ -69,6 +74,25 @@ class VirtualMachine(models.Model):
     @property
     def is_billed_while_stopped(self) -> bool:
         return self.power_state == PowerState.STOPPED and not self.gone_at
+
+    @property
+    def waste_label(self) -> str:
+        """What a Stopped (allocated) VM costs per day for nothing ("" in other states), from
+        the list's ``with_prices`` annotation (a single row reads its price itself)."""
+        if not self.is_billed_while_stopped:
+            return ""
+        hourly = getattr(self, "hourly_price", _UNREAD)
+        if hourly is _UNREAD:
+            found = ComputePrice.objects.filter(
+                region=self.location.lower(),
+                size=self.size.lower(),
+                os_type="Windows" if self.os_type.lower() == "windows" else "Linux",
+                currency=_currency(),
+            ).first()
+            hourly = found.hourly if found else None
+        if hourly is None:
+            return "no price found"
+        return f"{hourly * 24:,.2f} {_currency()}"
 
     @property
     def row_id(self) -> str:

@@ -191,7 +191,9 @@ class PriceBook:
         return self.disks.get((region.lower(), sku_name))
 
 
-def price_book() -> PriceBook:
+def price_book(*, disks: bool = True) -> PriceBook:
+    """The cached prices: compute, and the disk tiers unless ``disks`` is False (a list that
+    shows compute only saves the query)."""
     money = currency()
     compute = {
         (region, size, os_type): hourly
@@ -199,13 +201,17 @@ def price_book() -> PriceBook:
             currency=money
         ).values_list("region", "size", "os_type", "hourly")
     }
-    disks = {
-        (region, sku): monthly
-        for region, sku, monthly in DiskPrice.objects.filter(currency=money).values_list(
-            "region", "sku_name", "monthly"
-        )
-    }
-    return PriceBook(money, compute, disks)
+    tiers = (
+        {
+            (region, sku): monthly
+            for region, sku, monthly in DiskPrice.objects.filter(currency=money).values_list(
+                "region", "sku_name", "monthly"
+            )
+        }
+        if disks
+        else {}
+    )
+    return PriceBook(money, compute, tiers)
 
 
 # --- Formatting ------------------------------------------------------------------------------
