@@ -36,6 +36,7 @@ BENCHMARK_MODULES = (
     "contoso_images.devtools.benchmarks.audit",
     "contoso_images.devtools.benchmarks.transport",
     "contoso_images.devtools.benchmarks.sync",
+    "contoso_images.devtools.benchmarks.prices",
 )
 #: Run only when asked for with --only (minutes of real-cluster work).
 ON_REQUEST_MODULES = ("contoso_images.devtools.benchmarks.soak",)
@@ -68,7 +69,7 @@ class Command(BaseCommand):
             default=[],
             metavar="NAME",
             help=(
-                "run only this benchmark (arm_listing, vmops, catalog, audit, sync, soak); "
+                "run only this benchmark (arm_listing, vmops, catalog, audit, sync, prices, soak); "
                 "repeatable"
             ),
         )
