@@ -320,7 +320,7 @@ class PolicyForm(forms.ModelForm):
         return [word.lower() for word in _words(self.cleaned_data.get("resource_groups_text", ""))]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("quiet_start"), data.get("quiet_end")
         if (start is None) != (end is None):
             raise ValidationError("Give both ends of the quiet hours, or neither.")

@@ -81,7 +81,7 @@ class VirtualMachine(models.Model):
         the list's ``with_prices`` annotation (a single row reads its price itself)."""
         if not self.is_billed_while_stopped:
             return ""
-        hourly = getattr(self, "hourly_price", _UNREAD)
+        hourly: Any = getattr(self, "hourly_price", _UNREAD)
         if hourly is _UNREAD:
             found = ComputePrice.objects.filter(
                 region=self.location.lower(),

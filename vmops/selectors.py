@@ -78,7 +78,7 @@ def vm_list(*, user: Any, filters: dict[str, Any], sort: str = "name") -> QueryS
     return with_prices(qs).order_by(*SORTS.get(sort, SORTS["name"]))
 
 
-_MONEY = DecimalField(max_digits=20, decimal_places=6)
+_MONEY: DecimalField = DecimalField(max_digits=20, decimal_places=6)
 
 
 def with_prices(qs: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
