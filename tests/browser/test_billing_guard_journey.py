@@ -39,12 +39,9 @@ def test_admin_creates_a_policy_switches_it_on_and_the_guard_deallocates(
     expect(dry_run).to_contain_text("build-win-01")
     expect(dry_run.locator("tr", has_text="build-win-01")).to_contain_text("Deallocate:")
     expect(page.locator("#dry-run-saving")).to_contain_text("$")
-    listed = {
-        name
-        for name in dry_run.locator(
-            "tr:has-text('Deallocate:') td[data-label='VM'] a"
-        ).all_inner_texts()
-    }
+    listed = set(
+        dry_run.locator("tr:has-text('Deallocate:') td[data-label='VM'] a").all_inner_texts()
+    )
     page.get_by_role("button", name="Switch on").click()
     expect(page.locator("#policy-mode")).to_contain_text("On:")
 

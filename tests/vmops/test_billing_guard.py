@@ -201,7 +201,11 @@ def test_time_of_day_keeps_the_wall_clock_across_dst(admin, day, utc_hour):
     assert fire_moment(policy, day) == datetime.combine(day, time(utc_hour), tzinfo=UTC)
     vm = VirtualMachineFactory(name="desk", power_state="running", tags={"shutdown": "evening"})
     moment = datetime.combine(day, time(utc_hour), tzinfo=UTC)
-    assert policy_plan(policy, now=moment - timedelta(minutes=1)).acting == []
+    early = policy_plan(policy, now=moment - timedelta(minutes=1))
+    # Before its time the dry run previews what it would do then, and the run does nothing.
+    assert early.preview and _acting(early) == {"desk"} and "Not its time" in early.idle_reason
+    guard_run(now=moment - timedelta(minutes=1))
+    assert Operation.objects.count() == 0
     plan = policy_plan(policy, now=moment + timedelta(minutes=1))
     assert _acting(plan) == {"desk"}
     guard_run(now=moment + timedelta(minutes=1))
@@ -228,8 +232,11 @@ def test_time_of_day_only_on_chosen_weekdays_and_not_hours_late(admin):
     VirtualMachineFactory(name="desk", power_state="running", tags={"shutdown": "evening"})
     monday = datetime(2026, 12, 7, 18, 5, tzinfo=UTC)  # 19:05 in Amsterdam
     assert _acting(policy_plan(policy, now=monday)) == {"desk"}
-    assert policy_plan(policy, now=monday + timedelta(days=1)).acting == []
-    assert policy_plan(policy, now=monday + timedelta(hours=3)).acting == []
+    assert not policy_plan(policy, now=monday).preview
+    assert policy_plan(policy, now=monday + timedelta(days=1)).preview  # Tuesday: next Monday
+    assert policy_plan(policy, now=monday + timedelta(hours=3)).preview  # too late today
+    guard_run(now=monday + timedelta(hours=3))
+    assert Operation.objects.count() == 0
 
 
 def test_notice_and_skip_tonight(admin, operator_user):
@@ -243,7 +250,7 @@ def test_notice_and_skip_tonight(admin, operator_user):
         policy=policy, vm=vm, on_date=date(2026, 12, 7), skipped_by=operator_user, skipped_at=before
     )
     plan = policy_plan(policy, now=before + timedelta(minutes=31))
-    assert plan.acting == []
+    assert not plan.preview and plan.acting == []
     assert "skip it tonight" in plan.entries[0].reason
 
 

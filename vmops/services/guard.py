@@ -153,6 +153,8 @@ class Plan:
     idle_reason: str = ""
     #: For a time-of-day policy: the local date it acts for.
     on_date: date | None = None
+    #: What a time-of-day policy would do at its next moment (not now): never acted on.
+    preview: bool = False
 
     @property
     def acting(self) -> list[PlanEntry]:
@@ -211,13 +213,21 @@ def policy_plan(
         on_date = due_date(policy, now)
         if on_date is None:
             upcoming = next_moment(policy, now)
-            when = (
-                f"it acts next at {upcoming[1].astimezone(zone_of(policy)):%a %d %b %H:%M} "
-                f"({policy.time_zone})"
-                if upcoming
-                else "no weekday is chosen"
+            if upcoming is None:
+                return Plan(policy, now, idle_reason="Not its time: no weekday is chosen.")
+            day, moment = upcoming
+            local = f"{moment.astimezone(zone_of(policy)):%a %d %b %H:%M} ({policy.time_zone})"
+            # What it would do then, if nothing changes: shown, never acted on.
+            ahead = policy_plan(policy, now=moment, book=book, vms=vms, busy=busy)
+            return Plan(
+                policy,
+                now,
+                ahead.entries,
+                idle_reason=f"Not its time: nothing is deallocated now. It acts next at {local}; "
+                "below, what it would do then if nothing changes.",
+                on_date=day,
+                preview=True,
             )
-            return Plan(policy, now, idle_reason=f"Not its time: {when}.")
     if in_quiet_hours(policy, now):
         return Plan(
             policy,
@@ -273,8 +283,8 @@ def _judge(
         since = vm.in_state_since
         if since is None:
             reason = (
-                "Stopped (allocated) since before the dashboard first saw it "
-                f"(longer than {policy.stopped_minutes} minutes as far as is known)."
+                "Stopped (allocated) since before the dashboard first saw it: how long is "
+                f"not known, so it counts as more than {policy.stopped_minutes} minutes."
             )
             return PlanEntry(vm, ACT, reason, daily)
         stopped_for = now - since
@@ -418,7 +428,7 @@ def policy_run(
             BillingPolicy.objects.select_for_update().select_related("changed_by").get(pk=policy.pk)
         )
         plan = policy_plan(policy, now=now, book=book)
-        if plan.idle_reason and not plan.entries:
+        if plan.preview or (plan.idle_reason and not plan.entries):
             return RunResult(policy.name, policy.enabled, 0, 0, 0, 0, plan.idle_reason)
         acting = [e for e in plan.acting if e.vm.azure_id not in claimed]
         if not policy.enabled:

@@ -157,11 +157,13 @@ def _measure(emulator: Any, *, vms: int, say: Callable[[str], None]) -> Rows:
     policy.enabled = True
     policy.save(update_fields=["enabled"])
     # Count what is queued: the operations themselves are the engine's benchmark.
-    with mock.patch.object(engine, "enqueue", lambda pk: None):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            (result,) = guard.guard_run()
-            seconds = time.perf_counter() - started
+    with (
+        mock.patch.object(engine, "enqueue", lambda pk: None),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        started = time.perf_counter()
+        (result,) = guard.guard_run()
+        seconds = time.perf_counter() - started
     queued = Operation.objects.filter(kind="vm.deallocate").count()
     rows.append(
         (
@@ -170,11 +172,13 @@ def _measure(emulator: Any, *, vms: int, say: Callable[[str], None]) -> Rows:
             f"({result.already} already under way, {result.refused} refused)",
         )
     )
-    with mock.patch.object(engine, "enqueue", lambda pk: None):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            (again,) = guard.guard_run()
-            seconds = time.perf_counter() - started
+    with (
+        mock.patch.object(engine, "enqueue", lambda pk: None),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        started = time.perf_counter()
+        (again,) = guard.guard_run()
+        seconds = time.perf_counter() - started
     rows.append(
         (
             "guard run again at once",
