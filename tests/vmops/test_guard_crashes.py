@@ -129,3 +129,82 @@ def test_a_guard_run_dying_before_commit_leaves_nothing_and_the_next_run_acts_on
     guard_run()
     guard_run()
     assert operations_of(vm).count() == 1
+
+
+# --- Through a real qcluster: a worker SIGKILLed at each point (tests/crash_plan.py) --------
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_guard_deallocations_survive_a_worker_killed_at_every_point(
+    emulator, start_qcluster, tmp_path, monkeypatch
+):
+    """The guard asks for one deallocation per stopped VM; each operation's worker is killed
+    at another of the engine's points; every VM ends deallocated with exactly one accepted
+    deallocate, the next guard runs ask for nothing more, and each saving is counted once."""
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from contoso_images.operations.models import Operation
+    from tests.crash_plan import crash_plan_environment
+    from vmops.models import VirtualMachine
+    from vmops.services import inventory_sync_all
+
+    emulator.seed_contoso_pilot(extra_vms=30)
+    emulator.set_durations(deallocate=3)
+    inventory_sync_all()
+    settings.OPERATION_REQUEUE_AFTER_SECONDS = 2
+    admin = UserFactory(username="ann-admin", is_superuser=True, is_staff=True)
+    policy_save(
+        policy=BillingPolicy(
+            name="Stopped too long", kind=PolicyKind.STOPPED_FOR, stopped_minutes=1, enabled=True
+        ),
+        user=admin,
+        before=None,
+    )
+    real_enqueue = engine.enqueue
+    monkeypatch.setattr(engine, "enqueue", lambda pk: None)  # queued below, after the plan
+    guard_run()
+    operations = list(Operation.objects.filter(kind="vm.deallocate").order_by("pk"))
+    assert len(operations) >= len(engine.CRASH_POINTS), "the tenant needs more stopped VMs"
+    cases = [
+        (op, engine.CRASH_POINTS[i % len(engine.CRASH_POINTS)]) for i, op in enumerate(operations)
+    ]
+    plan = tmp_path / "crash-plan"
+    plan.write_text("".join(f"{op.pk} {point}\n" for op, point in cases))
+    emulator.clear_request_log()
+    start_qcluster(
+        **crash_plan_environment(plan),
+        OPERATION_LEASE_SECONDS="5",
+        OPERATION_POLL_SECONDS="0.5",
+        OPERATION_WAIT_SLICE_SECONDS="1",
+        Q_WORKERS="2",
+    )
+    monkeypatch.setattr(engine, "enqueue", real_enqueue)
+    for operation, _ in cases:
+        engine.enqueue(operation.pk)
+    deadline = time.monotonic() + 240
+    ids = [op.pk for op, _ in cases]
+    while Operation.objects.filter(pk__in=ids, finished_at__isnull=True).exists():
+        assert time.monotonic() < deadline
+        engine.reconcile()
+        guard_run()  # the schedule keeps coming round while workers die
+        time.sleep(1)
+    guard_run()
+    assert Operation.objects.filter(kind="vm.deallocate").count() == len(cases)
+    for operation, point in cases:
+        operation.refresh_from_db()
+        vm = VirtualMachine.objects.get(azure_id=operation.target_key)
+        case = f"{vm.name} killed {point}"
+        assert Path(f"{plan}.{operation.pk}.{point}").exists(), f"{case}: no worker died"
+        assert operation.status == "succeeded", (case, operation.error_summary)
+        assert vm.power_state == "deallocated", case
+        accepted = [
+            e
+            for e in arm_posts(emulator, "deallocate")
+            if e.status == 202 and f"/virtualmachines/{vm.name}/".lower() in e.path.lower()
+        ]
+        assert len(accepted) == 1, case
+        assert Deallocation.objects.filter(operation_id=operation.pk).count() == 1, case
