@@ -48,7 +48,7 @@ class VmopsConfig(AppConfig):
             "Billing guard",
             url_name="vmops:billing",
             permissions=["vmops.view_billingpolicy", "vmops.manage_policies"],
-            order=15,
+            order=35,
             namespace="billing",
         )
         navigation.register_resource_link(VM_TYPE, url_name="vmops:vm_by_resource", permission=view)
