@@ -20,6 +20,7 @@ class VmopsConfig(AppConfig):
         from contoso_images.core import navigation, roles, schedules, sync
         from contoso_images.operations import registry
         from vmops.models import VM_TYPE
+        from vmops.services import guard
         from vmops.services.inventory import INVENTORY_SYNC, REFRESH_INVENTORY
         from vmops.services.prices import PRICES_SYNC, REFRESH_PRICES, on_operation_event
         from vmops.specs import POWER_SPECS
@@ -30,6 +31,8 @@ class VmopsConfig(AppConfig):
         sync.register(PRICES_SYNC)
         # "Saved so far" starts when a deallocation done from here succeeds.
         registry.listen(on_operation_event)
+        # How the billing guard's deallocations ended, with the policy as the actor.
+        registry.listen(guard.on_operation_event)
         schedules.register(
             "billing-guard", "vmops.tasks.billing_guard_scheduled", every="BILLING_GUARD_SECONDS"
         )

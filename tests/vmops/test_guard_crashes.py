@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from contoso_images.audit.models import AuditEvent
 from contoso_images.operations import engine
 from contoso_images.operations.engine import crash
 from contoso_images.operations.models import Operation
@@ -97,6 +98,11 @@ def test_a_worker_dying_at_any_point_deallocates_once(
     assert operations_of(vm).count() == 1
     assert Deallocation.objects.filter(vm=vm).count() == 1
     assert Deallocation.objects.get(vm=vm).policy_name == policy.name
+    ended = AuditEvent.objects.filter(action="billing_guard.deallocate.succeeded")
+    assert ended.count() == 1
+    assert (
+        ended.get().actor_display == "billing guard: Stopped too long (last changed by ann-admin)"
+    )
 
 
 @pytest.mark.parametrize("where", ["after_requests", "at_the_run_record"])

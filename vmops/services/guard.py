@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from contoso_images.audit.models import Outcome
 from contoso_images.audit.services.recording import Subject, record
+from contoso_images.operations.registry import OperationEvent
 from contoso_images.operations.selectors import unfinished_by_target
 from contoso_images.operations.services import RequestItem, operation_request_many
 from vmops.choices import PowerState
@@ -381,13 +382,43 @@ def skip_tonight(*, policy: BillingPolicy, vm: VirtualMachine, user: Any) -> Not
 def guard_actor(policy: BillingPolicy) -> Any:
     """A copy of ``policy.changed_by`` whose display name is the policy's (the audit copies
     the display name; the operation's ``requested_by`` stays the real user)."""
-    user = policy.changed_by
+    return _actor_for(policy.changed_by, policy.name)
+
+
+def _actor_for(user: Any, policy_name: str) -> Any:
     if user is None:
         return None
     actor = copy.copy(user)
-    name = f"{policy.actor_name} (last changed by {user.get_username()})"
+    name = f"billing guard: {policy_name} (last changed by {user.get_username()})"
     actor.get_full_name = lambda: name  # type: ignore[method-assign]
     return actor
+
+
+def on_operation_event(event: OperationEvent) -> None:
+    """Operations listener: how a deallocation the guard asked for ended, recorded with the
+    policy as the actor (the engine's own record names the person it acted for). Runs in
+    the engine's transaction: once, with the end it records."""
+    operation = event.operation
+    if operation is None or event.kind != DEALLOCATE.kind:
+        return
+    if event.name not in ("succeeded", "failed", "canceled"):
+        return
+    name = str((operation.parameters or {}).get("billing_guard") or "")
+    if not name:
+        return
+    record(
+        action=f"billing_guard.deallocate.{event.name}",
+        actor=_actor_for(operation.requested_by, name),
+        target=event.target,
+        outcome={
+            "succeeded": Outcome.SUCCEEDED,
+            "failed": Outcome.FAILED,
+            "canceled": Outcome.CANCELED,
+        }[event.name],
+        parameters={"policy": name, "reason": (operation.parameters or {}).get("reason", "")},
+        detail=operation.error_summary if event.name == "failed" else "",
+        operation=operation,
+    )
 
 
 @dataclass(frozen=True)
