@@ -386,11 +386,13 @@ def guard_actor(policy: BillingPolicy) -> Any:
 
 
 def _actor_for(user: Any, policy_name: str) -> Any:
+    """A copy of ``user`` whose display name says the policy acted (the audit copies the
+    display name; user id and username stay the person's, who answers for the policy)."""
     if user is None:
         return None
     actor = copy.copy(user)
     name = f"billing guard: {policy_name} (last changed by {user.get_username()})"
-    actor.get_full_name = lambda: name  # type: ignore[method-assign]
+    actor.get_full_name = lambda: name
     return actor
 
 
