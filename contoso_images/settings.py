@@ -358,6 +358,15 @@ INVENTORY_SYNC_SECONDS = env.int("INVENTORY_SYNC_SECONDS", default=60)
 #: "Create VM" offers images nobody has reviewed yet too (the form then says so); approved
 #: images only when false. Rejected, deprecated and deleted images never.
 DEPLOY_ALLOW_UNREVIEWED = env.bool("DEPLOY_ALLOW_UNREVIEWED", default=False)
+#: Prices (Azure Retail Prices API) are cached per region and refreshed this often (daily).
+PRICES_SYNC_SECONDS = env.int("PRICES_SYNC_SECONDS", default=24 * 3600)
+#: The currency every price is asked for and shown in (the API's ``currencyCode``).
+PRICES_CURRENCY = env.str("PRICES_CURRENCY", default="USD").upper()
+#: How often the billing guard's policies are applied.
+BILLING_GUARD_SECONDS = env.int("BILLING_GUARD_SECONDS", default=300)
+#: A time-of-day policy whose moment passed longer ago than this (the cluster was down) waits
+#: for the next day rather than deallocating hours late.
+BILLING_GUARD_LATE_MINUTES = env.int("BILLING_GUARD_LATE_MINUTES", default=60)
 #: Subscriptions one sync (inventory, catalog) works on side by side, each in its own thread.
 SYNC_PARALLEL_SUBSCRIPTIONS = env.int("SYNC_PARALLEL_SUBSCRIPTIONS", default=2)
 #: How long a sync's claim on a subscription lasts without news from it (it renews the claim

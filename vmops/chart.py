@@ -91,3 +91,20 @@ def power_state_chart(rows: list[dict[str, Any]]) -> Chart:
     present = {s for _, states in ranked for s in states}
     legend = [(COLOURS[s], s.label) for s in ORDER if s in present]
     return Chart(bars, legend)
+
+
+@dataclass(frozen=True)
+class WeekBar:
+    """One week of "Saved so far": its Monday, the amount, its width in percent of the
+    largest week."""
+
+    week: Any
+    amount: Any
+    width: float
+
+
+def savings_chart(weeks: list[tuple[Any, Any]]) -> list[WeekBar]:
+    """Bars per week from (Monday, amount) pairs, oldest first (the last 26 weeks)."""
+    recent = weeks[-26:]
+    largest = max((amount for _, amount in recent), default=0) or 1
+    return [WeekBar(week, amount, float(BAR_WIDTH * amount / largest)) for week, amount in recent]

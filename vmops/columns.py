@@ -25,6 +25,8 @@ OPTIONAL_COLUMNS = (
     Column("image", "Image", "image"),
     Column("age", "Age", "created"),
     Column("changed", "State since", "changed"),
+    # Stopped (allocated) VMs' compute per day, at list price (vmops.services.prices).
+    Column("waste", "Waste per day", "waste"),
 )
 #: OS and generation also show under the image, so their own column starts hidden.
 DEFAULT_COLUMNS = ("size", "location", "tags", "image", "age", "changed")

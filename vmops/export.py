@@ -31,6 +31,11 @@ HEADER = (
     "Reported by Azure (UTC)",
     "Deleted in Azure (UTC)",
     "Resource id",
+    # Estimates at list price in PRICES_CURRENCY, before discounts, reservations and savings
+    # plans; "no price found" when the Retail Prices API has none for the size.
+    "Compute per hour (list price)",
+    "Compute per day (list price)",
+    "Waste per day (stopped but billed)",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -72,8 +77,16 @@ def vm_csv_row(vm: VirtualMachine) -> list[str]:
             _utc(vm.reported_at),
             _utc(vm.gone_at),
             vm.azure_id,
+            *_price_cells(vm),
         )
     ]
+
+
+def _price_cells(vm: VirtualMachine) -> tuple[str, str, str]:
+    hourly = getattr(vm, "hourly_price", None)
+    if hourly is None:
+        return ("no price found", "no price found", vm.waste_label)
+    return (f"{hourly:.4f}", f"{hourly * 24:.2f}", vm.waste_label)
 
 
 def vm_csv_rows(vms: Iterable[VirtualMachine]) -> Iterator[str]:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from vmops.choices import PowerState
 from vmops.columns import OPTIONAL_COLUMNS
+from vmops.models import BillingPolicy, PolicyKind
 from vmops.power import POWER_ACTIONS
 from vmops.selectors import BILLED_STOPPED, GENERALIZED, SORTS, TRANSITIONING
 
@@ -210,3 +211,142 @@ class ColumnsForm(forms.Form):
         choices=[(c.key, c.label) for c in OPTIONAL_COLUMNS],
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+# --- Billing-guard policies -------------------------------------------------------------------
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+def _words(text: str) -> list[str]:
+    return [word.strip() for word in re.split(r"[,\s]+", text or "") if word.strip()]
+
+
+class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
+    """A billing-guard policy. Lists are typed as text (comma separated) and checked here;
+    whether it is switched on is not in the form: a new policy is a dry run until someone
+    switches it on, on its page."""
+
+    subscriptions_text = forms.CharField(
+        label="Subscriptions (ids, comma separated; empty: all)", required=False, max_length=4000
+    )
+    resource_groups_text = forms.CharField(
+        label="Resource groups (comma separated; empty: all)", required=False, max_length=4000
+    )
+    tags_text = forms.CharField(
+        label="Tags the VMs must carry (key=value, comma separated)",
+        required=False,
+        max_length=2000,
+    )
+    weekdays_list = forms.TypedMultipleChoiceField(
+        label="Weekdays",
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = BillingPolicy
+        fields = [
+            "name",
+            "kind",
+            "stopped_minutes",
+            "opt_out_tag",
+            "time_zone",
+            "quiet_start",
+            "quiet_end",
+            "at_time",
+            "notice_minutes",
+        ]
+        labels = {
+            "stopped_minutes": "Stopped (allocated) for more than (minutes)",
+            "opt_out_tag": "Opt-out tag (key=value; always wins)",
+            "time_zone": "Time zone (IANA name, e.g. Europe/Amsterdam)",
+            "quiet_start": "Quiet hours from (HH:MM, optional)",
+            "quiet_end": "Quiet hours until (HH:MM, optional)",
+            "at_time": "Deallocate at (HH:MM, time-of-day policies)",
+            "notice_minutes": "Notice period (minutes; 0: none)",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        policy = self.instance
+        if policy.pk and not self.is_bound:
+            self.initial["subscriptions_text"] = ", ".join(policy.subscriptions or [])
+            self.initial["resource_groups_text"] = ", ".join(policy.resource_groups or [])
+            self.initial["tags_text"] = ", ".join(
+                f"{k}={v}" for k, v in (policy.tags or {}).items()
+            )
+            self.initial["weekdays_list"] = policy.weekdays or []
+
+    def clean_time_zone(self) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        name = (self.cleaned_data.get("time_zone") or "UTC").strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                f"{name} is not a time zone name (try Europe/Amsterdam)."
+            ) from None
+        return name
+
+    def clean_opt_out_tag(self) -> str:
+        text = (self.cleaned_data.get("opt_out_tag") or "").strip()
+        if text and not text.partition("=")[0].strip():
+            raise ValidationError("Write the opt-out tag as key=value.")
+        return text
+
+    def clean_tags_text(self) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        for item in (self.cleaned_data.get("tags_text") or "").split(","):
+            if not item.strip():
+                continue
+            key, _, value = item.partition("=")
+            if not key.strip():
+                raise ValidationError(f"“{item.strip()}” is not key=value.")
+            tags[key.strip()] = value.strip()
+        return tags
+
+    def clean_subscriptions_text(self) -> list[str]:
+        ids = [word.lower() for word in _words(self.cleaned_data.get("subscriptions_text", ""))]
+        for value in ids:
+            if not re.fullmatch(r"[0-9a-f-]{36}", value):
+                raise ValidationError(f"{value} is not a subscription id.")
+        return ids
+
+    def clean_resource_groups_text(self) -> list[str]:
+        return [word.lower() for word in _words(self.cleaned_data.get("resource_groups_text", ""))]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("quiet_start"), data.get("quiet_end")
+        if (start is None) != (end is None):
+            raise ValidationError("Give both ends of the quiet hours, or neither.")
+        if data.get("kind") == PolicyKind.TIME_OF_DAY:
+            if data.get("at_time") is None:
+                self.add_error("at_time", "A time-of-day policy needs the time.")
+            if not data.get("weekdays_list"):
+                self.add_error("weekdays_list", "Choose at least one weekday.")
+            if not data.get("tags_text"):
+                self.add_error("tags_text", "A time-of-day policy acts on VMs with a tag: name it.")
+        elif data.get("kind") == PolicyKind.STOPPED_FOR and not data.get("stopped_minutes"):
+            self.add_error("stopped_minutes", "Give the minutes (at least 1).")
+        return data
+
+    def save(self, commit: bool = True) -> Any:
+        policy = super().save(commit=False)
+        policy.subscriptions = self.cleaned_data["subscriptions_text"]
+        policy.resource_groups = self.cleaned_data["resource_groups_text"]
+        policy.tags = self.cleaned_data["tags_text"]
+        policy.weekdays = sorted(self.cleaned_data.get("weekdays_list") or [])
+        return policy

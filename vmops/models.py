@@ -10,6 +10,11 @@ from contoso_images.operations.registry import Target
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
+_UNREAD = object()
+
+
+def _currency() -> str:
+    return str(getattr(settings, "PRICES_CURRENCY", "USD")).upper()
 
 
 class VirtualMachine(models.Model):
@@ -81,6 +86,25 @@ class VirtualMachine(models.Model):
     @property
     def is_billed_while_stopped(self) -> bool:
         return self.power_state == PowerState.STOPPED and not self.gone_at
+
+    @property
+    def waste_label(self) -> str:
+        """What a Stopped (allocated) VM costs per day for nothing ("" in other states), from
+        the list's ``with_prices`` annotation (a single row reads its price itself)."""
+        if not self.is_billed_while_stopped:
+            return ""
+        hourly: Any = getattr(self, "hourly_price", _UNREAD)
+        if hourly is _UNREAD:
+            found = ComputePrice.objects.filter(
+                region=self.location.lower(),
+                size=self.size.lower(),
+                os_type="Windows" if self.os_type.lower() == "windows" else "Linux",
+                currency=_currency(),
+            ).first()
+            hourly = found.hourly if found else None
+        if hourly is None:
+            return "no price found"
+        return f"{hourly * 24:,.2f} {_currency()}"
 
     @property
     def row_id(self) -> str:
@@ -191,3 +215,153 @@ class DeploymentSecret(models.Model):
 
     def __str__(self) -> str:
         return f"Secret of operation {self.operation_id}"
+
+
+# --- Prices and the billing guard ------------------------------------------------------------
+
+
+class ComputePrice(models.Model):
+    """A pay-as-you-go compute price per hour of one size in one region for one OS, as the
+    Azure Retail Prices API last said (a cache, refreshed daily by the ``prices`` sync).
+
+    A size without a row has no price: the pages say "no price found", never 0."""
+
+    region = models.CharField(max_length=50)
+    #: The ARM size name, lower-cased (``standard_d2s_v5``).
+    size = models.CharField(max_length=64)
+    #: "Linux" or "Windows": Windows meters carry the licence.
+    os_type = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    hourly = models.DecimalField(max_digits=16, decimal_places=6)
+    meter_name = models.CharField(max_length=200, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "size", "os_type", "currency"], name="compute_price_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.size} {self.os_type} in {self.region}: {self.hourly} {self.currency}/hour"
+
+
+class DiskPrice(models.Model):
+    """A managed disk tier's monthly price in one region (``P10 LRS``, ``E10 LRS``, ...)."""
+
+    region = models.CharField(max_length=50)
+    sku_name = models.CharField(max_length=30)
+    currency = models.CharField(max_length=3)
+    monthly = models.DecimalField(max_digits=16, decimal_places=6)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "sku_name", "currency"], name="disk_price_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_name} in {self.region}: {self.monthly} {self.currency}/month"
+
+
+class PolicyKind(models.TextChoices):
+    STOPPED_FOR = "stopped_for", "Deallocate VMs Stopped (allocated) for more than N minutes"
+    TIME_OF_DAY = "time_of_day", "Deallocate at a time of day"
+
+
+DEFAULT_OPT_OUT_TAG = "contoso-keep-allocated=true"
+
+
+class BillingPolicy(models.Model):
+    """One billing-guard policy: which VMs it deallocates, and when.
+
+    A new policy is a dry run (``enabled`` False) until someone who may manage policies
+    switches it on; its operations are asked for on behalf of ``changed_by``, the person who
+    last changed it, who answers for it in the audit record."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=PolicyKind.choices)
+    enabled = models.BooleanField(default=False, help_text="Off: dry run only.")
+    stopped_minutes = models.PositiveIntegerField(default=60)
+    #: Scope: subscription ids, resource group names (lower case), tags (all must match).
+    #: Empty lists: every subscription / resource group.
+    subscriptions = models.JSONField(default=list, blank=True)
+    resource_groups = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    #: ``key=value``: a VM carrying it is never touched, whatever else matches.
+    opt_out_tag = models.CharField(max_length=300, default=DEFAULT_OPT_OUT_TAG)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    #: Quiet hours (in ``time_zone``): the guard does nothing between them.
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    #: Time-of-day policies: when, on which weekdays (0 = Monday), and how long before the
+    #: VM pages say so (and an operator may skip tonight).
+    at_time = models.TimeField(null=True, blank=True)
+    weekdays = models.JSONField(default=list, blank=True)
+    notice_minutes = models.PositiveIntegerField(default=0)
+    #: The local date a time-of-day policy last acted on (it acts once a day).
+    last_acted_on = models.DateField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_policies", "Can define billing-guard policies")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def actor_name(self) -> str:
+        return f"billing guard: {self.name}"
+
+
+class PolicySkip(models.Model):
+    """An operator said "skip tonight" for one VM of a time-of-day policy."""
+
+    policy = models.ForeignKey(BillingPolicy, on_delete=models.CASCADE, related_name="skips")
+    vm = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="+")
+    #: The policy's local date it skips.
+    on_date = models.DateField()
+    skipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "vm", "on_date"], name="policy_skip_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} skips {self.vm_id} on {self.on_date}"
+
+
+class Deallocation(models.Model):
+    """A deallocation done from here (by a person or a policy), for "Saved so far": the
+    compute price at the time times how long the VM stayed deallocated."""
+
+    vm = models.ForeignKey(VirtualMachine, on_delete=models.CASCADE, related_name="+")
+    operation_id = models.BigIntegerField(unique=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    #: The policy's name when a billing guard asked for it.
+    policy_name = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    #: When it was seen running (or starting) again; null while it stays deallocated.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    #: The compute price per hour when it was deallocated (null: no price found).
+    hourly = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"deallocation of {self.vm_id} at {self.started_at:%Y-%m-%d %H:%M}"

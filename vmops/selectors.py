@@ -6,18 +6,24 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
+    Case,
     Count,
+    DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     TextField,
+    Value,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Lower
 
 from catalog.models import CatalogImage
 from contoso_images.core.models import Subscription
@@ -26,7 +32,7 @@ from contoso_images.operations import selectors as operation_selectors
 from contoso_images.operations.models import UNFINISHED_STATUSES, Operation, OperationStatus
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.columns import Column, visible_columns
-from vmops.models import BulkAction, ListPreference, VirtualMachine
+from vmops.models import BulkAction, ComputePrice, ListPreference, VirtualMachine
 from vmops.power import POWER_ACTIONS
 from vmops.services.lineage import risky_images_q
 
@@ -48,6 +54,10 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "-created": (F("created_at").desc(nulls_last=True), "name", "pk"),
     "changed": (F("settled_at").asc(nulls_last=True), "name", "pk"),
     "-changed": (F("settled_at").desc(nulls_last=True), "name", "pk"),
+    # Waste: what a Stopped (allocated) VM costs per day for nothing (``with_prices``);
+    # the costliest first when descending, VMs without a price last either way.
+    "waste": (F("waste_daily").asc(nulls_last=True), "name", "pk"),
+    "-waste": (F("waste_daily").desc(nulls_last=True), "name", "pk"),
 }
 #: A pseudo power-state filter: every VM that is stopped but still billed for compute.
 BILLED_STOPPED = "billed"
@@ -70,7 +80,39 @@ def vm_list(
 ) -> QuerySet[VirtualMachine]:
     """The filtered, sorted inventory (``unfinished_operations`` finds what runs on a page)."""
     qs = _filtered(vm_queryset(user=user).select_related("subscription"), filters)
-    return qs.order_by(*SORTS.get(sort, SORTS["name"]))
+    return with_prices(qs).order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+_MONEY: DecimalField[Any, Any] = DecimalField(max_digits=20, decimal_places=6)
+
+
+def with_prices(qs: QuerySet[VirtualMachine]) -> QuerySet[VirtualMachine]:
+    """Annotate each VM with its cached compute price per hour (``hourly_price``, None: no
+    price found) and its waste per day (``waste_daily``: the price of a day for a Stopped
+    (allocated) VM, 0 in any other state), in the same query: 10,000 VMs, one query."""
+    price = ComputePrice.objects.filter(
+        region=OuterRef("price_region"),
+        size=OuterRef("price_size"),
+        os_type=OuterRef("price_os"),
+        currency=str(getattr(settings, "PRICES_CURRENCY", "USD")).upper(),
+    ).values("hourly")[:1]
+    return qs.annotate(
+        price_region=Lower("location"),
+        price_size=Lower("size"),
+        price_os=Case(
+            When(os_type__iexact="windows", then=Value("Windows")), default=Value("Linux")
+        ),
+        hourly_price=Subquery(price, output_field=_MONEY),
+        waste_daily=Case(
+            When(
+                power_state=PowerState.STOPPED,
+                gone_at__isnull=True,
+                then=ExpressionWrapper(F("hourly_price") * Value(24), output_field=_MONEY),
+            ),
+            default=Value(0),
+            output_field=_MONEY,
+        ),
+    )
 
 
 def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet[VirtualMachine]:

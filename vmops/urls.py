@@ -5,6 +5,7 @@ from django.urls import path
 from contoso_images.core.sync_views import sync_refresh, sync_status_view
 from vmops import views
 from vmops.services.inventory import INVENTORY
+from vmops.services.prices import PRICES
 
 app_name = "vmops"
 
@@ -26,4 +27,16 @@ urlpatterns = [
     path("vms/<int:pk>/", views.vm_detail, name="vm_detail"),
     path("vms/<int:pk>/row/", views.vm_row_view, name="vm_row"),
     path("vms/<int:pk>/actions/<str:kind>/", views.vm_action, name="vm_action"),
+    path("vms/<int:pk>/skip-tonight/", views.vm_skip_tonight, name="vm_skip_tonight"),
+    path("billing/", views.billing, name="billing"),
+    path("billing/savings/", views.savings_page, name="savings"),
+    path("billing/prices/refresh/", sync_refresh, {"kind": PRICES}, name="prices_refresh"),
+    path(
+        "billing/prices/sync-status/", sync_status_view, {"kind": PRICES}, name="prices_sync_status"
+    ),
+    path("billing/policies/new/", views.policy_edit, name="policy_new"),
+    path("billing/policies/<int:pk>/", views.policy_detail, name="policy_detail"),
+    path("billing/policies/<int:pk>/edit/", views.policy_edit, name="policy_edit"),
+    path("billing/policies/<int:pk>/switch/", views.policy_switch, name="policy_switch"),
+    path("billing/policies/<int:pk>/delete/", views.policy_delete, name="policy_delete"),
 ]

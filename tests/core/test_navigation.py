@@ -24,15 +24,21 @@ def _nav(html: str) -> str:
 
 
 def test_sections_come_in_the_order_the_apps_registered():
-    assert [s.label for s in navigation.sections()] == ["VMs", "Captures", "Catalog", "Audit"]
+    assert [s.label for s in navigation.sections()] == [
+        "VMs",
+        "Captures",
+        "Catalog",
+        "Billing guard",
+        "Audit",
+    ]
 
 
 @pytest.mark.parametrize(
     ("fixture", "labels"),
     [
-        ("operator_user", ["VMs", "Captures", "Catalog"]),
-        ("reviewer_user", ["VMs", "Catalog"]),
-        ("auditor_user", ["Captures", "Catalog", "Audit"]),
+        ("operator_user", ["VMs", "Captures", "Catalog", "Billing guard"]),
+        ("reviewer_user", ["VMs", "Catalog", "Billing guard"]),
+        ("auditor_user", ["Captures", "Catalog", "Billing guard", "Audit"]),
         ("roleless_user", []),
     ],
 )

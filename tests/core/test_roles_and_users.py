@@ -19,10 +19,22 @@ EXPECTED = {
         "vmops.capture_virtualmachine",
         "vmops.deploy_virtualmachine",
         "vmops.delete_virtualmachine",
+        "vmops.view_billingpolicy",
         "catalog.view_catalog",
     },
-    "reviewers": {"vmops.view_virtualmachine", "catalog.view_catalog", "catalog.review_image"},
-    "auditors": {"audit.view_audit", "audit.export_audit", "catalog.view_catalog"},
+    "reviewers": {
+        "vmops.view_virtualmachine",
+        "vmops.view_billingpolicy",
+        "catalog.view_catalog",
+        "catalog.review_image",
+    },
+    # Billing-guard policies are read by every role; admins alone manage them.
+    "auditors": {
+        "audit.view_audit",
+        "audit.export_audit",
+        "catalog.view_catalog",
+        "vmops.view_billingpolicy",
+    },
 }
 
 

@@ -61,6 +61,9 @@ CLUSTER = {
     ("catalog.deprecate", "update_publishing", "after_accept"): "test_cluster_crashes.py",
     ("image.delete_partial", "delete", "while_watching"): "test_cluster_crashes.py "
     "(a managed image; in process: a gallery version)",
+    # The billing guard asks for vm.deallocate itself: each point, in process and through a
+    # real cluster, with the guard's schedule coming round while workers die.
+    ("vm.deallocate (billing guard)", "deallocate", "every point"): "vmops/test_guard_crashes.py",
 }
 
 

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from vmops.views.billing import (
+    billing,
+    policy_delete,
+    policy_detail,
+    policy_edit,
+    policy_switch,
+    savings_page,
+    vm_skip_tonight,
+)
 from vmops.views.bulk import vm_bulk, vm_bulk_deallocate, vm_bulk_results
 from vmops.views.deploy import deployment_detail, vm_delete, vm_delete_many, vm_deploy
 from vmops.views.inventory import (
@@ -17,6 +26,13 @@ __all__ = [
     "vm_delete",
     "vm_delete_many",
     "vm_deploy",
+    "billing",
+    "policy_delete",
+    "policy_detail",
+    "policy_edit",
+    "policy_switch",
+    "savings_page",
+    "vm_skip_tonight",
     "vm_action",
     "vm_bulk",
     "vm_bulk_deallocate",

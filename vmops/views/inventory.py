@@ -25,6 +25,7 @@ from vmops.export import EXPORT_BATCH, vm_csv_rows
 from vmops.forms import ColumnsForm, VmFilterForm
 from vmops.power import POWER_ACTIONS
 from vmops.rows import vm_row
+from vmops.services import prices
 from vmops.services.inventory import INVENTORY
 from vmops.services.preferences import list_columns_save
 from vmops.views.common import OPERATE, VIEW
@@ -76,7 +77,14 @@ def _overview_context(
     counts = selectors.vm_state_counts(user=request.user, filters=filters)
     overview = selectors.overview_of(counts)
     in_scope = filters.get("power_state") in (None, selectors.BILLED_STOPPED)
+    scope = selectors.vm_list(user=request.user, filters=filters).filter(gone_at__isnull=True)
+    cost = prices.totals(
+        scope.order_by().values_list("location", "size", "os_type", "power_state"),
+        prices.price_book(disks=False),
+    )
     return {
+        "cost": cost,
+        "estimate_note": prices.estimate_note(),
         "overview": overview,
         "on_risky_images": selectors.risky_image_count(user=request.user, filters=filters),
         "chart": power_state_chart(selectors.chart_rows_of(counts, filters.get("power_state"))),

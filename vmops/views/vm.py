@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -24,6 +27,7 @@ from vmops.forms import RowPollForm
 from vmops.models import VirtualMachine
 from vmops.power import is_power_action, power_action
 from vmops.rows import IDLE_POLL_SECONDS, VmRow, vm_row
+from vmops.services import guard, prices
 from vmops.services.lineage import image_warning
 from vmops.views.common import OPERATE, VIEW, get_vm, tell
 
@@ -177,6 +181,7 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if capture_selectors.may_view(request.user)
         else [],
         "lineage": image_warning(vm.catalog_image),
+        **_cost_context(vm, detail),
         "commands": vm_equivalent_commands(
             subscription_id=vm.subscription.subscription_id,
             resource_group=vm.resource_group,
@@ -184,6 +189,23 @@ def vm_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     }
     return render(request, "vmops/vm_detail.html", context)
+
+
+def _cost_context(vm: VirtualMachine, detail: azure.VirtualMachineDetail | None) -> dict[str, Any]:
+    """What the VM costs in its state, its disks, a billing guard's notice, what was saved."""
+    book = prices.price_book()
+    disks = prices.disk_figures(vm, detail.disks, book) if detail is not None else []
+    priced = [d.monthly for d in disks if d.monthly is not None]
+    saved = prices.savings(vm=vm)
+    return {
+        "cost": prices.vm_cost(vm, book),
+        "disk_figures": disks,
+        "disks_monthly": prices.money(sum(priced, Decimal(0))) if priced else "",
+        "disks_unpriced": len(disks) - len(priced),
+        "notices": guard.vm_notices(vm),
+        "vm_savings": prices.savings_summary(saved) if saved else None,
+        "estimate_note": prices.estimate_note(),
+    }
 
 
 @require_GET

@@ -39,7 +39,11 @@ BENCHMARK_MODULES = (
     "contoso_images.devtools.benchmarks.deploy",
 )
 #: Run only when asked for with --only (minutes of real-cluster work).
-ON_REQUEST_MODULES = ("contoso_images.devtools.benchmarks.soak",)
+ON_REQUEST_MODULES = (
+    "contoso_images.devtools.benchmarks.soak",
+    # Its own empty database (the VM benchmark leaves thousands of VMs in the shared one).
+    "contoso_images.devtools.benchmarks.prices",
+)
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
 #: Variables the sandbox must not inherit: they could point it at real data or services.
 INHERITED_PREFIXES_DROPPED = ("AZURE_", "DATABASE_", "REDIS_", "Q_", "DJANGO_", "AUDIT_")
@@ -69,8 +73,8 @@ class Command(BaseCommand):
             default=[],
             metavar="NAME",
             help=(
-                "run only this benchmark (arm_listing, vmops, catalog, audit, sync, deploy, soak); "
-                "repeatable"
+                "run only this benchmark (arm_listing, vmops, catalog, audit, sync, deploy, "
+                "prices, soak); repeatable"
             ),
         )
         parser.add_argument(
