@@ -87,6 +87,9 @@ class VmRow:
     #: The VM's age in words ("3 months"), and how long it has shown its state.
     age: str = ""
     since: str = ""
+    #: While an operation is unfinished: what the VM is doing and who asked, in words
+    #: ("Deallocating… (started by you 2 minutes ago)"), shown in place of the buttons.
+    busy: str = ""
 
     @property
     def offered(self) -> list[RowAction]:
@@ -121,8 +124,10 @@ def vm_row(
     can_operate: bool,
     refusal: str = "",
     confirm_open: str = "",
+    viewer_id: int | None = None,
 ) -> VmRow:
-    """The row of one VM; ``operation`` is its unfinished one or the one a poll watches."""
+    """The row of one VM; ``operation`` is its unfinished one or the one a poll watches;
+    ``viewer_id`` is the person looking (an operation they asked for is "started by you")."""
     unfinished = operation if operation is not None and operation.is_unfinished else None
     state = VmState.of(vm, busy_with=unfinished.label if unfinished else "")
     urls = {a.value: reverse("vmops:vm_action", args=[vm.pk, a.value]) for a in POWER_ACTIONS}
@@ -167,9 +172,31 @@ def vm_row(
         image=_image(vm),
         age=timesince(vm.created_at, depth=1) if vm.created_at else "",
         since=naturaltime(vm.in_state_since) if vm.in_state_since else "",
+        busy=_busy(unfinished, viewer_id) if unfinished else "",
         detail_url=reverse("vmops:vm_detail", args=[vm.pk]),
         row_url=reverse("vmops:vm_row", args=[vm.pk]),
     )
+
+
+def _busy(operation: Operation, viewer_id: int | None) -> str:
+    """"Deallocating… (started by you 2 minutes ago)": what the VM is doing, not a refusal
+    (the buttons' reason, "Deallocate is already in progress.", read like one)."""
+    kind = operation.kind.removeprefix("vm.")
+    try:
+        spec = power_action(kind)
+    except (KeyError, ValueError):
+        doing = f"{operation.label} in progress"
+    else:
+        doing = f"{spec.label}ing" if spec.ends_as_it_began else spec.transition.label
+    if operation.requested_by_id is None:
+        who = "the dashboard"
+    elif operation.requested_by_id == viewer_id:
+        who = "you"
+    else:
+        who = operation.requested_by.get_username()
+    verb = "queued" if operation.status == OperationStatus.QUEUED else "started"
+    when = naturaltime(operation.requested_at)
+    return f"{doing}… ({verb} by {who} {'just now' if when == 'now' else when})"
 
 
 def _image(vm: VirtualMachine) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -10,14 +11,13 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     TextField,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
 
 from contoso_images.core.models import Subscription
 from contoso_images.operations import selectors as operation_selectors
@@ -95,17 +95,50 @@ def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet
 
 def unfinished_operations(vms: list[VirtualMachine]) -> dict[int, Operation]:
     """The unfinished operation of each VM that has one, by VM id (one query)."""
-    by_target = operation_selectors.unfinished_by_target(vm.azure_id for vm in vms)
+    keys = [vm.azure_id for vm in vms]
+    if not keys:
+        return {}
+    # Who asked is shown on the row ("started by you"): joined, not one query per row.
+    rows = Operation.objects.filter(
+        target_key__in=keys, status__in=UNFINISHED_STATUSES
+    ).select_related("requested_by")
+    by_target = {op.target_key: op for op in rows}
     return {vm.pk: by_target[vm.azure_id] for vm in vms if vm.azure_id in by_target}
+
+
+class TagValue(Func):
+    """The text value of one tag, by its name, or NULL when the VM lacks the tag.
+
+    Django's key transforms read a key that looks like a whole number ("1", "-1") as an array
+    index: ``$[-1]`` is a JSON path error on SQLite (a 500 for ``?tag=-1``) and the wrong
+    element elsewhere. A tag name is always an object key, so the path here always quotes it.
+    """
+
+    output_field = TextField()
+
+    def __init__(self, key: str) -> None:
+        super().__init__(F("tags"))
+        self.key = key
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"JSON_EXTRACT({lhs}, %s)", [*params, "$." + json.dumps(self.key)]
+
+    def as_postgresql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"({lhs} ->> %s::text)", [*params, self.key]
 
 
 def _tag_filter(
     qs: QuerySet[VirtualMachine], key: str, value: str | None
 ) -> QuerySet[VirtualMachine]:
-    """VMs carrying tag ``key`` (with ``value`` when given). The key goes into a JSON path
-    that Django quotes, never into a lookup name: ``a__contains`` is just a key."""
-    # Cast: compared as text, not as JSON (the JSON lookups would parse the value as JSON).
-    tag = Cast(KeyTextTransform(key, "tags"), output_field=TextField())
+    """VMs carrying tag ``key`` (with ``value`` when given). The key goes into a quoted JSON
+    path parameter, never into a lookup name or SQL: ``a__contains`` is just a key."""
+    tag = TagValue(key)
     if value is None:
         return qs.alias(_tag=tag).filter(_tag__isnull=False)
     return qs.alias(_tag=tag).filter(_tag=value)

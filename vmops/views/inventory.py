@@ -43,7 +43,10 @@ def vm_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
     unfinished = selectors.unfinished_operations(list(page))
     can_operate = request.user.has_perm(OPERATE)
-    rows = [vm_row(vm, unfinished.get(vm.pk), can_operate=can_operate) for vm in page]
+    rows = [
+        vm_row(vm, unfinished.get(vm.pk), can_operate=can_operate, viewer_id=request.user.pk)
+        for vm in page
+    ]
     columns = selectors.list_columns(user=request.user)
     context: dict[str, Any] = {
         "form": form,
@@ -59,6 +62,7 @@ def vm_list(request: HttpRequest) -> HttpResponse:
         "querystring": querystring(request, drop=("page",)),
         # The list's URL is the page's URL, the partial's too (its filters are pushed).
         "next_url": request.get_full_path(),
+        "filter_notes": form.ignored(),
         "filter_fields": [
             (k, v) for k, v in request.GET.lists() if k in VmFilterForm.SELECTION and k != "sort"
         ],

@@ -41,6 +41,7 @@ def _row(
         can_operate=request.user.has_perm(OPERATE),
         refusal=refusal,
         confirm_open=confirm_open,
+        viewer_id=request.user.pk,
     )
 
 
