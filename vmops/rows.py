@@ -195,8 +195,9 @@ def _busy(operation: Operation, viewer_id: int | None) -> str:
     else:
         who = operation.requested_by.get_username()
     verb = "queued" if operation.status == OperationStatus.QUEUED else "started"
-    when = naturaltime(operation.requested_at)
-    return f"{doing}… ({verb} by {who} {'just now' if when == 'now' else when})"
+    recent = timezone.now() - operation.requested_at < timedelta(minutes=1)
+    when = "just now" if recent else naturaltime(operation.requested_at)
+    return f"{doing}… ({verb} by {who} {when})"
 
 
 def _image(vm: VirtualMachine) -> str:
