@@ -500,7 +500,6 @@ def list_scaling(
                 bare[size] = _bare_ratio(client, url)
     finally:
         VirtualMachine.objects.filter(subscription=subscription).delete()
-        _after_seed()
         subscription.delete()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     rows: Rows = [(f"machine: {os.cpu_count()} cores, load average {load}", "")]
@@ -565,11 +564,6 @@ def _seed_to(subscription: Any, size: int) -> None:
             batch = []
     if batch:
         VirtualMachine.objects.bulk_create(batch)
-    _after_seed()
-
-
-def _after_seed() -> None:
-    """What a sync does once it has written the inventory."""
 
 
 def _deep_page_url(client: Client, url: str) -> str:
