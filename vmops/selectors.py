@@ -117,9 +117,7 @@ def _search(qs: QuerySet[VirtualMachine], text: str) -> QuerySet[VirtualMachine]
     )
     if connection.vendor == "sqlite" and len(text) >= TRIGRAM:
         phrase = '"' + text.replace('"', '""') + '"'
-        found = RawSQL(
-            "SELECT rowid FROM vmops_vm_search WHERE vmops_vm_search MATCH %s", [phrase]
-        )
+        found = RawSQL("SELECT rowid FROM vmops_vm_search WHERE vmops_vm_search MATCH %s", [phrase])
         return qs.filter(like, pk__in=found)
     return qs.filter(like)
 
@@ -315,9 +313,7 @@ def _counted(*, user: Any, filters: dict[str, Any]) -> QuerySet[Any]:
     if value := filters.get("os_type"):
         rows = rows.filter(os_type=value)
     return (
-        rows.values("resource_group", "power_state", "generalized")
-        .annotate(n=Sum("n"))
-        .order_by()
+        rows.values("resource_group", "power_state", "generalized").annotate(n=Sum("n")).order_by()
     )
 
 

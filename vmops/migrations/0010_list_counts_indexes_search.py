@@ -9,73 +9,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0007_sync_state_leaves_subscription'),
-        ('vmops', '0009_sync_request_moves_to_core'),
+        ("core", "0007_sync_state_leaves_subscription"),
+        ("vmops", "0009_sync_request_moves_to_core"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InventoryCount',
+            name="InventoryCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resource_group', models.CharField(max_length=90)),
-                ('location', models.CharField(max_length=50)),
-                ('os_type', models.CharField(max_length=16)),
-                ('power_state', models.CharField(max_length=16)),
-                ('generalized', models.BooleanField()),
-                ('n', models.IntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("resource_group", models.CharField(max_length=90)),
+                ("location", models.CharField(max_length=50)),
+                ("os_type", models.CharField(max_length=16)),
+                ("power_state", models.CharField(max_length=16)),
+                ("generalized", models.BooleanField()),
+                ("n", models.IntegerField()),
             ],
         ),
         migrations.RemoveIndex(
-            model_name='virtualmachine',
-            name='vmops_virtu_power_s_b136a9_idx',
+            model_name="virtualmachine",
+            name="vmops_virtu_power_s_b136a9_idx",
         ),
         migrations.RemoveIndex(
-            model_name='virtualmachine',
-            name='vmops_virtu_resourc_809352_idx',
+            model_name="virtualmachine",
+            name="vmops_virtu_resourc_809352_idx",
         ),
         migrations.RemoveIndex(
-            model_name='virtualmachine',
-            name='vmops_virtu_locatio_67420c_idx',
+            model_name="virtualmachine",
+            name="vmops_virtu_locatio_67420c_idx",
         ),
         migrations.RemoveIndex(
-            model_name='virtualmachine',
-            name='vmops_virtu_name_792b46_idx',
+            model_name="virtualmachine",
+            name="vmops_virtu_name_792b46_idx",
         ),
         migrations.AddIndex(
-            model_name='virtualmachine',
-            index=models.Index(fields=['name', 'resource_group', 'id'], name='vm_by_name'),
+            model_name="virtualmachine",
+            index=models.Index(fields=["name", "resource_group", "id"], name="vm_by_name"),
         ),
         migrations.AddIndex(
-            model_name='virtualmachine',
-            index=models.Index(fields=['power_state', 'name', 'resource_group', 'id'], name='vm_by_state'),
+            model_name="virtualmachine",
+            index=models.Index(
+                fields=["power_state", "name", "resource_group", "id"], name="vm_by_state"
+            ),
         ),
         migrations.AddIndex(
-            model_name='virtualmachine',
-            index=models.Index(fields=['resource_group', 'name', 'id'], name='vm_by_group'),
+            model_name="virtualmachine",
+            index=models.Index(fields=["resource_group", "name", "id"], name="vm_by_group"),
         ),
         migrations.AddIndex(
-            model_name='virtualmachine',
-            index=models.Index(fields=['location', 'name', 'id'], name='vm_by_location'),
+            model_name="virtualmachine",
+            index=models.Index(fields=["location", "name", "id"], name="vm_by_location"),
         ),
         migrations.AddIndex(
-            model_name='virtualmachine',
-            index=models.Index(fields=['size', 'name', 'id'], name='vm_by_size'),
+            model_name="virtualmachine",
+            index=models.Index(fields=["size", "name", "id"], name="vm_by_size"),
         ),
         migrations.AddIndex(
-            model_name='virtualmachine',
-            index=models.Index(fields=['image_label', 'name', 'id'], name='vm_by_image'),
+            model_name="virtualmachine",
+            index=models.Index(fields=["image_label", "name", "id"], name="vm_by_image"),
         ),
         migrations.AddField(
-            model_name='inventorycount',
-            name='subscription',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='core.subscription'),
+            model_name="inventorycount",
+            name="subscription",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="core.subscription",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='inventorycount',
-            constraint=models.UniqueConstraint(fields=('subscription', 'resource_group', 'location', 'os_type', 'power_state', 'generalized'), name='inventory_count_key'),
+            model_name="inventorycount",
+            constraint=models.UniqueConstraint(
+                fields=(
+                    "subscription",
+                    "resource_group",
+                    "location",
+                    "os_type",
+                    "power_state",
+                    "generalized",
+                ),
+                name="inventory_count_key",
+            ),
         ),
     ]
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +21,9 @@ from contoso_images.core.http import querystring, redirect_back
 from contoso_images.core.sync import sync_status
 from vmops import selectors
 from vmops.chart import power_state_chart
-from vmops.columns import header_cells
+from vmops.columns import OPTIONAL_COLUMNS, header_cells, shown
 from vmops.export import EXPORT_BATCH, vm_csv_rows
-from vmops.forms import ColumnsForm, VmFilterForm
+from vmops.forms import ColumnsForm, VmFilterForm, quick_select
 from vmops.power import POWER_ACTIONS
 from vmops.rows import vm_row
 from vmops.services.inventory import INVENTORY
@@ -30,6 +31,8 @@ from vmops.services.preferences import list_columns_save
 from vmops.views.common import OPERATE, VIEW
 
 PAGE_SIZE = 50
+#: The filter form's choice fields, written out by ``quick_select``.
+SELECTS = ("subscription", "resource_group", "power_state", "os_type", "location")
 #: The parameters that say which page: dropped from every link that changes the view.
 PAGING = ("page", "after", "before")
 
@@ -48,27 +51,39 @@ def vm_list(request: HttpRequest) -> HttpResponse:
     )
     unfinished = selectors.unfinished_operations(list(page))
     can_operate = request.user.has_perm(OPERATE)
+    # The list's URL is the page's URL, the partial's too (its filters are pushed).
+    next_url = request.get_full_path()
+    token = get_token(request)  # one token for the page's forms
     rows = [
-        vm_row(vm, unfinished.get(vm.pk), can_operate=can_operate, viewer_id=request.user.pk)
+        vm_row(
+            vm,
+            unfinished.get(vm.pk),
+            can_operate=can_operate,
+            viewer_id=request.user.pk,
+            next_url=next_url,
+            csrf_token=token,
+        )
         for vm in page
     ]
     columns = selectors.list_columns(user=request.user)
+    shown_keys = shown(columns)
     context: dict[str, Any] = {
         "form": form,
         "page": page,
         "rows": rows,
         "sort": sort,
         "columns": columns,
+        "shown": shown_keys,
+        "selects": {name: quick_select(form[name]) for name in SELECTS},
         "headers": header_cells(
             columns, sort=sort, querystring=querystring(request, drop=(*PAGING, "sort"))
         ),
-        "column_form": ColumnsForm(initial={"columns": [c.key for c in columns]}),
+        "column_choices": [(c.key, c.label, c.key in shown_keys) for c in OPTIONAL_COLUMNS],
         "power_actions": POWER_ACTIONS,
         "querystring": querystring(request, drop=PAGING),
         "next_cursor": selectors.cursor_of(page[-1], sort) if page.has_next() else "",
         "previous_cursor": selectors.cursor_of(page[0], sort) if page.has_previous() else "",
-        # The list's URL is the page's URL, the partial's too (its filters are pushed).
-        "next_url": request.get_full_path(),
+        "next_url": next_url,
         "filter_notes": form.ignored(),
         "filter_fields": [
             (k, v) for k, v in request.GET.lists() if k in VmFilterForm.SELECTION and k != "sort"
