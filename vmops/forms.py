@@ -150,7 +150,9 @@ class VmFilterForm(forms.Form):
             elif choices:
                 notes.append(f"{label.capitalize()} “{raw}” is not one of the list's; showing all.")
             else:
-                notes.append(f"{label.capitalize()} “{raw}”: {' '.join(errors)} Showing all.")
+                notes.append(
+                    f"{label.capitalize()} “{raw}”: {' '.join(str(e) for e in errors)} Showing all."
+                )
         return notes
 
     def sort_order(self) -> str:

@@ -249,7 +249,8 @@ def _busy(operation: Operation, viewer_id: int | None) -> str:
     elif operation.requested_by_id == viewer_id:
         who = "you"
     else:
-        who = operation.requested_by.get_username()
+        requester = operation.requested_by
+        who = requester.get_username() if requester else "someone"
     verb = "queued" if operation.status == OperationStatus.QUEUED else "started"
     recent = timezone.now() - operation.requested_at < timedelta(minutes=1)
     when = "just now" if recent else naturaltime(operation.requested_at)

@@ -211,9 +211,7 @@ class TagValue(Func):
         lhs, params = compiler.compile(self.source_expressions[0])
         return f"JSON_EXTRACT({lhs}, %s)", [*params, "$." + json.dumps(self.key)]
 
-    def as_postgresql(  # type: ignore[override]
-        self, compiler: Any, connection: Any, **extra: Any
-    ) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         lhs, params = compiler.compile(self.source_expressions[0])
         return f"({lhs} ->> %s::text)", [*params, self.key]
 

@@ -104,7 +104,7 @@ def _page(request: HttpRequest, vms: Any, *, sort: str, total: int) -> Page:
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
     if after or before:
         try:
-            number = paginator.validate_number(request.GET.get("page"))
+            number = paginator.validate_number(request.GET.get("page") or 1)
         except InvalidPage:
             number = 0
         rows = (
