@@ -19,6 +19,37 @@ if TYPE_CHECKING:
     from vmops.rows import RowAction, VmRow
 
 
+def state_html(row: VmRow) -> SafeString:
+    """The power state cell: badges, the progress bar while something runs, and the notes
+    (an operation's progress, an error with Azure's code, the billing warning)."""
+    parts = [
+        format_html('<span class="state {}">{}</span> ', cls, label) for cls, label in row.badges
+    ]
+    if row.show_progress:
+        parts.append(
+            format_html(
+                '<span class="progress indeterminate" role="progressbar" aria-label="{}">'
+                "<span></span></span>",
+                row.progress_label,
+            )
+        )
+    for note in row.notes:
+        if note.kind == "progress":
+            parts.append(
+                format_html(
+                    '<span class="op-note"><strong>{}</strong> · {}</span>', note.code, note.text
+                )
+            )
+        elif note.kind == "error":
+            code = format_html(" <code>{}</code>", note.code) if note.code else ""
+            parts.append(format_html('<span class="op-error">{}{}</span>', note.text, code))
+        elif note.kind == "billing":
+            parts.append(format_html('<span class="billing-warning">{}</span>', note.text))
+        else:
+            parts.append(format_html('<span class="op-note">{}</span>', note.text))
+    return mark_safe("".join(parts))  # noqa: S308 - every part above is format_html'd
+
+
 def actions_html(row: VmRow, *, all_actions: bool) -> SafeString:
     """The ``<div class="actions">`` of a row (and the VM page's reasons list)."""
     target = "closest section" if all_actions else "closest tr"

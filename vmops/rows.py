@@ -23,7 +23,7 @@ from contoso_images.operations.models import Operation, OperationStatus
 from vmops.choices import PowerState
 from vmops.models import VirtualMachine
 from vmops.power import POWER_ACTIONS, power_action
-from vmops.row_html import actions_html
+from vmops.row_html import actions_html, state_html
 from vmops.rules import VmState
 
 #: Operations older than this are polled less often: Azure takes minutes, not seconds.
@@ -96,6 +96,11 @@ class VmRow:
     #: While an operation is unfinished: what the VM is doing and who asked, in words
     #: ("Deallocating… (started by you 2 minutes ago)"), shown in place of the buttons.
     busy: str = ""
+
+    @property
+    def state_html(self) -> SafeString:
+        """The power state cell (badges, progress, notes)."""
+        return state_html(self)
 
     @property
     def list_actions_html(self) -> SafeString:
