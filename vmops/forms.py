@@ -11,6 +11,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from vmops.choices import PowerState
 from vmops.columns import OPTIONAL_COLUMNS
@@ -28,6 +30,9 @@ POWER_STATE_FILTERS = [
 ]
 #: Old links and the tiles may still say power_state=stopped: it means the billed filter.
 POWER_STATE_ALIASES = {PowerState.STOPPED.value: BILLED_STOPPED}
+
+#: A filter with more options than this is not spelled out in the "not one of" sentence.
+MAX_NAMED_CHOICES = 12
 
 _ASCII_ID = re.compile(r"\A[0-9]{1,18}\Z")
 _TAG = re.compile(r"\A(?P<key>[^=]+?)\s*(?:=\s*(?P<value>.*))?\Z", re.S)
@@ -76,7 +81,8 @@ class TagFilterField(forms.CharField):
 
 
 class VmFilterForm(forms.Form):
-    """The list's filters; invalid values are ignored rather than failing the page."""
+    """The list's filters; an invalid value is dropped, and :meth:`ignored` says so on the
+    page, rather than failing it."""
 
     q = forms.CharField(required=False, max_length=100, label="Search")
     subscription = forms.ChoiceField(required=False, label="Subscription")
@@ -129,6 +135,33 @@ class VmFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         return {k: v for k, v in data.items() if v and k != "sort"}
 
+    def ignored(self) -> list[str]:
+        """Each filter value the list could not use, in a sentence that says the list shows
+        everything that filter would have narrowed (``?power_state=bogus`` lists all VMs, and
+        the page says so rather than pretend it filtered)."""
+        self.is_valid()
+        notes = []
+        for name, errors in self.errors.items():
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            raw = str(self.data.get(name, ""))[:60]
+            label = str(field.label or name).lower()
+            choices = [str(text) for value, text in getattr(field, "choices", []) if value]
+            if name == "sort":
+                notes.append(f"Sort “{raw}” is not a column the list sorts by; sorted by name.")
+            elif choices and len(choices) <= MAX_NAMED_CHOICES:
+                notes.append(
+                    f"{label.capitalize()} “{raw}” is not one of {', '.join(choices)}; showing all."
+                )
+            elif choices:
+                notes.append(f"{label.capitalize()} “{raw}” is not one of the list's; showing all.")
+            else:
+                notes.append(
+                    f"{label.capitalize()} “{raw}”: {' '.join(str(e) for e in errors)} Showing all."
+                )
+        return notes
+
     def sort_order(self) -> str:
         self.is_valid()
         return getattr(self, "cleaned_data", {}).get("sort") or "name"
@@ -155,6 +188,24 @@ class VmFilterForm(forms.Form):
         if filters.get("image_risk"):
             parts.append("on a deprecated, past end-of-life or rejected image")
         return ", ".join(parts)
+
+
+def quick_select(field: forms.BoundField) -> SafeString:
+    """A ``<select>`` of a choice field, written out with ``format_html``: Django's widget
+    renders each option through a template, which cost the list page more than its rows."""
+    current = str(field.value() or "")
+    choices = getattr(field.field, "choices", [])
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, mark_safe(" selected") if str(value) == current else "", label)
+            for value, label in choices
+        ),
+    )
+    return format_html(
+        '<select name="{}" id="{}">{}</select>', field.html_name, field.id_for_label, options
+    )
 
 
 class RowPollForm(forms.Form):

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from contoso_images.operations.models import Operation, OperationStatus
 from vmops.choices import PowerState
 from vmops.models import VirtualMachine
 from vmops.power import POWER_ACTIONS, power_action
+from vmops.row_html import actions_html, state_html
 from vmops.rules import VmState
 
 #: Operations older than this are polled less often: Azure takes minutes, not seconds.
@@ -87,6 +91,26 @@ class VmRow:
     #: The VM's age in words ("3 months"), and how long it has shown its state.
     age: str = ""
     since: str = ""
+    #: The page's CSRF token, written into each action's form (``row_html``).
+    csrf_token: str = ""
+    #: While an operation is unfinished: what the VM is doing and who asked, in words
+    #: ("Deallocating… (started by you 2 minutes ago)"), shown in place of the buttons.
+    busy: str = ""
+
+    @property
+    def state_html(self) -> SafeString:
+        """The power state cell (badges, progress, notes)."""
+        return state_html(self)
+
+    @property
+    def list_actions_html(self) -> SafeString:
+        """The list's actions cell (what the VM can do now)."""
+        return actions_html(self, all_actions=False)
+
+    @property
+    def page_actions_html(self) -> SafeString:
+        """The VM page's actions: all four, the others disabled with the reason."""
+        return actions_html(self, all_actions=True)
 
     @property
     def offered(self) -> list[RowAction]:
@@ -121,11 +145,18 @@ def vm_row(
     can_operate: bool,
     refusal: str = "",
     confirm_open: str = "",
+    viewer_id: int | None = None,
+    next_url: str = "",
+    csrf_token: str = "",
 ) -> VmRow:
-    """The row of one VM; ``operation`` is its unfinished one or the one a poll watches."""
+    """The row of one VM; ``operation`` is its unfinished one or the one a poll watches;
+    ``viewer_id`` is the person looking (an operation they asked for is "started by you");
+    ``next_url`` is where a form posted without JavaScript comes back to (in the action's
+    query string, once per button, not a hidden field per form)."""
     unfinished = operation if operation is not None and operation.is_unfinished else None
     state = VmState.of(vm, busy_with=unfinished.label if unfinished else "")
-    urls = {a.value: reverse("vmops:vm_action", args=[vm.pk, a.value]) for a in POWER_ACTIONS}
+    links = _links(vm.pk, next_url)
+    urls = links.actions
     actions = []
     for action in POWER_ACTIONS:
         availability = action.availability(state)
@@ -167,9 +198,68 @@ def vm_row(
         image=_image(vm),
         age=timesince(vm.created_at, depth=1) if vm.created_at else "",
         since=naturaltime(vm.in_state_since) if vm.in_state_since else "",
-        detail_url=reverse("vmops:vm_detail", args=[vm.pk]),
-        row_url=reverse("vmops:vm_row", args=[vm.pk]),
+        busy=_busy(unfinished, viewer_id) if unfinished else "",
+        csrf_token=csrf_token,
+        detail_url=links.detail,
+        row_url=links.row,
     )
+
+
+#: Stands in for the VM id and action in URLs reversed once: the rows substitute them.
+_PK, _KIND = 987654321, "__kind__"
+
+
+@dataclass(frozen=True)
+class _Links:
+    detail: str
+    row: str
+    actions: dict[str, str]
+
+
+@lru_cache(maxsize=8)
+def _patterns(prefix: str) -> tuple[str, str, str]:
+    """The VM page, row and action URLs, reversed once per script prefix (not six
+    ``reverse`` calls per row: fifty rows, four buttons each)."""
+    return (
+        reverse("vmops:vm_detail", args=[_PK]),
+        reverse("vmops:vm_row", args=[_PK]),
+        reverse("vmops:vm_action", args=[_PK, _KIND]),
+    )
+
+
+def _links(pk: int, next_url: str) -> _Links:
+    detail, row, action = _patterns(get_script_prefix())
+    ident = str(pk)
+    query = f"?{urlencode({'next': next_url})}" if next_url else ""
+    base = action.replace(str(_PK), ident)
+    return _Links(
+        detail=detail.replace(str(_PK), ident),
+        row=row.replace(str(_PK), ident),
+        actions={a.value: base.replace(_KIND, a.value) + query for a in POWER_ACTIONS},
+    )
+
+
+def _busy(operation: Operation, viewer_id: int | None) -> str:
+    """ "Deallocating… (started by you 2 minutes ago)": what the VM is doing, not a refusal
+    (the buttons' reason, "Deallocate is already in progress.", read like one)."""
+    kind = operation.kind.removeprefix("vm.")
+    try:
+        spec = power_action(kind)
+    except (KeyError, ValueError):
+        doing = f"{operation.label} in progress"
+    else:
+        doing = f"{spec.label}ing" if spec.ends_as_it_began else spec.transition.label
+    if operation.requested_by_id is None:
+        who = "the dashboard"
+    elif operation.requested_by_id == viewer_id:
+        who = "you"
+    else:
+        requester = operation.requested_by
+        who = requester.get_username() if requester else "someone"
+    verb = "queued" if operation.status == OperationStatus.QUEUED else "started"
+    recent = timezone.now() - operation.requested_at < timedelta(minutes=1)
+    when = "just now" if recent else naturaltime(operation.requested_at)
+    return f"{doing}… ({verb} by {who} {when})"
 
 
 def _image(vm: VirtualMachine) -> str:

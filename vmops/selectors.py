@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     TextField,
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Lower
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 
 from catalog.models import CatalogImage
 from contoso_images.core.models import Subscription
@@ -32,7 +36,7 @@ from contoso_images.operations import selectors as operation_selectors
 from contoso_images.operations.models import UNFINISHED_STATUSES, Operation, OperationStatus
 from vmops.choices import TRANSITIONAL_POWER_STATES, PowerState
 from vmops.columns import Column, visible_columns
-from vmops.models import BulkAction, ComputePrice, ListPreference, VirtualMachine
+from vmops.models import BulkAction, ComputePrice, InventoryCount, ListPreference, VirtualMachine
 from vmops.power import POWER_ACTIONS
 from vmops.services.lineage import risky_images_q
 
@@ -58,6 +62,12 @@ SORTS: dict[str, tuple[Any, ...]] = {
     # the costliest first when descending, VMs without a price last either way.
     "waste": (F("waste_daily").asc(nulls_last=True), "name", "pk"),
     "-waste": (F("waste_daily").desc(nulls_last=True), "name", "pk"),
+}
+#: The sorts a page can seek by (every key a plain column): ``(field, descending)`` each.
+KEYSET_SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    name: tuple((key.lstrip("-"), key.startswith("-")) for key in keys)
+    for name, keys in SORTS.items()
+    if all(isinstance(key, str) for key in keys)
 }
 #: A pseudo power-state filter: every VM that is stopped but still billed for compute.
 BILLED_STOPPED = "billed"
@@ -133,53 +143,158 @@ def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet
     if filters.get("image_risk"):
         qs = qs.filter(catalog_image__in=CatalogImage.objects.filter(risky_images_q()))
     if value := filters.get("q"):
-        qs = qs.filter(
-            Q(name__icontains=value)
-            | Q(resource_group__icontains=value)
-            | Q(size__icontains=value)
-            | Q(image_label__icontains=value)
-        )
+        qs = _search(qs, value)
     return qs
 
 
-def risky_image_count(*, user: Any, filters: dict[str, Any] | None = None) -> int:
+def risky_image_count(*, user: Person, filters: dict[str, Any] | None = None) -> int:
     """The tile "On a deprecated, past end-of-life or rejected image" (one query)."""
     return _filtered(vm_queryset(user=user), {**(filters or {}), "image_risk": True}).count()
 
 
+#: The trigram index finds substrings of three characters or more.
+TRIGRAM = 3
+
+
+def _search(qs: QuerySet[VirtualMachine], text: str) -> QuerySet[VirtualMachine]:
+    """VMs whose name, resource group, size or image contains ``text`` (any case).
+
+    The LIKE comparisons decide, as they always did; an index narrows the rows they read. On
+    SQLite that is the FTS5 trigram table ``vmops_vm_search`` (kept by triggers), which
+    matches a superset (it folds case beyond ASCII); on PostgreSQL, trigram GIN indexes on the
+    very expressions icontains compares. Shorter text than a trigram reads every row.
+    """
+    like = (
+        Q(name__icontains=text)
+        | Q(resource_group__icontains=text)
+        | Q(size__icontains=text)
+        | Q(image_label__icontains=text)
+    )
+    if connection.vendor == "sqlite" and len(text) >= TRIGRAM:
+        phrase = '"' + text.replace('"', '""') + '"'
+        found = RawSQL("SELECT rowid FROM vmops_vm_search WHERE vmops_vm_search MATCH %s", [phrase])
+        return qs.filter(like, pk__in=found)
+    return qs.filter(like)
+
+
+def cursor_of(vm: VirtualMachine, sort: str) -> str:
+    """The sort key of one row, as a URL-safe token: the next page starts after it."""
+    fields = KEYSET_SORTS.get(sort)
+    if not fields:
+        return ""
+    values = [getattr(vm, field) for field, _ in fields]
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _cursor_values(token: str, sort: str) -> list[Any] | None:
+    """The values of a cursor token, or None for anything that is not one of ours."""
+    fields = KEYSET_SORTS.get(sort)
+    if not fields or not token or len(token) > MAX_CURSOR:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != len(fields):
+        return None
+    if not all(isinstance(v, str) for v in values[:-1]) or type(values[-1]) is not int:
+        return None
+    return values
+
+
+#: Longer is not a cursor of ours (a 400-character image label, JSON, base64).
+MAX_CURSOR = 2_000
+
+
+def seek_page(
+    qs: QuerySet[VirtualMachine], *, sort: str, after: str = "", before: str = "", size: int
+) -> list[VirtualMachine] | None:
+    """The ``size`` rows after (or before) a cursor, read from the sort's index by their
+    key: a deep page costs what page 1 does, where an OFFSET reads every row before it.
+    None when there is no usable cursor (the caller counts pages the usual way)."""
+    backwards = not after and bool(before)
+    values = _cursor_values(after or before, sort)
+    if values is None:
+        return None
+    fields = KEYSET_SORTS[sort]
+    beyond = Q()
+    for i, (field, descending) in enumerate(fields):
+        step = Q(**{f"{field}__{'lt' if descending != backwards else 'gt'}": values[i]})
+        for earlier, (name, _) in enumerate(fields[:i]):
+            step &= Q(**{name: values[earlier]})
+        beyond |= step
+    first, descending = fields[0]
+    # A plain range on the leading column as well, so the database seeks, not scans.
+    lead = Q(**{f"{first}__{'lte' if descending != backwards else 'gte'}": values[0]})
+    rows = qs.filter(lead, beyond)
+    if backwards:
+        rows = rows.order_by(*(name if desc else f"-{name}" for name, desc in fields))
+    found = list(rows[:size])
+    return found[::-1] if backwards else found
+
+
 def unfinished_operations(vms: list[VirtualMachine]) -> dict[int, Operation]:
     """The unfinished operation of each VM that has one, by VM id (one query)."""
-    by_target = operation_selectors.unfinished_by_target(vm.azure_id for vm in vms)
+    keys = [vm.azure_id for vm in vms]
+    if not keys:
+        return {}
+    # Who asked is shown on the row ("started by you"): joined, not one query per row.
+    rows = Operation.objects.filter(
+        target_key__in=keys, status__in=UNFINISHED_STATUSES
+    ).select_related("requested_by")
+    by_target = {op.target_key: op for op in rows}
     return {vm.pk: by_target[vm.azure_id] for vm in vms if vm.azure_id in by_target}
+
+
+class TagValue(Func):
+    """The text value of one tag, by its name, or NULL when the VM lacks the tag.
+
+    Django's key transforms read a key that looks like a whole number ("1", "-1") as an array
+    index: ``$[-1]`` is a JSON path error on SQLite (a 500 for ``?tag=-1``) and the wrong
+    element elsewhere. A tag name is always an object key, so the path here always quotes it.
+    """
+
+    output_field = TextField()
+
+    def __init__(self, key: str) -> None:
+        super().__init__(F("tags"))
+        self.key = key
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"JSON_EXTRACT({lhs}, %s)", [*params, "$." + json.dumps(self.key)]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"({lhs} ->> %s::text)", [*params, self.key]
 
 
 def _tag_filter(
     qs: QuerySet[VirtualMachine], key: str, value: str | None
 ) -> QuerySet[VirtualMachine]:
-    """VMs carrying tag ``key`` (with ``value`` when given). The key goes into a JSON path
-    that Django quotes, never into a lookup name: ``a__contains`` is just a key."""
-    # Cast: compared as text, not as JSON (the JSON lookups would parse the value as JSON).
-    tag = Cast(KeyTextTransform(key, "tags"), output_field=TextField())
+    """VMs carrying tag ``key`` (with ``value`` when given). The key goes into a quoted JSON
+    path parameter, never into a lookup name or SQL: ``a__contains`` is just a key."""
+    tag = TagValue(key)
     if value is None:
         return qs.alias(_tag=tag).filter(_tag__isnull=False)
     return qs.alias(_tag=tag).filter(_tag=value)
 
 
-def _pending(kinds: list[str]) -> Exists:
-    """True for a VM with an unfinished operation of one of these kinds (an index probe)."""
-    return Exists(
-        Operation.objects.filter(
-            target_key=OuterRef("azure_id"), status__in=UNFINISHED_STATUSES, kind__in=kinds
-        )
-    )
+def _pending(kinds: list[str]) -> Q:
+    """True for a VM with an unfinished operation of one of these kinds. The unfinished
+    operations are few: read once (not once per VM, as a correlated EXISTS would)."""
+    busy = Operation.objects.filter(status__in=UNFINISHED_STATUSES, kind__in=kinds)
+    return Q(azure_id__in=busy.values("target_key"))
 
 
 def _shown_in(states: tuple[str, ...]) -> Q:
     """VMs the rows show in one of ``states``: the pending state of an unfinished power
     operation, else the cached power state."""
     kinds = [kind for kind, state in PENDING_STATES.items() if state in states]
-    shown = Q(power_state__in=states) & ~Q(_pending(list(PENDING_STATES)))
-    return shown | Q(_pending(kinds)) if kinds else shown
+    shown = Q(power_state__in=states) & ~_pending(list(PENDING_STATES))
+    return shown | _pending(kinds) if kinds else shown
 
 
 def _power_state_filter(qs: QuerySet[VirtualMachine], value: str) -> QuerySet[VirtualMachine]:
@@ -206,13 +321,16 @@ def vm_state_counts(*, user: Person, filters: dict[str, Any] | None = None) -> l
     """VMs by resource group and state as the rows show them (a queued Deallocate counts as
     "deallocating"), for every filter but the power state one, in two queries: the cached
     states grouped, then the few VMs with an unfinished power operation moved over."""
-    scope = _filtered(
-        vm_queryset(user=user),
-        {k: v for k, v in (filters or {}).items() if k != "power_state"},
-    )
+    scoped = {k: v for k, v in (filters or {}).items() if k != "power_state"}
+    scope = _filtered(vm_queryset(user=user), scoped)
     counts: Counter[tuple[str, str, bool]] = Counter()
     keys = ("resource_group", "power_state", "generalized")
-    for row in scope.values(*keys).annotate(n=Count("pk")).order_by():
+    grouped = (
+        _counted(user=user, filters=scoped)
+        if set(scoped) <= COUNTED_FILTERS
+        else scope.values(*keys).annotate(n=Count("pk")).order_by()
+    )
+    for row in grouped:
         counts[(row["resource_group"], row["power_state"], row["generalized"])] += row["n"]
     pending = Subquery(
         Operation.objects.filter(
@@ -227,6 +345,36 @@ def vm_state_counts(*, user: Person, filters: dict[str, Any] | None = None) -> l
         shown = PENDING_STATES[row["pending_kind"]]
         counts[(row["resource_group"], shown, row["generalized"])] += 1
     return [StateCount(rg, state, gen, n) for (rg, state, gen), n in sorted(counts.items()) if n]
+
+
+#: The filters the kept inventory counts answer (the others group the VMs they select).
+COUNTED_FILTERS = {"subscription", "resource_group", "location", "os_type"}
+
+
+def _counted(*, user: Any, filters: dict[str, Any]) -> QuerySet[Any]:
+    """Live VMs by resource group, power state and generalized, from the counts the
+    database keeps (``InventoryCount``): a few hundred rows at any inventory size."""
+    if not user.has_perm("vmops.view_virtualmachine"):
+        return InventoryCount.objects.none().values("resource_group")
+    rows = InventoryCount.objects.filter(n__gt=0)
+    if value := filters.get("subscription"):
+        rows = rows.filter(subscription__subscription_id=value)
+    if value := filters.get("resource_group"):
+        rows = rows.filter(resource_group__iexact=value)
+    if value := filters.get("location"):
+        rows = rows.filter(location=value)
+    if value := filters.get("os_type"):
+        rows = rows.filter(os_type=value)
+    return (
+        rows.values("resource_group", "power_state", "generalized").annotate(n=Sum("n")).order_by()
+    )
+
+
+def count_shown(counts: list[StateCount], power_state: str | None) -> int:
+    """How many VMs the list shows: the counts the tiles and chart read, the power state
+    filter applied (the rows and the counts agree on what a VM shows), so the page needs
+    no COUNT over the VMs."""
+    return sum(row["n"] for row in chart_rows_of(counts, power_state))
 
 
 @dataclass(frozen=True)
@@ -278,19 +426,17 @@ def chart_rows_of(counts: list[StateCount], power_state: str | None) -> list[dic
 
 def vm_filter_choices(*, user: Person) -> dict[str, list[Any]]:
     """Options for the filter form: subscriptions, resource groups, locations, OS types."""
-    live = vm_queryset(user=user).filter(gone_at__isnull=True)
+    if not user.has_perm("vmops.view_virtualmachine"):
+        live = InventoryCount.objects.none()
+    else:
+        # The kept counts (a few hundred rows), not the VMs: the same cost at any size.
+        live = InventoryCount.objects.filter(n__gt=0)
+    facets = list(live.values_list("resource_group", "location", "os_type").distinct())
     return {
         "subscriptions": list(Subscription.objects.order_by("display_name")),
-        "resource_groups": list(
-            live.order_by("resource_group").values_list("resource_group", flat=True).distinct()
-        ),
-        "locations": list(live.order_by("location").values_list("location", flat=True).distinct()),
-        "os_types": list(
-            live.exclude(os_type="")
-            .order_by("os_type")
-            .values_list("os_type", flat=True)
-            .distinct()
-        ),
+        "resource_groups": sorted({rg for rg, _, _ in facets}),
+        "locations": sorted({loc for _, loc, _ in facets}),
+        "os_types": sorted({os for _, _, os in facets if os}),
     }
 
 

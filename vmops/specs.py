@@ -18,7 +18,7 @@ from contoso_images.operations.registry import Observation, OperationSpec, Step,
 from vmops.models import VM_TYPE, VirtualMachine
 from vmops.power import POWER_ACTIONS, PowerActionSpec
 from vmops.rules import VmState
-from vmops.services.inventory import vm_read_live
+from vmops.services.inventory import vm_read_live, vm_settled_by_operation
 
 
 def operation_vm(operation: Operation) -> VirtualMachine:
@@ -49,6 +49,8 @@ class PowerStep(Step):
         detail = vm_read_live(vm=vm)  # a VM deleted in Azure is marked gone, and raises
         ctx.cache["detail"] = detail
         observation = self._judge(ctx, vm, detail)
+        if observation.done and ctx.sent is not None:
+            ctx.cache["went_through"] = True
         # The cache row is as fresh as it gets only if nothing is left to happen to the VM.
         ctx.cache["vm_fresh"] = observation.done
         return observation
@@ -109,6 +111,10 @@ class PowerStep(Step):
         vm = _vm(ctx)
         return self.action.begin(vm.subscription.subscription_id, vm.resource_group, vm.name)
 
+    def succeeded(self, ctx: StepContext, result: object | None) -> None:
+        # Azure finished what we sent: the VM went through a change, dated when refreshed.
+        ctx.cache["went_through"] = True
+
     def accepted(self, ctx: StepContext) -> None:
         vm = _vm(ctx)
         now = timezone.now()
@@ -135,6 +141,8 @@ def _changed_since(detail: azure.VirtualMachineDetail, baseline: dict[str, Any])
 def refresh_vm(ctx: StepContext) -> None:
     """Re-read the VM after its operation ended; a failed read only leaves the cache older."""
     if ctx.cache.get("vm_fresh"):
+        if ctx.cache.get("went_through") and "vm" in ctx.cache:
+            vm_settled_by_operation(vm=ctx.cache["vm"], now=timezone.now())
         return
     try:
         vm = _vm(ctx)
@@ -143,6 +151,9 @@ def refresh_vm(ctx: StepContext) -> None:
     # A VM deleted in Azure is marked gone by the read; any other failure shows up later.
     with contextlib.suppress(azure.AzureError):
         vm_read_live(vm=vm)
+    if ctx.cache.get("went_through") and not vm.gone_at:
+        # Even a Restart (Running, Starting, Running) is a change the dashboard watched.
+        vm_settled_by_operation(vm=vm, now=timezone.now())
 
 
 def power_operation(action: PowerActionSpec) -> OperationSpec:

@@ -111,14 +111,28 @@ def _settle(row: VirtualMachine, power_state: str, now: Any) -> list[str]:
 
     Transitions and "unknown" say nothing settled: a VM that went "starting" and came back
     "deallocated" after a failed Start has not changed state, and keeps its time. The first
-    settled state seen is recorded without a time (it was not seen changing).
+    settled state seen is recorded without a time (it was not seen changing), unless the
+    dashboard saw the VM in a transition just before (``row.power_state`` is still the cached
+    state): "Starting" then "Running" is a change watched, dated now.
     """
     if not _settles(power_state) or power_state == row.settled_power_state:
         return []
-    if row.settled_power_state:
+    if row.settled_power_state or row.power_state in TRANSITIONAL_POWER_STATES:
         row.settled_at = now
     row.settled_power_state = power_state
     return list(SETTLED_FIELDS)
+
+
+def vm_settled_by_operation(*, vm: VirtualMachine, now: Any) -> None:
+    """An operation of ours that Azure finished took the VM through a change, even one that
+    ends as it began (a Restart: Running, Starting, Running): the VM is in its state since
+    now. Without this the row went back to "not seen changing" after a Restart."""
+    if not _settles(vm.power_state):
+        return
+    vm.settled_power_state, vm.settled_at = vm.power_state, now
+    VirtualMachine.objects.filter(pk=vm.pk).update(
+        settled_power_state=vm.power_state, settled_at=now
+    )
 
 
 def _settles(power_state: str) -> bool:

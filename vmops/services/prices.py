@@ -401,25 +401,28 @@ class Totals:
         return money(self.waste_daily, self.currency)
 
 
-def totals(rows: Iterable[tuple[str, str, str, str]], book: PriceBook) -> Totals:
+def totals(rows: Iterable[tuple[Any, ...]], book: PriceBook) -> Totals:
     """Sum the figures of VMs given as ``(location, size, os_type, power_state)`` tuples
-    (``values_list``), so 10,000 VMs cost one query plus the price book's two."""
+    (``values_list``), or as the same grouped with a count last (``annotate(n=Count(...))``):
+    grouped, a list of 100,000 VMs is a few hundred rows, not 100,000."""
     vms = billed = unpriced = 0
     daily = waste = Decimal(0)
-    for location, size, os_type, power_state in rows:
-        vms += 1
+    for row in rows:
+        location, size, os_type, power_state = row[:4]
+        n = int(row[4]) if len(row) > 4 else 1
+        vms += n
         hourly = book.compute.get(
             ((location or "").lower(), (size or "").lower(), _os_key(os_type))
         )
         if power_state in (PowerState.DEALLOCATED, PowerState.DEALLOCATING):
             continue
-        billed += 1
+        billed += n
         if hourly is None:
-            unpriced += 1
+            unpriced += n
             continue
-        daily += hourly * HOURS_PER_DAY
+        daily += hourly * HOURS_PER_DAY * n
         if power_state == PowerState.STOPPED:
-            waste += hourly * HOURS_PER_DAY
+            waste += hourly * HOURS_PER_DAY * n
     return Totals(vms, billed, daily, waste, unpriced, book.currency)
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +22,9 @@ from contoso_images.core.http import querystring, redirect_back
 from contoso_images.core.sync import sync_status
 from vmops import selectors
 from vmops.chart import power_state_chart
-from vmops.columns import header_cells
+from vmops.columns import OPTIONAL_COLUMNS, header_cells, shown
 from vmops.export import EXPORT_BATCH, vm_csv_rows
-from vmops.forms import ColumnsForm, VmFilterForm
+from vmops.forms import ColumnsForm, VmFilterForm, quick_select
 from vmops.power import POWER_ACTIONS
 from vmops.rows import vm_row
 from vmops.services import prices
@@ -31,6 +33,10 @@ from vmops.services.preferences import list_columns_save
 from vmops.views.common import OPERATE, VIEW
 
 PAGE_SIZE = 50
+#: The filter form's choice fields, written out by ``quick_select``.
+SELECTS = ("subscription", "resource_group", "power_state", "os_type", "location")
+#: The parameters that say which page: dropped from every link that changes the view.
+PAGING = ("page", "after", "before")
 
 
 @require_GET
@@ -40,46 +46,97 @@ def vm_list(request: HttpRequest) -> HttpResponse:
     choices = selectors.vm_filter_choices(user=request.user)
     form = VmFilterForm(request.GET, choices=choices)
     filters, sort = form.filters(), form.sort_order()
+    counts = selectors.vm_state_counts(user=request.user, filters=filters)
     vms = selectors.vm_list(user=request.user, filters=filters, sort=sort)
-    page = Paginator(vms, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(
+        request, vms, sort=sort, total=selectors.count_shown(counts, filters.get("power_state"))
+    )
     unfinished = selectors.unfinished_operations(list(page))
     can_operate = request.user.has_perm(OPERATE)
-    rows = [vm_row(vm, unfinished.get(vm.pk), can_operate=can_operate) for vm in page]
+    # The list's URL is the page's URL, the partial's too (its filters are pushed).
+    next_url = request.get_full_path()
+    token = get_token(request)  # one token for the page's forms
+    rows = [
+        vm_row(
+            vm,
+            unfinished.get(vm.pk),
+            can_operate=can_operate,
+            viewer_id=request.user.pk,
+            next_url=next_url,
+            csrf_token=token,
+        )
+        for vm in page
+    ]
     columns = selectors.list_columns(user=request.user)
+    shown_keys = shown(columns)
     context: dict[str, Any] = {
         "form": form,
         "page": page,
         "rows": rows,
         "sort": sort,
         "columns": columns,
+        "shown": shown_keys,
+        "selects": {name: quick_select(form[name]) for name in SELECTS},
         "headers": header_cells(
-            columns, sort=sort, querystring=querystring(request, drop=("page", "sort"))
+            columns, sort=sort, querystring=querystring(request, drop=(*PAGING, "sort"))
         ),
-        "column_form": ColumnsForm(initial={"columns": [c.key for c in columns]}),
+        "column_choices": [(c.key, c.label, c.key in shown_keys) for c in OPTIONAL_COLUMNS],
         "power_actions": POWER_ACTIONS,
-        "querystring": querystring(request, drop=("page",)),
-        # The list's URL is the page's URL, the partial's too (its filters are pushed).
-        "next_url": request.get_full_path(),
+        "querystring": querystring(request, drop=PAGING),
+        "next_cursor": selectors.cursor_of(page[-1], sort) if page.has_next() else "",
+        "previous_cursor": selectors.cursor_of(page[0], sort) if page.has_previous() else "",
+        "next_url": next_url,
+        # Catalog image links, built once per page (``/catalog/images/<pk>/``).
+        "catalog_image_base": reverse("catalog:image_detail", args=[0]).removesuffix("0/"),
+        "filter_notes": form.ignored(),
         "filter_fields": [
             (k, v) for k, v in request.GET.lists() if k in VmFilterForm.SELECTION and k != "sort"
         ],
-        **_overview_context(request, form, filters),
+        **_overview_context(request, form, filters, counts),
     }
     if is_partial(request, "vm-inventory"):
         return render(request, "vmops/vm_list.html#vm-inventory", context)
     return render(request, "vmops/vm_list.html", context)
 
 
+def _page(request: HttpRequest, vms: Any, *, sort: str, total: int) -> Page[Any]:
+    """The page asked for. Its count is the tiles' (no COUNT over the VMs); Next and
+    Previous carry the edge row's sort key, so page 500 is a seek from page 499's last row,
+    not an OFFSET of 24,950. A bare ``?page=N`` (a typed or old link) still works."""
+    paginator = Paginator(vms, PAGE_SIZE)
+    paginator.__dict__["count"] = total  # the cached_property, answered from the counts
+    after, before = request.GET.get("after", ""), request.GET.get("before", "")
+    if after or before:
+        try:
+            number = paginator.validate_number(request.GET.get("page") or 1)
+        except InvalidPage:
+            number = 0
+        rows = (
+            selectors.seek_page(vms, sort=sort, after=after, before=before, size=PAGE_SIZE)
+            if number
+            else None
+        )
+        if rows:
+            return Page(rows, number, paginator)
+    return paginator.get_page(request.GET.get("page"))
+
+
 def _overview_context(
-    request: HttpRequest, form: VmFilterForm, filters: dict[str, Any]
+    request: HttpRequest,
+    form: VmFilterForm,
+    filters: dict[str, Any],
+    counts: list[selectors.StateCount] | None = None,
 ) -> dict[str, Any]:
     """Tiles, chart and the billed-VMs banner of the VMs the filters select."""
-    counts = selectors.vm_state_counts(user=request.user, filters=filters)
+    if counts is None:
+        counts = selectors.vm_state_counts(user=request.user, filters=filters)
     overview = selectors.overview_of(counts)
     in_scope = filters.get("power_state") in (None, selectors.BILLED_STOPPED)
     scope = selectors.vm_list(user=request.user, filters=filters).filter(gone_at__isnull=True)
     cost = prices.totals(
-        scope.order_by().values_list("location", "size", "os_type", "power_state"),
+        scope.order_by()
+        .values_list("location", "size", "os_type", "power_state")
+        .annotate(n=Count("pk")),
         prices.price_book(disks=False),
     )
     return {
@@ -91,8 +148,8 @@ def _overview_context(
         "sync": sync_status(INVENTORY, user=request.user),
         "billed_in_view": overview.billed_stopped if in_scope else 0,
         "filters_described": form.described(),
-        "bulk_querystring": querystring(request, drop=("page", "sort")),
-        "tile_querystring": querystring(request, drop=("page", "power_state")),
+        "bulk_querystring": querystring(request, drop=(*PAGING, "sort")),
+        "tile_querystring": querystring(request, drop=(*PAGING, "power_state")),
     }
 
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -18,11 +19,12 @@ from django_htmx.http import trigger_client_event
 from contoso_images import azure
 from contoso_images.core.errors import ActionRefused
 from contoso_images.core.htmx import HtmxHttpRequest, current_page, is_partial
-from contoso_images.core.http import redirect_back
+from contoso_images.core.http import redirect_back, safe_next
 from contoso_images.operations.models import Operation
 from vmops import selectors, services
 from vmops.capture import selectors as capture_selectors
 from vmops.cli import vm_equivalent_commands
+from vmops.columns import shown
 from vmops.forms import RowPollForm
 from vmops.models import VirtualMachine
 from vmops.power import is_power_action, power_action
@@ -46,7 +48,18 @@ def _row(
         can_operate=request.user.has_perm(OPERATE),
         refusal=refusal,
         confirm_open=confirm_open,
+        viewer_id=request.user.pk,
+        next_url=_next_url(request),
+        csrf_token=get_token(request),
     )
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where the row's buttons come back to without JavaScript: the page the row is on (a
+    POST without htmx names it in ``next``)."""
+    if request.method == "POST" and not getattr(request, "htmx", None):
+        return safe_next(request, "")
+    return current_page(request)
 
 
 def _render_state(request: HttpRequest, row: VmRow, *, status: int = 200) -> HttpResponse:
@@ -55,7 +68,8 @@ def _render_state(request: HttpRequest, row: VmRow, *, status: int = 200) -> Htt
     if is_partial(request, "vm-status"):
         context["idle_poll_seconds"] = IDLE_POLL_SECONDS
         return render(request, "vmops/vm_detail.html#vm-status", context, status=status)
-    context["columns"] = selectors.list_columns(user=request.user)
+    context["columns"] = columns = selectors.list_columns(user=request.user)
+    context["shown"] = shown(columns)
     return render(request, "vmops/vm_list.html#vm-row", context, status=status)
 
 

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contoso_images import azure
+from contoso_images.core.models import Subscription
 from contoso_images.core.roles import OPERATORS
 from contoso_images.devtools.cluster import cluster_environment, stop_cluster, wait_for_log
 from contoso_images.operations.models import Operation, OperationStatus
@@ -48,9 +49,26 @@ HOST = "localhost"
 #: Stands in for a poller token on the row-poll operation, which no worker ever runs.
 PLACEHOLDER_TOKEN = "benchmark-placeholder"  # noqa: S105 - not a secret
 
+#: Sizes of the scaling figures (issue 19): whole-inventory figures, deep pages and search
+#: must cost the same at both; a quick run passes smaller ones.
+LIST_SMALL = 100
+LIST_LARGE = 100_000
+#: The list page against a bare render of the same fifty rows, at these sizes.
+BARE_SIZES = (2_000, 20_000)
+#: A search matching the same few VMs at every size (the filler never contains it).
+LIST_SEARCH = "web"
+DEEP_PAGE = 500
+#: Turns of list page and bare render (alternating) behind the ratio.
+BARE_ROUNDS = 11
+
 
 def run(
-    *, vms: int = 10_000, cluster: bool = True, progress: Callable[[str], None] | None = None
+    *,
+    vms: int = 10_000,
+    cluster: bool = True,
+    progress: Callable[[str], None] | None = None,
+    list_sizes: tuple[int, int] = (LIST_SMALL, LIST_LARGE),
+    bare_sizes: tuple[int, ...] = BARE_SIZES,
 ) -> Rows:
     """Return ``(label, value)`` rows for the benchmark command."""
     from contoso_images.arm_emulator import Emulator
@@ -61,6 +79,8 @@ def run(
             "which gives it a temporary one."
         )
     say = progress or (lambda _message: None)
+    small, large = list_sizes
+    scaling = list_scaling(small=small, large=large, bare_sizes=bare_sizes, say=say)
     with tempfile.TemporaryDirectory(prefix="vmops-bench-") as tmp:
         state = Path(tmp) / "arm-emulator.sqlite3"
         emulator = Emulator(str(state))
@@ -71,7 +91,9 @@ def run(
         ):
             azure.clear_client_cache()
             try:
-                return _measure(emulator, vms=vms, cluster=cluster, tmp=Path(tmp), say=say)
+                return scaling + _measure(
+                    emulator, vms=vms, cluster=cluster, tmp=Path(tmp), say=say
+                )
             finally:
                 azure.clear_client_cache()
 
@@ -164,6 +186,8 @@ class _Figures:
     ms: float
     queries: int
     size: int
+    #: The fastest of the requests: on a shared, busy machine the steadier figure.
+    best: float = 0.0
 
 
 def _operator_client() -> Client:
@@ -187,7 +211,7 @@ def _get_figures(client: Client, url: str, **headers: str) -> _Figures:
             started = time.perf_counter()
             response = _get(client, url, headers)
             times.append((time.perf_counter() - started) * 1000)
-    return _Figures(statistics.median(times), len(queries), len(response.content))
+    return _Figures(statistics.median(times), len(queries), len(response.content), min(times))
 
 
 def _get(client: Client, url: str, headers: dict[str, str]) -> Any:
@@ -417,3 +441,186 @@ def _wait_for(probe: Callable[[], Any], *, what: str, timeout: float = 30.0) -> 
             return value
         time.sleep(DB_POLL_SECONDS)
     raise RuntimeError(f"Timed out after {timeout:.0f} s waiting for {what}.")
+
+
+# --- The list page at 100 and 100,000 VMs, and against a bare render of its rows ---------------
+
+SEED_BATCH = 5_000
+_GROUPS = [f"rg-team-{i:02d}" for i in range(24)]
+_LOCATIONS = ["westeurope", "northeurope", "eastus", "eastus2", "uksouth"]
+_SIZES = ["Standard_B2s", "Standard_D2s_v5", "Standard_D4s_v5", "Standard_E4s_v5", "Standard_F2s"]
+_STATES = [
+    PowerState.RUNNING,
+    PowerState.RUNNING,
+    PowerState.DEALLOCATED,
+    PowerState.STOPPED,
+    PowerState.RUNNING,
+    PowerState.DEALLOCATED,
+]
+
+
+def list_scaling(
+    *,
+    small: int = LIST_SMALL,
+    large: int = LIST_LARGE,
+    bare_sizes: tuple[int, ...] = BARE_SIZES,
+    say: Callable[[str], None] | None = None,
+) -> Rows:
+    """The list page at ``small`` and ``large`` VMs (page 1, the billed filter, a search,
+    page 500 reached by its Next link) and the list page over a bare render of its rows.
+
+    Seeds VMs straight into the table (a sync of 100,000 VMs is the sync benchmark's figure,
+    not this one's) and removes them afterwards. Needs an empty inventory.
+    """
+    import os
+
+    from django.contrib.auth.models import Permission
+
+    say = say or (lambda _message: None)
+    if VirtualMachine.objects.exists():
+        raise RuntimeError("list_scaling needs an empty inventory.")
+    subscription = Subscription.objects.create(
+        subscription_id="00000000-0000-0000-0000-00000000bench", display_name="Benchmark"
+    )
+    client = _operator_client()
+    # The operator role holds the permissions; make sure the list shows its action column.
+    assert Permission.objects.filter(codename="operate_virtualmachine").exists()
+    url = reverse("vmops:vm_list")
+    sizes = sorted({small, large, *bare_sizes})
+    figures: dict[int, dict[str, _Figures]] = {}
+    bare: dict[int, tuple[float, float]] = {}
+    try:
+        for size in sizes:
+            say(f"list page at {size:,} VMs")
+            _seed_to(subscription, size)
+            if size in (small, large):
+                figures[size] = {
+                    "page 1": _get_figures(client, url),
+                    "billed filter": _get_figures(client, f"{url}?power_state=billed"),
+                    f"search “{LIST_SEARCH}”": _get_figures(client, f"{url}?q={LIST_SEARCH}"),
+                    f"page {DEEP_PAGE}": _get_figures(client, _deep_page_url(client, url)),
+                }
+            if size in bare_sizes:
+                bare[size] = _bare_ratio(client, url)
+    finally:
+        VirtualMachine.objects.filter(subscription=subscription).delete()
+        subscription.delete()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    rows: Rows = [(f"machine: {os.cpu_count()} cores, load average {load}", "")]
+    for label in figures[small]:
+        a, b = figures[small][label], figures[large][label]
+        rows += [
+            (
+                f"list {label} @ {small:,} / {large:,} VMs: median (ms)",
+                f"{_ms(a.ms)} / {_ms(b.ms)} (×{b.ms / a.ms:.2f})",
+            ),
+            (
+                f"list {label} @ {small:,} / {large:,} VMs: fastest (ms)",
+                f"{_ms(a.best)} / {_ms(b.best)} (×{b.best / a.best:.2f})",
+            ),
+            (f"list {label} @ {small:,} / {large:,} VMs: queries", f"{a.queries} / {b.queries}"),
+        ]
+    for size, (page_ms, bare_ms) in bare.items():
+        rows.append(
+            (
+                f"list page / bare render of its 50 rows @ {size:,} VMs (ms)",
+                f"{_ms(page_ms)} / {_ms(bare_ms)} (×{page_ms / bare_ms:.1f})",
+            )
+        )
+    return rows
+
+
+def _seed_to(subscription: Any, size: int) -> None:
+    """Add VMs until the inventory holds ``size``: a few named web-NN (the search finds
+    them at every size), the rest fleet VMs."""
+    have = VirtualMachine.objects.count()
+    now = timezone.now()
+    batch: list[VirtualMachine] = []
+    for i in range(have, size):
+        name = f"web-{i:02d}" if i < 10 else f"vm-fleet-{i:06d}"
+        state = _STATES[i % len(_STATES)]
+        group = _GROUPS[i % len(_GROUPS)]
+        batch.append(
+            VirtualMachine(
+                subscription=subscription,
+                resource_group=group,
+                name=name,
+                azure_id=(
+                    f"/subscriptions/{subscription.subscription_id}/resourcegroups/{group}"
+                    f"/providers/microsoft.compute/virtualmachines/{name}"
+                ),
+                location=_LOCATIONS[i % len(_LOCATIONS)],
+                size=_SIZES[i % len(_SIZES)],
+                os_type="Linux" if i % 3 else "Windows",
+                image_reference={
+                    "publisher": "Canonical",
+                    "offer": "ubuntu-24_04-lts",
+                    "sku": "server",
+                },
+                image_label="Canonical/ubuntu-24_04-lts/server/latest",
+                hyper_v_generation="V2",
+                power_state=state,
+                settled_power_state=state,
+                settled_at=now - timedelta(hours=i % 500) if i % 4 else None,
+                tags={"env": ("prod", "dev", "test")[i % 3], "team": group[-2:]},
+                reported_at=now,
+                created_at=now - timedelta(days=i % 900),
+            )
+        )
+        if len(batch) >= SEED_BATCH:
+            VirtualMachine.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        VirtualMachine.objects.bulk_create(batch)
+
+
+def _deep_page_url(client: Client, url: str) -> str:
+    """Page 500 as a person reaches it: the Next link of page 499 (the last page when the
+    inventory is smaller)."""
+    import re
+
+    response = _get(client, f"{url}?page={DEEP_PAGE - 1}", {})
+    links = re.findall(r'href="([^"]*)"[^>]*>Next', response.content.decode())
+    if not links:
+        return f"{url}?page={DEEP_PAGE}"
+    return url + str(links[-1]).replace("&amp;", "&")
+
+
+BARE_TEMPLATE = """<table>{% for vm in vms %}<tr><td><a href="/vms/{{ vm.pk }}/">{{ vm.name }}</a>\
+<span>{{ vm.resource_group }}</span></td><td>{{ vm.power_state }}</td><td>{{ vm.size }}</td>\
+<td>{{ vm.location }}</td><td>{% for k, v in vm.tags.items %}{{ k }}={{ v }} {% endfor %}</td>\
+<td>{{ vm.image_label }}</td><td>{{ vm.created_at|date:'c' }}</td>\
+<td>{{ vm.settled_at|date:'c' }}</td>\
+<td><form method="post" action="/vms/{{ vm.pk }}/actions/"><input type="hidden" \
+name="csrfmiddlewaretoken" value="{{ token }}">{% for a in actions %}<button name="action" \
+value="{{ a }}">{{ a }}</button>{% endfor %}</form></td></tr>{% endfor %}</table>"""
+
+
+def _bare_ratio(client: Client, url: str) -> tuple[float, float]:
+    """Median ms of the list page and of a bare render of the same fifty rows: one query, a
+    minimal template of the same columns with a form of four buttons per row. The two are
+    measured in turns, so a busy machine slows both alike."""
+    from django.template import engines
+
+    template = engines["django"].from_string(BARE_TEMPLATE)
+    actions = [a.value for a in PowerAction]
+
+    def render() -> int:
+        vms = list(
+            VirtualMachine.objects.filter(gone_at__isnull=True).order_by(
+                "name", "resource_group", "pk"
+            )[:50]
+        )
+        return len(template.render({"vms": vms, "actions": actions, "token": "x" * 64}))
+
+    _get(client, url, {})
+    render()
+    page_ms, bare_ms = [], []
+    for _ in range(BARE_ROUNDS):
+        started = time.perf_counter()
+        _get(client, url, {})
+        page_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        render()
+        bare_ms.append((time.perf_counter() - started) * 1000)
+    return statistics.median(page_ms), statistics.median(bare_ms)
