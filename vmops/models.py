@@ -156,6 +156,8 @@ class InventoryCount(models.Model):
     )
     resource_group = models.CharField(max_length=90)
     location = models.CharField(max_length=50)
+    #: The size too, so the price totals of the filtered VMs read these rows as well.
+    size = models.CharField(max_length=64)
     os_type = models.CharField(max_length=16)
     power_state = models.CharField(max_length=16)
     generalized = models.BooleanField()
@@ -168,6 +170,7 @@ class InventoryCount(models.Model):
                     "subscription",
                     "resource_group",
                     "location",
+                    "size",
                     "os_type",
                     "power_state",
                     "generalized",

@@ -148,8 +148,15 @@ def _filtered(qs: QuerySet[VirtualMachine], filters: dict[str, Any]) -> QuerySet
 
 
 def risky_image_count(*, user: Person, filters: dict[str, Any] | None = None) -> int:
-    """The tile "On a deprecated, past end-of-life or rejected image" (one query)."""
-    return _filtered(vm_queryset(user=user), {**(filters or {}), "image_risk": True}).count()
+    """The tile "On a deprecated, past end-of-life or rejected image".
+
+    The risky catalog entries are read first (a few rows), so the count is a lookup of their
+    VMs by the ``catalog_image`` index, not a pass over the inventory; none, no count at all."""
+    risky = list(CatalogImage.objects.filter(risky_images_q()).values_list("pk", flat=True))
+    if not risky:
+        return 0
+    scoped = {k: v for k, v in (filters or {}).items() if k != "image_risk"}
+    return _filtered(vm_queryset(user=user).filter(catalog_image_id__in=risky), scoped).count()
 
 
 #: The trigram index finds substrings of three characters or more.
@@ -351,11 +358,51 @@ def vm_state_counts(*, user: Person, filters: dict[str, Any] | None = None) -> l
 COUNTED_FILTERS = {"subscription", "resource_group", "location", "os_type"}
 
 
-def _counted(*, user: Any, filters: dict[str, Any]) -> QuerySet[Any]:
+def _counted(*, user: Person, filters: dict[str, Any]) -> QuerySet[Any]:
     """Live VMs by resource group, power state and generalized, from the counts the
     database keeps (``InventoryCount``): a few hundred rows at any inventory size."""
+    return (
+        _count_rows(user=user, filters=filters)
+        .values("resource_group", "power_state", "generalized")
+        .annotate(n=Sum("n"))
+        .order_by()
+    )
+
+
+def cost_rows(*, user: Person, filters: dict[str, Any]) -> QuerySet[Any]:
+    """``(location, size, os_type, power_state, n)`` of the live VMs the filters select, for
+    the price totals (``vmops.services.prices.totals``): from the kept counts when the filters
+    are ones they answer, else grouped from the VMs (one query either way)."""
+    scoped = {k: v for k, v in filters.items() if k != "power_state"}
+    state = filters.get("power_state")
+    if set(scoped) <= COUNTED_FILTERS:
+        rows = _count_rows(user=user, filters=scoped)
+        if state == GENERALIZED:
+            rows = rows.filter(generalized=True)
+        elif state == BILLED_STOPPED:
+            rows = rows.filter(power_state=PowerState.STOPPED)
+        elif state == TRANSITIONING:
+            rows = rows.filter(power_state__in=TRANSITIONAL_POWER_STATES)
+        elif state:
+            rows = rows.filter(power_state=state)
+        return (
+            rows.values_list("location", "size", "os_type", "power_state")
+            .annotate(n=Sum("n"))
+            .order_by()
+        )
+    return (
+        vm_list(user=user, filters=filters)
+        .filter(gone_at__isnull=True)
+        .order_by()
+        .values_list("location", "size", "os_type", "power_state")
+        .annotate(n=Count("pk"))
+    )
+
+
+def _count_rows(*, user: Person, filters: dict[str, Any]) -> QuerySet[InventoryCount]:
+    """The kept counts the filters select (none for a user who may not see VMs)."""
     if not user.has_perm("vmops.view_virtualmachine"):
-        return InventoryCount.objects.none().values("resource_group")
+        return InventoryCount.objects.none()
     rows = InventoryCount.objects.filter(n__gt=0)
     if value := filters.get("subscription"):
         rows = rows.filter(subscription__subscription_id=value)
@@ -365,9 +412,7 @@ def _counted(*, user: Any, filters: dict[str, Any]) -> QuerySet[Any]:
         rows = rows.filter(location=value)
     if value := filters.get("os_type"):
         rows = rows.filter(os_type=value)
-    return (
-        rows.values("resource_group", "power_state", "generalized").annotate(n=Sum("n")).order_by()
-    )
+    return rows
 
 
 def count_shown(counts: list[StateCount], power_state: str | None) -> int:

@@ -146,7 +146,9 @@ def test_the_list_runs_the_same_queries_at_every_size(operator_client):
     assert small == large
     html = operator_client.get("/vms/?page=20").content.decode()
     assert _queries(operator_client, _next_link(html))[0] == small_deep
-    assert max(large) <= 14
+    # 14 for the list itself; the risky-image tile reads the risky catalog entries (#21) and
+    # the price totals read the price book and the kept counts (#22).
+    assert max(large) <= 17
 
 
 def test_the_page_count_is_not_a_count_over_the_vms(operator_client):

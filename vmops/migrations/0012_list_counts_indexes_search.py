@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
                 ),
                 ("resource_group", models.CharField(max_length=90)),
                 ("location", models.CharField(max_length=50)),
+                ("size", models.CharField(max_length=64)),
                 ("os_type", models.CharField(max_length=16)),
                 ("power_state", models.CharField(max_length=16)),
                 ("generalized", models.BooleanField()),
@@ -91,6 +92,7 @@ class Migration(migrations.Migration):
                     "subscription",
                     "resource_group",
                     "location",
+                    "size",
                     "os_type",
                     "power_state",
                     "generalized",
@@ -106,7 +108,7 @@ class Migration(migrations.Migration):
 # On SQLite a migration that rebuilds vmops_virtualmachine (some AlterField do) drops its
 # triggers: tests/vmops/test_list_scale.py checks they are there after every migration.
 
-KEY = "subscription_id, resource_group, location, os_type, power_state, generalized"
+KEY = "subscription_id, resource_group, location, size, os_type, power_state, generalized"
 OLD_MATCHES = " AND ".join(f"{c} = OLD.{c}" for c in KEY.split(", "))
 NEW_VALUES = ", ".join(f"NEW.{c}" for c in KEY.split(", "))
 CHANGED = " OR ".join(

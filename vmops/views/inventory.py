@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import InvalidPage, Page, Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -132,12 +131,8 @@ def _overview_context(
         counts = selectors.vm_state_counts(user=request.user, filters=filters)
     overview = selectors.overview_of(counts)
     in_scope = filters.get("power_state") in (None, selectors.BILLED_STOPPED)
-    scope = selectors.vm_list(user=request.user, filters=filters).filter(gone_at__isnull=True)
     cost = prices.totals(
-        scope.order_by()
-        .values_list("location", "size", "os_type", "power_state")
-        .annotate(n=Count("pk")),
-        prices.price_book(disks=False),
+        selectors.cost_rows(user=request.user, filters=filters), prices.price_book(disks=False)
     )
     return {
         "cost": cost,
