@@ -4,6 +4,7 @@ from django.urls import path
 
 from catalog import views
 from catalog.services.sync import CATALOG
+from contoso_images.core import converters  # noqa: F401 - registers <id:...>
 from contoso_images.core.sync_views import sync_refresh, sync_status_view
 
 app_name = "catalog"
@@ -14,9 +15,9 @@ urlpatterns = [
     path("refresh/", sync_refresh, {"kind": CATALOG}, name="catalog_refresh"),
     path("sync-status/", sync_status_view, {"kind": CATALOG}, name="catalog_sync_status"),
     path("resource/", views.image_by_resource, name="image_by_resource"),
-    path("images/<int:pk>/", views.image_detail, name="image_detail"),
-    path("images/<int:pk>/row/", views.image_row, name="image_row"),
-    path("images/<int:pk>/review/", views.image_review, name="image_review"),
+    path("images/<id:pk>/", views.image_detail, name="image_detail"),
+    path("images/<id:pk>/row/", views.image_row, name="image_row"),
+    path("images/<id:pk>/review/", views.image_review, name="image_review"),
     path("marketplace/", views.marketplace_index, name="marketplace_index"),
     path("marketplace/image/", views.marketplace_image, name="marketplace_image"),
     path("marketplace/add/", views.marketplace_add, name="marketplace_add"),

@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from contoso_images.audit import chain, signing
+from contoso_images.audit import chain, search, signing
 from contoso_images.audit.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -27,22 +27,6 @@ from contoso_images.audit.models import (
 #: (``vm.capture_gallery``, ``vm.capture_managed_image``, ``vm.capture_specialized``).
 CAPTURE_KIND = "vm.capture"
 REVIEW_PREFIX = "catalog.review."
-#: Fields the free-text search looks in.
-TEXT_FIELDS = (
-    "action",
-    "actor_username",
-    "actor_display",
-    "target_name",
-    "target_id",
-    "detail",
-    "error_code",
-    "error_message",
-    "request_id",
-    "correlation_id",
-    "parameters",
-    "result",
-    "source_ip",
-)
 
 
 def _day_start(day: Any) -> datetime:
@@ -50,10 +34,8 @@ def _day_start(day: Any) -> datetime:
 
 
 def _text_query(text: str) -> Q:
-    query = Q()
-    for name in TEXT_FIELDS:
-        query |= Q(**{f"{name}__icontains": text})
-    return query
+    """Events with the text in a text field, through the free-text index (``search.py``)."""
+    return search.text_query(text)
 
 
 def _common(events: QuerySet[AuditEvent], filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
@@ -143,6 +125,11 @@ def chain_status() -> ChainStatus:
         ),
         last_checkpoint=AuditCheckpoint.objects.order_by("-created_at", "-id").first(),
     )
+
+
+def latest_verification_id() -> int:
+    """The id of the newest verification run (0 for none): a run newer than it has finished."""
+    return int(AuditVerification.objects.order_by("-id").values_list("id", flat=True).first() or 0)
 
 
 def _trusted(run: AuditVerification | None) -> AuditVerification | None:

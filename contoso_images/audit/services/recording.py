@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from contoso_images.audit import chain, context
+from contoso_images.audit import chain, context, search
 from contoso_images.audit.models import AuditEvent, Outcome
 
 ACTION_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_\-]+)*$")
@@ -135,6 +135,7 @@ def append_many(rows: list[dict[str, Any]]) -> list[AuditEvent]:
             event._chained = True
             events.append(event)
         _insert(events)
+        search.index_events(events)
         if _reaches_checkpoint_count(first, sequence, rows):
             transaction.on_commit(checkpoint_due_enqueue, robust=True)
     for event in events:
