@@ -22,6 +22,7 @@ from contoso_images.audit.models import (
     AuditVerification,
     Outcome,
 )
+from contoso_images.core.converters import MAX_ID
 
 #: Operation kinds are captures when they are this kind or start with it and an underscore
 #: (``vm.capture_gallery``, ``vm.capture_managed_image``, ``vm.capture_specialized``).
@@ -83,7 +84,10 @@ def event_with_neighbours(sequence: int) -> tuple[AuditEvent, AuditEvent | None,
     AuditEvent.DoesNotExist."""
     rows = {
         e.sequence: e
-        for e in AuditEvent.objects.filter(sequence__in=[sequence - 1, sequence, sequence + 1])
+        for e in AuditEvent.objects.filter(
+            # The neighbours of the largest id a URL takes would not fit a 64-bit integer.
+            sequence__in=[n for n in (sequence - 1, sequence, sequence + 1) if 0 <= n <= MAX_ID]
+        )
     }
     if sequence not in rows:
         raise AuditEvent.DoesNotExist
