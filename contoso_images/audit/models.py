@@ -159,7 +159,7 @@ class AuditEvent(AppendOnlyModel):
                 fields=["outcome", "action", "-sequence"], name="audit_event_outcome_action"
             ),
             models.Index(
-                fields=["action", "operation_id", "-sequence"], name="audit_event_action_op"
+                fields=["action", "-sequence", "operation_id"], name="audit_event_action_seq"
             ),
         ]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -39,6 +40,21 @@ def _text_query(text: str) -> Q:
     return search.text_query(text)
 
 
+def _prefixed(prefix: str) -> Q:
+    """Actions starting with ``prefix``, as an index range where the database compares bytes.
+
+    SQLite's LIKE (``startswith``) ignores ASCII case and so cannot use the action indexes;
+    actions are lower-case dotted names (``recording.ACTION_PATTERN``), so the byte range
+    ``prefix <= action < prefix-with-its-last-character-raised`` holds the same events.
+    PostgreSQL's LIKE uses the ``varchar_pattern_ops`` index Django adds, and its ranges
+    follow the collation, so there it stays ``startswith``.
+    """
+    if connection.vendor == "sqlite" and prefix:
+        following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return Q(action__gte=prefix, action__lt=following)
+    return Q(action__startswith=prefix)
+
+
 def _common(events: QuerySet[AuditEvent], filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
     if filters.get("actor"):
         events = events.filter(actor_username__istartswith=filters["actor"])
@@ -59,7 +75,7 @@ def event_list(filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
     events = _common(AuditEvent.objects.all(), filters)
     if filters.get("action"):
         action = str(filters["action"]).strip(". ")
-        events = events.filter(Q(action=action) | Q(action__startswith=f"{action}."))
+        events = events.filter(Q(action=action) | _prefixed(f"{action}."))
     if filters.get("outcome"):
         events = events.filter(outcome=filters["outcome"])
     if filters.get("q"):
@@ -176,18 +192,50 @@ def _capture_kind(action: str) -> bool:
 
 def _capture_events() -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
-        Q(action__startswith=f"{CAPTURE_KIND}.") | Q(action__startswith=f"{CAPTURE_KIND}_"),
+        _prefixed(f"{CAPTURE_KIND}.") | _prefixed(f"{CAPTURE_KIND}_"),
         operation_id__isnull=False,
     )
 
 
+def capture_actions() -> list[str]:
+    """Every capture action the record holds (a few dozen: kinds × requested, steps, ends).
+
+    SQLite: a loose index scan, one index seek per distinct action, however long the log;
+    PostgreSQL: DISTINCT over the capture entries of the action pattern index.
+    """
+    if connection.vendor != "sqlite":
+        return list(_capture_events().order_by().values_list("action", flat=True).distinct())
+    actions: list[str] = []
+    with connection.cursor() as cursor:
+        for low, high in (
+            (f"{CAPTURE_KIND}.", f"{CAPTURE_KIND}/"),
+            (f"{CAPTURE_KIND}_", f"{CAPTURE_KIND}`"),
+        ):
+            cursor.execute(
+                "WITH RECURSIVE found(action) AS ("
+                " SELECT min(action) FROM audit_auditevent WHERE action >= %s AND action < %s"
+                " UNION ALL"
+                " SELECT (SELECT min(action) FROM audit_auditevent"
+                "         WHERE action > found.action AND action < %s)"
+                " FROM found WHERE found.action IS NOT NULL"
+                ") SELECT action FROM found WHERE action IS NOT NULL",
+                [low, high, high],
+            )
+            actions += [row[0] for row in cursor.fetchall()]
+    return actions
+
+
 def capture_list(filters: Mapping[str, Any]) -> QuerySet[AuditEvent]:
-    """One row per capture: its ``requested`` event, newest first, under the filters."""
+    """One row per capture: its ``requested`` event, newest first, under the filters.
+
+    The requested actions are listed first (:func:`capture_actions`), so the page and its
+    count read only their entries of the action index, not every capture event."""
+    actions = [action for action in capture_actions() if ".step." not in action]
+    requested = [action for action in actions if action.endswith(".requested")]
     captures = _common(
-        _capture_events().filter(action__endswith=".requested").exclude(action__contains=".step."),
-        filters,
+        AuditEvent.objects.filter(action__in=requested, operation_id__isnull=False), filters
     )
-    ended = _capture_events().exclude(action__contains=".step.")
+    ended = AuditEvent.objects.filter(action__in=actions, operation_id__isnull=False)
     outcome = filters.get("outcome")
     if outcome in (Outcome.SUCCEEDED, Outcome.FAILED, Outcome.CANCELED):
         captures = captures.filter(

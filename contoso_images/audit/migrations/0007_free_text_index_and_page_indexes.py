@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="auditevent",
             index=models.Index(
-                fields=["action", "operation_id", "-sequence"], name="audit_event_action_op"
+                fields=["action", "-sequence", "operation_id"], name="audit_event_action_seq"
             ),
         ),
         migrations.RunPython(install_text_index, uninstall_text_index),
