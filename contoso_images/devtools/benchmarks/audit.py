@@ -43,7 +43,7 @@ Rows = list[tuple[str, str]]
 #: Set by ``manage.py benchmark`` in its sandbox child (see the command).
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
 LARGE_LOG = 1_000_000
-QUICK_LOG = 2_000
+QUICK_LOG = 1_000
 SMALL_LOG = 1_000
 SINGLE_APPENDS = 2_000
 PROCESSES = 4
@@ -79,9 +79,13 @@ class Sizes:
     appends_per_process: int = APPENDS_PER_PROCESS
     #: Seconds the appending processes get to import Django before the signal.
     warm_up: float = 4.0
+    #: Timed GETs (after one warm-up) per page figure.
+    requests: int = REQUESTS_PER_FIGURE
 
 
-QUICK = Sizes(small_log=200, single_appends=50, processes=2, appends_per_process=20, warm_up=0)
+QUICK = Sizes(
+    small_log=100, single_appends=20, processes=2, appends_per_process=10, warm_up=0, requests=1
+)
 
 
 def run(
@@ -122,7 +126,7 @@ def _measure(*, large: int, sizes: Sizes, say: Callable[[str], None]) -> Rows:
     say(f"pages at {sizes.small_log:,} events")
     _seed_to(sizes.small_log)
     small_count = AuditEvent.objects.count()
-    small = _page_figures(client)
+    small = _page_figures(client, sizes.requests)
 
     say(f"append rate, one process ({sizes.single_appends:,} events)")
     single = _single_appends(sizes.single_appends, "single")
@@ -156,7 +160,7 @@ def _measure(*, large: int, sizes: Sizes, say: Callable[[str], None]) -> Rows:
         )
     )
     say(f"pages at {total:,} events")
-    big = _page_figures(client)
+    big = _page_figures(client, sizes.requests)
     for label in small:
         rows.append(
             (
@@ -291,7 +295,7 @@ def _auditor_client() -> Client:
     return client
 
 
-def _page_figures(client: Client) -> dict[str, tuple[float, int]]:
+def _page_figures(client: Client, requests: int) -> dict[str, tuple[float, int]]:
     index = reverse("audit:audit_index")
     captures = reverse("audit:capture_history")
     pages = {
@@ -305,14 +309,14 @@ def _page_figures(client: Client) -> dict[str, tuple[float, int]]:
         "capture history, failed": f"{captures}?outcome=failed",
         "event page": reverse("audit:event_detail", args=[100]),
     }
-    return {label: _get_figures(client, url) for label, url in pages.items()}
+    return {label: _get_figures(client, url, requests) for label, url in pages.items()}
 
 
-def _get_figures(client: Client, url: str) -> tuple[float, int]:
-    """Median time of five GETs after one warm-up, with the query count of the last one."""
+def _get_figures(client: Client, url: str, requests: int) -> tuple[float, int]:
+    """Median time of some GETs after one warm-up, with the query count of the last one."""
     _get(client, url)
     times = []
-    for _ in range(REQUESTS_PER_FIGURE):
+    for _ in range(requests):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             _get(client, url)
