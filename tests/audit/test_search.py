@@ -93,7 +93,9 @@ def test_a_gap_in_the_index_is_a_note_of_audit_verify_not_a_broken_chain(events)
     search.clear(connection)
     assert "searches may miss events" in search.index_problems()[0]
     code, output = verify_command()
-    assert code == 0 and "searches may miss events" in output and "OK: the chain is intact" in output
+    assert (
+        code == 0 and "searches may miss events" in output and "OK: the chain is intact" in output
+    )
     search.rebuild()
     assert search.index_problems() == []
     assert selectors.event_list({"q": "vm.deallocate"}).count() == 3
