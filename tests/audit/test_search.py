@@ -72,9 +72,34 @@ def test_the_index_finds_what_the_scan_finds(varied, text):
 def test_the_log_search_uses_the_index(varied):
     query = str(selectors.event_list({"q": "OperationNotAllowed"}).query)
     if connection.vendor == "sqlite":
-        assert search.FTS_TABLE in query and "LIKE" not in query
+        assert search.FTS_TABLE in query
     page = selectors.event_list({"q": "operationnotallowed"})
     assert [event.action for event in page] == ["vm.start.failed"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's index has no table")
+def test_single_appends_are_indexed_in_batches_and_found_before(
+    db, django_capture_on_commit_callbacks
+):
+    """An event the index has not reached yet is found by the scan of the tail; the append
+    that crosses a multiple of INDEX_EVERY queues the catch-up (tasks run inline here)."""
+    record(action="auth.login", target=Subject(kind="user", name="early-user"))
+    assert search.indexed_head() == 0
+    assert selectors.event_list({"q": "early-user"}).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(search.INDEX_EVERY):
+            with transaction.atomic():
+                record(action="auth.login", target=Subject(kind="user", name=f"user-{i}"))
+    assert search.indexed_head() == search.INDEX_EVERY + 1  # the catch-up reaches the head
+    assert selectors.event_list({"q": "early-user"}).count() == 1
+    assert selectors.event_list({"q": f"user-{search.INDEX_EVERY - 1}"}).count() == 1
+    assert search.index_problems() == []
+
+
+def test_a_bulk_append_is_indexed_with_its_transaction(events):
+    events(search.INDEX_EVERY)
+    if connection.vendor == "sqlite":
+        assert search.indexed_head() == search.INDEX_EVERY
 
 
 def test_an_append_is_indexed_with_its_transaction(db):
@@ -90,7 +115,10 @@ def test_an_append_is_indexed_with_its_transaction(db):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL's index has no table")
 def test_a_gap_in_the_index_is_a_note_of_audit_verify_not_a_broken_chain(events):
     events(3)
-    search.clear(connection)
+    search.catch_up()
+    assert search.index_problems() == []
+    with connection.cursor() as cursor:  # an entry for an event that does not exist
+        cursor.execute(f"INSERT INTO {search.FTS_TABLE} (rowid, body) VALUES (50, 'forged')")  # noqa: S608
     assert "searches may miss events" in search.index_problems()[0]
     code, output = verify_command()
     assert (
@@ -99,6 +127,7 @@ def test_a_gap_in_the_index_is_a_note_of_audit_verify_not_a_broken_chain(events)
     search.rebuild()
     assert search.index_problems() == []
     assert selectors.event_list({"q": "vm.deallocate"}).count() == 3
+    assert selectors.event_list({"q": "forged"}).count() == 0
 
 
 def test_fold_lowers_ascii_letters_only():

@@ -33,6 +33,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contoso_images.audit import search
 from contoso_images.audit.models import AuditEvent, Outcome
 from contoso_images.audit.services import Subject, record, record_many
 from contoso_images.audit.services.verification import chain_verify
@@ -132,6 +133,8 @@ def _measure(*, large: int, sizes: Sizes, say: Callable[[str], None]) -> Rows:
     single = _single_appends(sizes.single_appends, "single")
     say(f"append rate, {sizes.processes} processes × {sizes.appends_per_process}")
     concurrent = _concurrent_appends(sizes)
+    # What the worker does after every search.INDEX_EVERY single appends (no worker runs here).
+    search.catch_up()
     report = chain_verify(source="benchmark")
     rows += [
         (
