@@ -31,8 +31,29 @@ CAPTURE_OUTCOMES = [
 ]
 
 
+#: The dates a filter may name. Beyond them the day's bounds in the server's zone (a day
+#: after 9999-12-31, a day before 0001-01-01) cannot be computed, and no event is there.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+class BoundedDateField(forms.DateField):
+    """A date a filter can use: a date outside EARLIEST_DATE..LATEST_DATE is a form error
+    (``9999-12-31`` used to reach the query as "before the day after", and fail there)."""
+
+    widget = DateInput
+
+    def clean(self, value: Any) -> Any:
+        day = super().clean(value)
+        if isinstance(day, date) and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise forms.ValidationError(
+                f"Choose a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
+            )
+        return day
 
 
 class AuditFilterForm(forms.Form):
@@ -46,8 +67,8 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         required=False, choices=[("", "Any outcome"), *Outcome.choices], label="Outcome"
     )
-    date_from = forms.DateField(required=False, label="From", widget=DateInput)
-    date_to = forms.DateField(required=False, label="To", widget=DateInput)
+    date_from = BoundedDateField(required=False, label="From")
+    date_to = BoundedDateField(required=False, label="To")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -151,7 +151,17 @@ class AuditEvent(AppendOnlyModel):
     class Meta:
         ordering = ["-sequence"]
         default_permissions = ()
-        indexes = [models.Index(fields=["related_kind", "related_id"])]
+        indexes = [
+            models.Index(fields=["related_kind", "related_id"]),
+            # The filtered log and the capture history (migration 0007); the free-text
+            # index is not a Django index (``search.py``).
+            models.Index(
+                fields=["outcome", "action", "-sequence"], name="audit_event_outcome_action"
+            ),
+            models.Index(
+                fields=["action", "-sequence", "operation_id"], name="audit_event_action_seq"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} ({self.outcome})"
@@ -163,6 +173,19 @@ class AuditEvent(AppendOnlyModel):
     @property
     def result_data(self) -> Any:
         return json.loads(self.result or "{}")
+
+    @property
+    def skip_reason(self) -> str:
+        """Why a capture step was skipped, as the capture recorded it: ``skip_reason`` in the
+        step's result or parameters, else the skipped step's detail (the engine's reason);
+        empty when it said nothing."""
+        for data in (self.result_data, self.parameters_data):
+            reason = data.get("skip_reason") if isinstance(data, dict) else None
+            if isinstance(reason, str) and reason.strip():
+                return reason.strip()
+        if self.action.endswith(".skipped"):
+            return self.detail.strip()
+        return ""
 
     @property
     def duration_seconds(self) -> float | None:

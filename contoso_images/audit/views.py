@@ -17,6 +17,7 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -27,6 +28,7 @@ from contoso_images.audit.models import AuditCheckpoint, AuditEvent
 from contoso_images.audit.services.checkpoints import checkpoint_document
 from contoso_images.audit.services.exporting import FORMATS, export_start
 from contoso_images.audit.services.verification import chain_verify_enqueue
+from contoso_images.core.converters import MAX_ID
 from contoso_images.core.htmx import is_partial
 from contoso_images.core.http import querystring
 
@@ -53,10 +55,21 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         "action_suggestions": form.action_suggestions(),
         "status": selectors.chain_status(),
         "formats": list(FORMATS),
+        "row_urls": row_urls(),
     }
     if is_partial(request, "audit-log"):
         return render(request, "audit/audit_index.html#audit-log", context)
     return render(request, "audit/audit_index.html", context)
+
+
+def row_urls() -> dict[str, str]:
+    """The prefixes of the event and operation links, reversed once per page, not per row
+    (``/audit/events/`` + sequence + ``/``)."""
+    marker = "1234567890"
+    return {
+        "event": reverse("audit:event_detail", args=[marker]).split(marker)[0],
+        "operation": reverse("audit:operation_detail", args=[marker]).split(marker)[0],
+    }
 
 
 @require_GET
@@ -181,11 +194,46 @@ def checkpoint_download_all(request: HttpRequest) -> HttpResponseBase:
 @permission_required(VIEW, raise_exception=True)
 def chain_verify(request: HttpRequest) -> HttpResponse:
     """Verify the whole chain and, if it is intact, sign a checkpoint of its head (in a
-    worker: 100,000 events take seconds)."""
+    worker: 100,000 events take seconds).
+
+    From htmx the answer is the chain status panel, which asks again every few seconds
+    until the run has finished and then shows its result (and tells the checkpoint list to
+    load itself again); without JavaScript, the checkpoints page with a sentence."""
+    before = selectors.latest_verification_id()
     chain_verify_enqueue(actor=request.user)
+    if is_partial(request, "chain-status"):
+        return _chain_status_panel(request, after=before)
     messages.info(
         request,
         "Verification started. The chain status shows its result, and the list below the "
         "new checkpoint, as soon as it has finished; reload the page to see them.",
     )
     return redirect("audit:checkpoint_list")
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def chain_status(request: HttpRequest) -> HttpResponse:
+    """The chain status panel, polled while a verification runs (``?after=`` the newest run
+    before it started)."""
+    try:
+        after = int(request.GET.get("after", ""))
+    except ValueError:
+        after = None
+    if after is not None and not 0 <= after <= MAX_ID:
+        after = None
+    return _chain_status_panel(request, after=after)
+
+
+def _chain_status_panel(request: HttpRequest, *, after: int | None) -> HttpResponse:
+    status = selectors.chain_status()
+    newest = status.last_verification.pk if status.last_verification else 0
+    verifying = after is not None and (newest or 0) <= after
+    response = render(
+        request,
+        "audit/includes/chain_status.html",
+        {"status": status, "verifying": verifying, "verifying_after": after},
+    )
+    if after is not None and not verifying:
+        response["HX-Trigger"] = "audit-chain-verified"
+    return response

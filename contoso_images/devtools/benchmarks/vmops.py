@@ -31,6 +31,7 @@ from django.utils import timezone
 from contoso_images import azure
 from contoso_images.core.models import Subscription
 from contoso_images.core.roles import OPERATORS
+from contoso_images.devtools.benchmarks.previews import previewed_ids
 from contoso_images.devtools.cluster import cluster_environment, stop_cluster, wait_for_log
 from contoso_images.operations.models import Operation, OperationStatus
 from vmops import services
@@ -379,6 +380,7 @@ def _multi_select(client: Client, emulator: Any) -> Rows:
     emulator.set_durations(all=0)
     emulator.clear_request_log()
     data = {"action": PowerAction.DEALLOCATE.value, "scope": "filter", "q": MULTI_SELECT_QUERY}
+    data["previewed"] = previewed_ids(client, reverse("vmops:vm_bulk"), data)  # as the page does
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         response = client.post(reverse("vmops:vm_bulk"), data)

@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.core.management.commands.flush import Command as DjangoFlush
 from django.db import DEFAULT_DB_ALIAS
 
-from contoso_images.audit import guards, roles
+from contoso_images.audit import guards, roles, search
 
 
 def flush_allowed() -> bool:
@@ -46,6 +46,7 @@ class Command(DjangoFlush):
             def execute_with_guards_off(sql_list: list[str]) -> None:
                 with guards.suspended(connection):
                     execute(sql_list)
+                    search.clear(connection)
 
             setattr(connection.ops, "execute_sql_flush", execute_with_guards_off)  # noqa: B010
             try:

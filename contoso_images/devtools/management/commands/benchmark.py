@@ -45,6 +45,8 @@ ON_REQUEST_MODULES = (
     "contoso_images.devtools.benchmarks.prices",
 )
 SANDBOX_MARKER = "CONTOSO_BENCHMARK_SANDBOX"
+#: --quick: the extra VMs each section gets, and the audit log's size.
+QUICK_VMS = 30
 #: Variables the sandbox must not inherit: they could point it at real data or services.
 INHERITED_PREFIXES_DROPPED = ("AZURE_", "DATABASE_", "REDIS_", "Q_", "DJANGO_", "AUDIT_")
 
@@ -83,11 +85,27 @@ class Command(BaseCommand):
             default=500,
             help="operations in the fault soak (--only soak; 500)",
         )
+        parser.add_argument(
+            "--audit-events",
+            type=int,
+            default=None,
+            help="events in the large audit log (1,000,000)",
+        )
+        parser.add_argument(
+            "--quick",
+            action="store_true",
+            help=(
+                "every section at a small size, to show that none is broken (CI): fails on an "
+                "exception, never on a time; starts no qcluster (as --skip-cluster)"
+            ),
+        )
         parser.add_argument("--inner", metavar="RESULT_FILE", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["vms"] is not None and options["vms"] < 1:
             raise CommandError("--vms must be at least 1.")
+        if options["audit_events"] is not None and options["audit_events"] < 1:
+            raise CommandError("--audit-events must be at least 1.")
         known = {path.rsplit(".", 1)[-1] for path in BENCHMARK_MODULES + ON_REQUEST_MODULES}
         unknown = set(options["only"]) - known
         if unknown:
@@ -115,6 +133,10 @@ class Command(BaseCommand):
                 command += ["--vms", str(options["vms"])]
             if options["skip_cluster"]:
                 command.append("--skip-cluster")
+            if options["quick"]:
+                command.append("--quick")
+            if options["audit_events"] is not None:
+                command += ["--audit-events", str(options["audit_events"])]
             for name in options["only"]:
                 command += ["--only", name]
             command += ["--operations", str(options["operations"])]
@@ -135,27 +157,40 @@ class Command(BaseCommand):
     def _print(
         self, sections: list[dict[str, Any]], options: dict[str, Any], elapsed: float
     ) -> None:
-        rows: list[tuple[str, str]] = []
+        cores = os.cpu_count() or 0
+        rows: list[tuple[str, str, str]] = []
         for section in sections:
-            rows.append((f"[{section['module']}]", f"{section['seconds']:.1f} s"))
-            rows += [(f"  {label}", value) for label, value in section["rows"]]
-        width = max(len(label) for label, _ in rows)
-        value_width = max(len("value"), *(len(value) for _, value in rows))
+            machine = f"{cores} cores, load {section['load_before']} -> {section['load_after']}"
+            rows.append((f"[{section['module']}]", f"{section['seconds']:.1f} s", machine))
+            rows += [(f"  {label}", value, machine) for label, value in section["rows"]]
+        width = max(len(label) for label, _, _ in rows)
+        value_width = max(len("value"), *(len(value) for _, value, _ in rows))
         now = timezone.localtime()
         self.stdout.write(f"Contoso Images benchmark, {now:%Y-%m-%d %H:%M %Z}")
         self.stdout.write(
-            f"Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}"
+            f"Machine: {cores} cores, {platform.machine()}, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}; load average "
+            f"(1, 5, 15 min) now {_load()}"
         )
+        if options["quick"]:
+            self.stdout.write(
+                "Quick run: every section at a small size and no qcluster, to show that it "
+                "runs; these figures say nothing about speed."
+            )
         self.stdout.write(
             f"Sandbox: temporary SQLite database and ARM emulator (durations 0), "
-            f"{_vms_label(options['vms'])}, 2 task workers; {elapsed:.0f} s in all"
+            f"{_vms_label(QUICK_VMS if options['quick'] else options['vms'])}, "
+            f"{options['audit_events'] or (2000 if options['quick'] else 1_000_000):,} audit "
+            f"events, 2 task workers; {elapsed:.0f} s in all"
         )
         self.stdout.write("")
-        self.stdout.write(f"{'figure':<{width}} | value")
-        self.stdout.write(f"{'-' * width}-+-{'-' * value_width}")
-        for label, value in rows:
-            self.stdout.write(f"{label:<{width}} | {value}")
+        self.stdout.write(
+            f"{'figure':<{width}} | {'value':<{value_width}} | machine while measured "
+            "(cores, 1-minute load average at the section's start -> end)"
+        )
+        self.stdout.write(f"{'-' * width}-+-{'-' * value_width}-+-{'-' * 20}")
+        for label, value, machine in rows:
+            self.stdout.write(f"{label:<{width}} | {value:<{value_width}} | {machine}")
 
     # --- Child: measure inside the sandbox ----------------------------------------------------
 
@@ -172,26 +207,47 @@ class Command(BaseCommand):
         with override_settings(STORAGES=plain_static):
             for module_path in _selected(options["only"]):
                 run = import_module(module_path).run
+                vms = QUICK_VMS if options["quick"] else options["vms"]
                 offered = {
-                    **({"vms": options["vms"]} if options["vms"] is not None else {}),
+                    **({"vms": vms} if vms is not None else {}),
+                    **(
+                        {"events": options["audit_events"]}
+                        if options["audit_events"] is not None
+                        else {}
+                    ),
+                    "quick": options["quick"],
                     "operations": options["operations"],
-                    "cluster": not options["skip_cluster"],
+                    # A quick run starts no qcluster: its start alone takes longer than the rest.
+                    "cluster": not (options["skip_cluster"] or options["quick"]),
                     "progress": lambda message, m=module_path: self.stderr.write(
                         f"  {m}: {message}…"
                     ),
                 }
                 accepted = inspect.signature(run).parameters
                 self.stderr.write(f"Running {module_path}…")
+                load_before = _load(one=True)
                 started = time.perf_counter()
                 rows = run(**{k: v for k, v in offered.items() if k in accepted})
                 sections.append(
                     {
                         "module": module_path,
                         "seconds": time.perf_counter() - started,
+                        "load_before": load_before,
+                        "load_after": _load(one=True),
                         "rows": [[str(label), str(value)] for label, value in rows],
                     }
                 )
         result.write_text(json.dumps(sections))
+
+
+def _load(*, one: bool = False) -> str:
+    """The load average (1, 5 and 15 minutes, or the 1-minute one): figures on a busy machine
+    are slower, and this says how busy it was."""
+    try:
+        averages = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{averages[0]:.2f}" if one else ", ".join(f"{a:.2f}" for a in averages)
 
 
 def _vms_label(vms: int | None) -> str:
