@@ -149,7 +149,7 @@ def test_adding_a_marketplace_image_is_recorded_approved_or_not(
     assert event.outcome == Outcome.SUCCEEDED
     assert event.actor_username == reviewer_user.username
     assert event.target_name == entry.name
-    assert event.target_id == entry.resource_key
+    assert event.target_id == entry.subject_id  # as Azure spells it (issue 20, item 10)
     assert event.parameters_data["approve"] is approve
     assert event.parameters_data["urn"] == entry.urn
     approvals = AuditEvent.objects.filter(action="catalog.review.approve").count()
