@@ -25,7 +25,7 @@ def _walk(patterns, prefix="", namespace=""):
 
 def _concrete(route: str) -> str:
     route = route.lstrip("^").rstrip("$").replace("\\Z", "")
-    route = re.sub(r"<int:\w+>", "1", route)
+    route = re.sub(r"<(?:int|id):\w+>", "1", route)
     route = re.sub(r"<path:\w+>", "x/y", route)
     route = re.sub(r"<(?:str|slug):\w+>|<\w+>", "x", route)
     route = re.sub(r"\(\?P<\w+>[^)]*\)", "x", route)
