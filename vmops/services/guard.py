@@ -458,7 +458,9 @@ def policy_run(
     with transaction.atomic():
         # Locks the policy row: two guard runs racing apply it once (the second sees the date).
         policy = (
-            BillingPolicy.objects.select_for_update().select_related("changed_by").get(pk=policy.pk)
+            BillingPolicy.objects.select_for_update(of=("self",))
+            .select_related("changed_by")
+            .get(pk=policy.pk)
         )
         plan = policy_plan(policy, now=now, book=book)
         if plan.preview or (plan.idle_reason and not plan.entries):
