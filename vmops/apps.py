@@ -57,6 +57,7 @@ class VmopsConfig(AppConfig):
             permissions=["vmops.view_billingpolicy", "vmops.manage_policies"],
             order=35,
             namespace="billing",
+            path_prefix="/billing/",
         )
         navigation.register_resource_link(VM_TYPE, url_name="vmops:vm_by_resource", permission=view)
         # "Create VM" on a catalog image's page and row, and the VMs built from it on its

@@ -28,7 +28,11 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         ),
         "azure_is_emulated": emulated,
         "nav_sections": SimpleLazyObject(
-            lambda: nav_entries(user, current_namespace=namespace) if user is not None else []
+            lambda: (
+                nav_entries(user, current_namespace=namespace, current_path=request.path)
+                if user is not None
+                else []
+            )
         ),
         "resource_links": SimpleLazyObject(lambda: ResourceLinks(user)),
     }

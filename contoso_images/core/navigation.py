@@ -36,6 +36,9 @@ class Section:
     #: (permission, priority): a user holding the permission may land here from the home
     #: page; of all sections, the smallest priority the user holds wins.
     home: tuple[tuple[str, int], ...] = ()
+    #: Pages under this path mark this section, even inside another section's namespace (the
+    #: billing guard's pages live in vmops' URLs but are a section of their own).
+    path_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def register_section(
     order: int,
     namespace: str,
     home: Iterable[tuple[str, int]] = (),
+    path_prefix: str = "",
 ) -> None:
     """Add a section to the top navigation (and, with ``home``, to the home page's choice)."""
     _sections[url_name] = Section(
@@ -77,6 +81,7 @@ def register_section(
         order=order,
         namespace=namespace,
         home=tuple(home),
+        path_prefix=path_prefix,
     )
 
 
@@ -91,14 +96,27 @@ def sections() -> list[Section]:
     return sorted(_sections.values(), key=lambda section: (section.order, section.label))
 
 
-def nav_entries(user: Person, *, current_namespace: str = "") -> list[NavEntry]:
-    """The sections this user may see, with the one being shown marked."""
+def nav_entries(
+    user: Person, *, current_namespace: str = "", current_path: str = ""
+) -> list[NavEntry]:
+    """The sections this user may see, with the one being shown marked: the section whose
+    path prefix the page is under, else the one whose namespace it is in."""
+    by_path = next(
+        (
+            s.url_name
+            for s in sections()
+            if s.path_prefix and current_path.startswith(s.path_prefix)
+        ),
+        None,
+    )
+
+    def current(section: Section) -> bool:
+        if by_path is not None:
+            return section.url_name == by_path
+        return bool(current_namespace) and section.namespace == current_namespace
+
     return [
-        NavEntry(
-            label=section.label,
-            url=reverse(section.url_name),
-            current=bool(current_namespace) and section.namespace == current_namespace,
-        )
+        NavEntry(label=section.label, url=reverse(section.url_name), current=current(section))
         for section in sections()
         if any(user.has_perm(permission) for permission in section.permissions)
     ]

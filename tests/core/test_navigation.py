@@ -49,7 +49,14 @@ def test_each_role_sees_the_sections_its_permissions_open(request, fixture, labe
 
 @pytest.mark.parametrize(
     ("url", "current"),
-    [("/vms/", "VMs"), ("/captures/", "Captures"), ("/catalog/", "Catalog")],
+    [
+        ("/vms/", "VMs"),
+        ("/captures/", "Captures"),
+        ("/catalog/", "Catalog"),
+        # In vmops' URLs, but a section of its own (it marked "VMs" before).
+        ("/billing/", "Billing guard"),
+        ("/billing/savings/", "Billing guard"),
+    ],
 )
 def test_the_page_shown_marks_its_section(operator_client, url, current):
     nav = _nav(operator_client.get(url).content.decode())
