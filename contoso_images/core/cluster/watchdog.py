@@ -79,9 +79,17 @@ def cluster_pids() -> list[int]:
 
 def kill_cluster_and_exit(reason: str, code: int) -> None:
     logger.critical("qcluster watchdog: %s; killing the cluster (exit %s)", reason, code)
-    for pid in cluster_pids():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    # Again until nothing new is found: a Sentinel still alive while the first list is
+    # read may fork a worker after it (a reincarnation), which the first round would miss.
+    killed: set[int] = set()
+    for _ in range(5):
+        fresh = set(cluster_pids()) - killed
+        if not fresh:
+            break
+        for pid in fresh:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        killed |= fresh
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):  # leaving anyway
             handler.flush()
