@@ -165,6 +165,7 @@ def catalog_filter_choices(*, user: Person) -> dict[str, list[str]]:
     rows = (
         catalog_queryset(user=user)
         .filter(gone_at__isnull=True)
+        .order_by()  # the model's ordering would make DISTINCT return every entry
         .values_list("location", "os_type", "architecture")
         .distinct()
     )

@@ -173,3 +173,14 @@ def test_saved_so_far_from_a_deallocation_done_here(db, operator_user):
     summary = prices.savings_summary(found)
     assert summary.by_person == [(operator_user.get_username(), found[0].amount)]
     assert summary.total_text == "$0.50"
+
+
+def test_the_price_regions_read_distinct_locations_not_every_vm(inventory):
+    """The VM model's ordering (name, resource group) in a DISTINCT made it one row per VM."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        prices.price_regions()
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert "ORDER BY" not in sql and '"name"' not in sql.split("FROM")[0]

@@ -86,6 +86,7 @@ def price_regions() -> list[str]:
         {
             region.lower()
             for region in VirtualMachine.objects.filter(gone_at__isnull=True)
+            .order_by()  # the model's ordering would make DISTINCT return every VM
             .values_list("location", flat=True)
             .distinct()
             if region
