@@ -20,6 +20,10 @@ test then runs on those candidates only: the results are exactly the scan's.
   and the searched text are both folded exactly so (:func:`fold`: A-Z to a-z, nothing else)
   and the index compares case-sensitively: a phrase match is then exactly a LIKE match,
   and no candidate needs testing again (which cost as much as the index at 1,000,000).
+  The log's pages read the matches through the index itself (:func:`indexed_reader`,
+  newest first, stopping at the page) and count them up to a cap (``selectors.
+  SearchResults``): inside a larger query SQLite gathered every match before sorting, 154 ms
+  for the count and 81 ms for the rows of a word in 50,000 of 1,000,000 events.
 - PostgreSQL: a pg_trgm GIN index on the upper-cased text fields joined by a separator,
   which ``UPPER(...) LIKE UPPER('%text%')`` (what ``icontains`` does per field) uses.
 
@@ -108,6 +112,54 @@ def text_query(text: str, connection: Any = None) -> Q:
         matching = RawSQL(sql, [pattern])  # noqa: S611 - constant SQL, the text bound
         return Q(sequence__in=matching)
     return scan_query(text)
+
+
+def indexed_reader(text: str, connection: Any = None) -> IndexedMatches | None:
+    """The index's own reader of ``text``'s matches, newest first, where the index answers it
+    (SQLite, three characters or more); ``None`` where only :func:`text_query` can.
+
+    :func:`text_query` inside a larger query makes SQLite gather every match before it sorts
+    (60 ms for 50,000 matches at 1,000,000 events, twice: for the count and for the rows);
+    this walks the index in sequence order and stops at the page, as a phrase query with
+    ``ORDER BY rowid DESC LIMIT`` does (about 1 ms for the first page).
+    """
+    connection = connection or default_connection
+    if len(text) < MIN_INDEXED or SEPARATOR in text or "\x00" in text:
+        return None
+    if connection.vendor != "sqlite" or not _present(connection):
+        return None
+    return IndexedMatches(text, connection)
+
+
+class IndexedMatches:
+    """Matches of one text in the SQLite index, read at a fixed indexed head, so that the
+    count and the rows of one page see the same events."""
+
+    def __init__(self, text: str, connection: Any) -> None:
+        self.phrase = '"' + fold(text).replace('"', '""') + '"'
+        self.connection = connection
+        self.head = indexed_head(connection)
+
+    def sequences(self, offset: int, limit: int) -> list[int]:
+        """Sequences of matching events, newest first, ``limit`` of them after ``offset``."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid <= %s "  # noqa: S608 - constant
+                "ORDER BY rowid DESC LIMIT %s OFFSET %s",
+                [self.phrase, self.head, limit, offset],
+            )
+            return [int(row[0]) for row in cursor.fetchall()]
+
+    def count(self, *, cap: int) -> int:
+        """How many events match, counted up to ``cap``: past it the index would be read to
+        its end for a number nobody pages through."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} "  # noqa: S608 - constant
+                f"WHERE {FTS_TABLE} MATCH %s AND rowid <= %s LIMIT %s)",
+                [self.phrase, self.head, cap],
+            )
+            return int(cursor.fetchone()[0])
 
 
 #: The newest indexed sequence (0 for none): FTS5 reads its rowids in order, so this is a seek.

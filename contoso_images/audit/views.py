@@ -45,8 +45,11 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     """The log: every recorded action and refusal, newest first, under the filters."""
     form = AuditFilterForm(request.GET)
     filters = form.filters()
-    page = Paginator(selectors.event_list(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    results = selectors.event_results(filters)
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
+        "capped": getattr(results, "capped", False),
+        "count_cap": selectors.SEARCH_COUNT_CAP,
         "form": form,
         "page": page,
         "filtered": bool(filters),

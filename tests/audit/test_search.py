@@ -132,3 +132,72 @@ def test_a_gap_in_the_index_is_a_note_of_audit_verify_not_a_broken_chain(events)
 
 def test_fold_lowers_ascii_letters_only():
     assert search.fold("AbC-Éẞ\u212a") == "abc-Éẞ\u212a"
+
+
+def _pages(results, size: int) -> list[int]:
+    from django.core.paginator import Paginator
+
+    paginator = Paginator(results, size)
+    return [event.sequence for number in paginator.page_range for event in paginator.page(number)]
+
+
+@pytest.mark.parametrize("first_read", [3, 200])  # a common text, then a rare one
+def test_search_pages_hold_the_scans_events_in_order_across_the_unindexed_tail(
+    events, monkeypatch, first_read
+):
+    """The index's own reader (its matches newest first) after the events it has not reached
+    yet (the tail, scanned): page after page, exactly the scan's events in the scan's order."""
+    monkeypatch.setattr(selectors, "FIRST_READ", first_read)
+    events(23, detail="common-word")
+    search.catch_up()  # what the worker's task does every INDEX_EVERY appends
+    for i in range(6):  # single appends: the index reaches them only with the next batch
+        record(action="auth.login", target=Subject(kind="user", name=f"common-word-{i}"))
+    events(4, detail="something else")
+    record(action="auth.login", target=Subject(kind="user", name="Common-Word late"))
+    if connection.vendor == "sqlite":
+        assert 0 < search.indexed_head() < AuditEvent.objects.count()
+    scanned = list(
+        AuditEvent.objects.filter(search.scan_query("common-word"))
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+    )
+    results = selectors.event_results({"q": "common-word"})
+    assert results.count() == len(scanned) == 30 and not results.capped
+    for size in (1, 4, 7, 50):
+        assert _pages(selectors.event_results({"q": "common-word"}), size) == scanned
+
+
+def test_a_search_counts_up_to_the_cap_and_says_so(events, monkeypatch, client, auditor_user):
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 12)
+    monkeypatch.setattr(selectors, "FIRST_READ", 5)
+    events(20, detail="common-word")
+    search.catch_up()
+    record(action="auth.login", target=Subject(kind="user", name="common-word-tail"))
+    results = selectors.event_results({"q": "common-word"})
+    assert results.count() == 12 and results.capped
+    newest = list(
+        AuditEvent.objects.filter(search.scan_query("common-word"))
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)[:12]
+    )
+    assert _pages(selectors.event_results({"q": "common-word"}), 5) == newest
+    # Other filters with the text: the filters' query answers, counted up to the cap too.
+    both = selectors.event_results({"q": "common-word", "action": "vm.deallocate"})
+    assert both.count() == 12 and both.capped
+    client.force_login(auditor_user)
+    page = client.get("/audit/", {"q": "common-word"}).content.decode()
+    assert "More than 12 events match the filters" in page
+    assert "Page 1 of the first 1" not in page  # 12 fit one page of 50: no pagination
+    assert "Export all that match as" in page
+    few = client.get("/audit/", {"q": "common-word-tail"}).content.decode()
+    assert "1 event matches the filters." in few
+
+
+def test_a_search_reads_the_index_once_for_a_rare_text(events, django_assert_max_num_queries):
+    events(30, detail="common-word")
+    record(action="auth.login", target=Subject(kind="user", name="rare-name"))
+    search.catch_up()
+    results = selectors.event_results({"q": "rare-name"})
+    with django_assert_max_num_queries(4):  # head, tail count, one read, the rows
+        assert results.count() == 1
+        assert [e.target_name for e in results[0:50]] == ["rare-name"]
