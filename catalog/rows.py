@@ -39,9 +39,9 @@ class ImageRow:
     leaves_no_latest: bool = False
 
     def context(self) -> dict[str, Any]:
-        """The row as template context: the row partial and the status panel read its names
-        at the top level."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        """The row as template context: the row partial reads ``row``, the status panel its
+        names at the top level."""
+        return {"row": self, **{field.name: getattr(self, field.name) for field in fields(self)}}
 
 
 def image_row(

@@ -7,15 +7,19 @@ list, escaped by ``format_html`` like any template output; the markup is the sam
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.forms import BoundField
-from django.template.defaultfilters import date as date_filter
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.models import CatalogImage
+from catalog.rows import ImageRow
+from contoso_images.core import navigation
 
 register = template.Library()
 
@@ -66,23 +70,20 @@ def image_badges(image: CatalogImage) -> SafeString:
     return format_html('<span class="badges">{}{}</span>', status, others)
 
 
-@register.simple_tag(takes_context=True)
-def row_decisions(context: Any) -> SafeString:
+def _decisions_html(row: ImageRow) -> SafeString:
     """A row's decisions: one-click ones are buttons of the page's shared form
     (#catalog-review: its token and ``next``); one that needs a note opens a dialog fetched
     when opened, with a link to the image's page (whose forms are inline) without script."""
-    if not context.get("can_review"):
-        return mark_safe("")
-    image: CatalogImage = context["image"]
-    if context.get("operation"):
+    if row.operation:
         return mark_safe(
             '<div class="review-actions"><span class="hint">A decision is being carried out '
             "in Azure; the next one can be made when it has finished.</span></div>"
         )
-    url = f"{context['image_base']}{image.pk}/"
-    swap = context["swap_id"]
+    image = row.image
+    url = f"{row.image_base}{image.pk}/"
+    swap = image.row_id
     parts = []
-    for offered in context["decisions"]:
+    for offered in row.decisions:
         spec = offered.spec
         if not spec.note_required:
             parts.append(
@@ -115,6 +116,104 @@ def row_decisions(context: Any) -> SafeString:
     )
 
 
+@register.simple_tag(takes_context=True)
+def image_row_html(context: Any, row: ImageRow) -> SafeString:
+    """The whole ``<tr>`` of one image in the catalog list (and its row endpoint): its link and
+    the buttons other apps registered, its badges and an effect under way, its facts, and its
+    decisions. Written here rather than as template nodes for the same reason as the parts
+    above: at fifty rows, the template's variable lookups were most of the page."""
+    image = row.image
+    base = row.image_base
+    classes = ("row-gone" if image.gone_at else "") + (" row-latest" if image.is_latest else "")
+    if row.polling and row.operation is not None:
+        swap = format_html(
+            ' hx-get="{}{}/row/?op={}" hx-trigger="every {}s" hx-target="this" hx-swap="outerHTML"',
+            base,
+            image.pk,
+            row.operation.pk,
+            row.poll_seconds,
+        )
+    elif image.definition_id:
+        swap = format_html(
+            ' hx-get="{}{}/row/" hx-trigger="catalog-definition-{} from:body" hx-target="this" '
+            'hx-swap="outerHTML"',
+            base,
+            image.pk,
+            image.definition_id,
+        )
+    else:
+        swap = mark_safe("")
+    name = image.display_name
+    tick = (
+        format_html(
+            '<input type="checkbox" class="select" name="image" value="{}" form="catalog-bulk" '
+            'aria-label="Tick {}">',
+            image.pk,
+            name,
+        )
+        if row.can_review
+        else ""
+    )
+    buttons = ""
+    request = context.get("request")
+    if not image.gone_at and request is not None:
+        buttons = format_html_join(
+            "",
+            ' <a class="button small" href="{}">{}'
+            '<span class="visually-hidden"> from {}</span></a>',
+            (
+                (a.url, a.label, name)
+                for a in navigation.resource_actions("catalog.image", request.user, image)
+            ),
+        )
+    if image.is_marketplace:
+        where = "Marketplace" + (
+            " · always the latest version" if image.version == "latest" else ""
+        )
+    elif image.is_gallery_version:
+        gallery = image.definition.gallery_name if image.definition else ""
+        where = f"{gallery} · {image.resource_group}"
+    else:
+        where = f"Managed image · {image.resource_group}"
+    status = [image_badges(image)]
+    if row.no_latest:
+        status.append(
+            mark_safe(
+                '<span class="badge badge-no-latest" title="Every version of its definition '
+                'is excluded from latest">Definition has no latest version</span>'
+            )
+        )
+    if row.operation or row.failed_effect:
+        status.append(
+            render_to_string(
+                "catalog/includes/effect.html",
+                {"operation": row.operation, "failed_effect": row.failed_effect},
+            )
+        )
+    decide = (
+        format_html('<td data-label="Decide">{}</td>', _decisions_html(row))
+        if row.can_review
+        else ""
+    )
+    return format_html(
+        '<tr id="image-row-{}" class="{}"{}><td data-label="Image">{}<a class="name" '
+        'href="{}{}/">{}</a>{}<span class="sub">{}</span></td>'
+        '<td class="review-cell" data-label="Status">{}</td>{}{}</tr>',
+        image.pk,
+        classes,
+        swap,
+        tick,
+        base,
+        image.pk,
+        name,
+        buttons,
+        where,
+        mark_safe("".join(status)),  # noqa: S308 - each part escaped above
+        row_facts(image),
+        decide,
+    )
+
+
 @register.simple_tag
 def filter_select(field: BoundField) -> SafeString:
     """A filter's label and <select>, as Django's widget would write them, in one pass:
@@ -138,8 +237,12 @@ def filter_select(field: BoundField) -> SafeString:
 
 
 def _day(value: Any) -> str:
-    """A moment as the template's ``date:"Y-m-d"`` writes it (in the current time zone)."""
-    return str(date_filter(value, "Y-m-d"))
+    """A day or a moment as the template's ``date:"Y-m-d"`` writes it, a moment in the current
+    time zone (as the template converts it before its filter; the filter called alone does
+    not). Written out: the filter cost about 100 µs a call, a tenth of a row."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
 @register.simple_tag

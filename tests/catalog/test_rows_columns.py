@@ -62,6 +62,7 @@ def test_the_row_is_the_context_its_partials_read(settings):
     image = ManagedImageFactory()
     context = _row(image, can_review=False).context()
     assert set(context) == {
+        "row",
         "image",
         "operation",
         "failed_effect",

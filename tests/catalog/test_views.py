@@ -415,3 +415,15 @@ def test_auditors_may_not_refresh_the_catalog_from_azure(
             ">Refresh now</button>" in client.get(reverse("catalog:catalog_index")).content.decode()
         )
         assert client.post(url).status_code == 302
+
+
+def test_names_from_azure_are_escaped_in_the_catalog_rows(reviewer_client):
+    """The row is written in Python (catalog_rows.image_row_html): every value from Azure goes
+    through format_html's escaping, as the template's did."""
+    hostile = '<img src=x onerror="alert(1)">'
+    definition = ImageDefinitionFactory(gallery_name=f"gal{hostile}", name=f"def{hostile}")
+    GalleryVersionFactory(definition=definition, resource_group=f"rg{hostile}")
+    ManagedImageFactory(name=f"img{hostile}", resource_group=f"rg2{hostile}")
+    html = reviewer_client.get(reverse("catalog:catalog_index")).content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
