@@ -22,9 +22,9 @@ from django.utils.timesince import timesince
 from contoso_images.operations.models import Operation, OperationStatus
 from vmops.choices import PowerState
 from vmops.models import VirtualMachine
-from vmops.power import POWER_ACTIONS, power_action
+from vmops.power import POWER_ACTIONS, PowerActionSpec, power_action
 from vmops.row_html import actions_html, state_html
-from vmops.rules import VmState
+from vmops.rules import Availability, VmState
 
 #: Operations older than this are polled less often: Azure takes minutes, not seconds.
 SLOW_POLL_AFTER = timedelta(seconds=30)
@@ -157,28 +157,25 @@ def vm_row(
     state = VmState.of(vm, busy_with=unfinished.label if unfinished else "")
     links = _links(vm.pk, next_url)
     urls = links.actions
-    actions = []
-    for action in POWER_ACTIONS:
-        availability = action.availability(state)
-        instead = power_action(action.instead) if action.instead else None
-        actions.append(
-            RowAction(
-                kind=action.value,
-                label=action.label,
-                allowed=availability.allowed,
-                reason=availability.reason,
-                primary=action.is_primary(state),
-                confirm=action.confirmation(power_state=vm.power_state, name=vm.name),
-                confirm_label=action.answer_label,
-                warn=action.stops_billing and vm.is_billed_while_stopped,
-                url=urls[action.value],
-                instead_url=urls[instead.value] if instead else "",
-                instead_label=f"{instead.label} instead" if instead else "",
-            )
+    warn = vm.is_billed_while_stopped
+    # What the VM can do now comes first, the primary action at the head (``_plan``).
+    actions = [
+        RowAction(
+            kind=spec.value,
+            label=spec.label,
+            allowed=availability.allowed,
+            reason=availability.reason,
+            primary=primary,
+            confirm=spec.confirmation(power_state=vm.power_state, name=vm.name),
+            confirm_label=spec.answer_label,
+            warn=warn and spec.stops_billing,
+            url=urls[spec.value],
+            instead_url=urls[instead.value] if instead else "",
+            instead_label=f"{instead.label} instead" if instead else "",
         )
+        for spec, availability, primary, instead in _plan(state)
+    ]
     badges, notes = _state(vm, operation)
-    # What the VM can do now comes first, the primary action at the head.
-    actions.sort(key=lambda a: (not a.allowed, not a.primary))
     return VmRow(
         vm=vm,
         operation=operation,
@@ -205,6 +202,27 @@ def vm_row(
     )
 
 
+@lru_cache(maxsize=256)
+def _plan(
+    state: VmState,
+) -> tuple[tuple[PowerActionSpec, Availability, bool, PowerActionSpec | None], ...]:
+    """Each power action in a VM state: whether it may run (and why not), whether it is the
+    one offered first, and the safer action its question offers; what the VM can do first,
+    the primary action at the head. Judged once per state, not per row: a page of fifty
+    VMs is in a handful of states (the rules are pure functions of the state)."""
+    plan = [
+        (
+            spec,
+            spec.availability(state),
+            spec.is_primary(state),
+            power_action(spec.instead) if spec.instead else None,
+        )
+        for spec in POWER_ACTIONS
+    ]
+    plan.sort(key=lambda p: (not p[1].allowed, not p[2]))
+    return tuple(plan)
+
+
 #: Stands in for the VM id and action in URLs reversed once: the rows substitute them.
 _PK, _KIND = 987654321, "__kind__"
 
@@ -227,10 +245,16 @@ def _patterns(prefix: str) -> tuple[str, str, str]:
     )
 
 
+@lru_cache(maxsize=64)
+def _next_query(next_url: str) -> str:
+    """``?next=…`` of the row's buttons (the same for every row of a page)."""
+    return f"?{urlencode({'next': next_url})}" if next_url else ""
+
+
 def _links(pk: int, next_url: str) -> _Links:
     detail, row, action = _patterns(get_script_prefix())
     ident = str(pk)
-    query = f"?{urlencode({'next': next_url})}" if next_url else ""
+    query = _next_query(next_url)
     base = action.replace(str(_PK), ident)
     return _Links(
         detail=detail.replace(str(_PK), ident),
