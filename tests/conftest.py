@@ -237,4 +237,3 @@ if https_job.enabled():
         local_cloud_job_tls,
         local_cloud_job_totals,
     )
-

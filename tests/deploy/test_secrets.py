@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,15 @@ def _db_files() -> list[Path]:
 
 
 #: Run in a child process: prints the paths among argv whose bytes contain stdin's bytes.
-_GREP = "import sys; n = sys.stdin.buffer.read(); [print(p) for p in sys.argv[1:] if n in open(p, 'rb').read()]"
+_GREP = (
+    "import sys; n = sys.stdin.buffer.read(); "
+    "[print(p) for p in sys.argv[1:] if n in open(p, 'rb').read()]"
+)
+#: Another process's connection: writes a row, then closes (the file's last, once ours went).
+_WRITE = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+    "c.execute('INSERT INTO t VALUES (1)'); c.commit(); c.close()"
+)
 
 
 def _files_containing(needle: bytes, paths: list[Path]) -> list[str]:
@@ -176,3 +185,20 @@ def test_a_create_spec_with_a_password_cannot_reach_a_queue():
     assert SECRET not in repr(spec)
     with pytest.raises(TypeError):
         pickle.dumps(spec)
+
+
+def test_searching_the_database_files_leaves_this_process_s_sqlite_locks(tmp_path: Path) -> None:
+    """Read here, the file's descriptor closing would drop the shared lock of the connection
+    still open, and the other process's last connection would delete the -wal and -shm."""
+    db = tmp_path / "db.sqlite3"
+    mine = sqlite3.connect(db)
+    try:
+        mine.execute("PRAGMA journal_mode=WAL")
+        mine.execute("CREATE TABLE t (x)")
+        mine.commit()
+        assert _files_containing(b"CREATE TABLE", [db, Path(f"{db}-wal")]) == [f"{db}-wal"]
+        subprocess.run([sys.executable, "-c", _WRITE, str(db)], check=True)
+        assert Path(f"{db}-wal").exists() and Path(f"{db}-shm").exists()
+        assert mine.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    finally:
+        mine.close()
