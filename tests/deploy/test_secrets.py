@@ -60,7 +60,7 @@ def _files_containing(needle: bytes, paths: list[Path]) -> list[str]:
         capture_output=True,
         check=True,
     )
-    return result.stdout.decode().split()
+    return result.stdout.decode().splitlines()
 
 
 def _redis_values() -> list[bytes]:
