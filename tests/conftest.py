@@ -237,27 +237,3 @@ if https_job.enabled():
         local_cloud_job_tls,
         local_cloud_job_totals,
     )
-
-
-#: On SQLite, these real-cluster tests error at set-up with "disk I/O error" when they run after
-#: the rest of the suite in one process (each passes alone and in every subset tried); they run
-#: on PostgreSQL + Redis (CI step 2/3). Open: see the closing note of this stop (issue 19/20).
-SQLITE_CLUSTER_AFTER_FULL_RUN = (
-    "tests/operations/test_cluster_crashes.py::test_a_capture_a_review_effect",
-    "tests/vmops/test_cluster.py::",
-    "tests/vmops/test_guard_crashes.py::test_guard_deallocations_survive_a_worker_killed",
-    "tests/vmops/test_power_actions.py::test_two_concurrent_requests_create_one_operation",
-)
-
-
-def pytest_collection_modifyitems(config, items):
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-        return
-    if len(items) < 500:  # a subset: the failure does not occur, run them
-        return
-    reason = "SQLite 'disk I/O error' after the full suite in one process; run on PostgreSQL"
-    for item in items:
-        if item.nodeid.startswith(SQLITE_CLUSTER_AFTER_FULL_RUN):
-            item.add_marker(pytest.mark.skip(reason=reason))

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,39 @@ SECRET = "Zq8#Known-Pa55word!"
 def _db_files() -> list[Path]:
     name = Path(connection.settings_dict["NAME"])
     return [p for p in (name, Path(f"{name}-wal"), Path(f"{name}-journal")) if p.exists()]
+
+
+#: Run in a child process: prints the paths among argv whose bytes contain stdin's bytes.
+_GREP = (
+    "import sys; n = sys.stdin.buffer.read(); "
+    "[print(p) for p in sys.argv[1:] if n in open(p, 'rb').read()]"
+)
+#: Another process's connection: writes a row, then closes (the file's last, once ours went).
+_WRITE = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+    "c.execute('INSERT INTO t VALUES (1)'); c.commit(); c.close()"
+)
+
+
+def _files_containing(needle: bytes, paths: list[Path]) -> list[str]:
+    """The paths whose bytes contain ``needle``, read by another process.
+
+    Not read here: closing a descriptor of the database file drops every POSIX lock this
+    process holds on it, SQLite's included (those of its connections in other threads, and
+    the shared lock that a connection in WAL mode keeps while it is open). SQLite still
+    believes it holds them, so another process's last connection can then take the
+    exclusive lock, checkpoint, and delete the -wal and -shm files that this process still
+    has open and mapped; every later connection here shares that stale -shm (SQLite keys
+    its state by the file's inode, per process) and fails with "disk I/O error" -- the
+    real-cluster tests that ran after this one in a full run did.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _GREP, *map(str, paths)],
+        input=needle,
+        capture_output=True,
+        check=True,
+    )
+    return result.stdout.decode().splitlines()
 
 
 def _redis_values() -> list[bytes]:
@@ -88,8 +124,7 @@ def test_the_password_is_nowhere_once_azure_accepted_the_create(
 
     needle = SECRET.encode()
     connection.close()  # every write checkpointed into the file as far as SQLite will
-    for path in _db_files():
-        assert needle not in path.read_bytes(), path
+    assert _files_containing(needle, _db_files()) == []
     from django_q.models import OrmQ, Task
 
     for row in OrmQ.objects.all():
@@ -150,3 +185,20 @@ def test_a_create_spec_with_a_password_cannot_reach_a_queue():
     assert SECRET not in repr(spec)
     with pytest.raises(TypeError):
         pickle.dumps(spec)
+
+
+def test_searching_the_database_files_leaves_this_process_s_sqlite_locks(tmp_path: Path) -> None:
+    """Read here, the file's descriptor closing would drop the shared lock of the connection
+    still open, and the other process's last connection would delete the -wal and -shm."""
+    db = tmp_path / "db.sqlite3"
+    mine = sqlite3.connect(db)
+    try:
+        mine.execute("PRAGMA journal_mode=WAL")
+        mine.execute("CREATE TABLE t (x)")
+        mine.commit()
+        assert _files_containing(b"CREATE TABLE", [db, Path(f"{db}-wal")]) == [f"{db}-wal"]
+        subprocess.run([sys.executable, "-c", _WRITE, str(db)], check=True)
+        assert Path(f"{db}-wal").exists() and Path(f"{db}-shm").exists()
+        assert mine.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    finally:
+        mine.close()
