@@ -548,9 +548,7 @@ def _seed_to(subscription: Any, size: int) -> None:
     batch: list[VirtualMachine] = []
     for i in range(have, size):
         name = f"web-{i:02d}" if i < 10 else f"vm-fleet-{i:06d}"
-        state = (
-            PowerState.STOPPED if 10 <= i < 10 + BILLED_FIRST else _STATES[i % len(_STATES)]
-        )
+        state = PowerState.STOPPED if 10 <= i < 10 + BILLED_FIRST else _STATES[i % len(_STATES)]
         group = _GROUPS[i % len(_GROUPS)]
         batch.append(
             VirtualMachine(
