@@ -7,7 +7,9 @@ PostgreSQL, Redis and real Azure by setting variables, never by editing code.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -429,6 +431,17 @@ CATALOG_ROW_POLL_SECONDS = env.int("CATALOG_ROW_POLL_SECONDS", default=2)
 #: Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For the audit record believes;
 #: empty: the client address is REMOTE_ADDR, and the header is ignored.
 AUDIT_TRUSTED_PROXIES = env.list("AUDIT_TRUSTED_PROXIES", default=[])
+if TESTING:
+    # A test run never signs with the checkout's key or appends to its trail (var/): a demo
+    # started after the tests found their checkpoints, signed with keys it does not know, and
+    # reported its verification as failed. One temporary directory per run, handed through
+    # the environment to the qclusters the tests start.
+    _test_audit = os.environ.setdefault(
+        "CONTOSO_TEST_AUDIT_DIR", tempfile.mkdtemp(prefix="contoso-test-audit-")
+    )
+    os.environ.setdefault("AUDIT_CHECKPOINT_KEY_FILE", f"{_test_audit}/audit_checkpoint_key")
+    os.environ.setdefault("AUDIT_CHECKPOINT_TRAIL", f"{_test_audit}/checkpoints.jsonl")
+    os.environ.setdefault("AUDIT_CHECKPOINT_SYSLOG", "off")
 #: The key that signs audit checkpoints, or a file holding it (created on first use, 0600).
 AUDIT_CHECKPOINT_KEY = env.str("AUDIT_CHECKPOINT_KEY", default="")
 AUDIT_CHECKPOINT_KEY_FILE = env.str(

@@ -106,3 +106,16 @@ def test_the_development_tools_are_installed_when_asked_for_or_in_debug():
     assert {"demo", "benchmark", "emulator_seed", "emulator_log"} <= set(asked)
     debug = _manage("shell", "--no-imports", "-c", INSTALLED, DJANGO_DEBUG="true")
     assert debug.stdout.strip() == DEVTOOLS_APP, debug.stderr
+
+
+def test_a_test_run_keeps_its_audit_checkpoints_out_of_the_checkout(settings):
+    """Tests and the qclusters they start sign and append checkpoints in a temporary
+    directory: in var/ they made a demo started afterwards report its verification failed
+    (checkpoints signed with keys it does not know)."""
+    import os
+
+    var = str(settings.VAR_DIR)
+    for name in ("AUDIT_CHECKPOINT_TRAIL", "AUDIT_CHECKPOINT_KEY_FILE"):
+        assert not getattr(settings, name).startswith(var), name
+        assert os.environ[name] == getattr(settings, name)  # what a qcluster inherits
+    assert settings.AUDIT_CHECKPOINT_SYSLOG == "off"

@@ -300,6 +300,11 @@ def _sandbox_environment(sandbox: Path) -> dict[str, str]:
             "DATABASE_URL": f"sqlite:///{sandbox / 'benchmark.sqlite3'}",
             "AZURE_MODE": "emulator",
             "AZURE_EMULATOR_STATE": str(sandbox / "arm-emulator.sqlite3"),
+            # Its checkpoints stay in the sandbox: appended to the checkout's trail (var/),
+            # signed with the benchmark's key, they made the demo's verification fail.
+            "AUDIT_CHECKPOINT_KEY_FILE": str(sandbox / "audit_checkpoint_key"),
+            "AUDIT_CHECKPOINT_TRAIL": str(sandbox / "audit-trail" / "checkpoints.jsonl"),
+            "AUDIT_CHECKPOINT_SYSLOG": "off",
             "Q_WORKERS": "2",
         }
     )
