@@ -18,6 +18,7 @@ policy starts a fresh cluster.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -79,6 +80,14 @@ def cluster_pids() -> list[int]:
 
 def kill_cluster_and_exit(reason: str, code: int) -> None:
     logger.critical("qcluster watchdog: %s; killing the cluster (exit %s)", reason, code)
+    # Whichever thread ends the process ends it with this code, after the killing: once the
+    # Sentinel is dead, django-q2's main thread returns from its join and would exit 0 while
+    # this (daemon) thread was still killing; at that exit, the same work runs again first.
+    atexit.register(_kill_and_exit, code)
+    _kill_and_exit(code)
+
+
+def _kill_and_exit(code: int) -> None:
     # Again until nothing new is found: a Sentinel still alive while the first list is
     # read may fork a worker after it (a reincarnation), which the first round would miss.
     killed: set[int] = set()
