@@ -87,6 +87,16 @@ def _pg_expression() -> str:
     return f"UPPER({joined})"
 
 
+def _indexable(text: str) -> bool:
+    """Whether the trigram index can answer ``text`` (three characters or more, no separator)."""
+    return len(text) >= MIN_INDEXED and SEPARATOR not in text and "\x00" not in text
+
+
+def _phrase(text: str) -> str:
+    """``text`` as an FTS5 phrase of the folded text (a quote inside doubled)."""
+    return '"' + fold(text).replace('"', '""') + '"'
+
+
 def scan_query(text: str) -> Q:
     """Events with ``text`` in any text field, ignoring case: the definition of a match."""
     query = Q()
@@ -98,10 +108,10 @@ def scan_query(text: str) -> Q:
 def text_query(text: str, connection: Any = None) -> Q:
     """:func:`scan_query`, narrowed first by the index where the index can answer."""
     connection = connection or default_connection
-    if len(text) < MIN_INDEXED or SEPARATOR in text or "\x00" in text:
+    if not _indexable(text):
         return scan_query(text)
     if connection.vendor == "sqlite" and _present(connection):
-        phrase = '"' + fold(text).replace('"', '""') + '"'
+        phrase = _phrase(text)
         matching = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [phrase])  # noqa: S608, S611 - constant SQL, bound text
         # The events the index has not reached yet (at most a batch, normally) are scanned.
         head = RawSQL(_HEAD_SQL, [])  # noqa: S611 - constant SQL
@@ -124,9 +134,7 @@ def indexed_reader(text: str, connection: Any = None) -> IndexedMatches | None:
     ``ORDER BY rowid DESC LIMIT`` does (about 1 ms for the first page).
     """
     connection = connection or default_connection
-    if len(text) < MIN_INDEXED or SEPARATOR in text or "\x00" in text:
-        return None
-    if connection.vendor != "sqlite" or not _present(connection):
+    if not _indexable(text) or connection.vendor != "sqlite" or not _present(connection):
         return None
     return IndexedMatches(text, connection)
 
@@ -136,7 +144,7 @@ class IndexedMatches:
     count and the rows of one page see the same events."""
 
     def __init__(self, text: str, connection: Any) -> None:
-        self.phrase = '"' + fold(text).replace('"', '""') + '"'
+        self.phrase = _phrase(text)
         self.connection = connection
         self.head = indexed_head(connection)
 

@@ -175,8 +175,9 @@ class SearchResults:
         events = list(self._tail[start:stop]) if start < tail else []
         if stop > tail:
             offset = max(0, start - tail)
-            if self._every is not None or stop - tail <= len(self._first):
-                sequences = (self._every or self._first)[offset : stop - tail]
+            known = self._every if self._every is not None else self._first
+            if self._every is not None or stop - tail <= len(known):
+                sequences = known[offset : stop - tail]
             else:
                 sequences = self._indexed.sequences(offset, stop - tail - offset)
             events += AuditEvent.objects.filter(sequence__in=sequences).order_by("-sequence")
