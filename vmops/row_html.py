@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.conf import settings
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import is_aware, localtime
+
+from catalog.rows import image_base as catalog_image_base
 
 if TYPE_CHECKING:
     from vmops.rows import RowAction, VmRow
@@ -138,8 +140,8 @@ def _e(value: object) -> str:
 @lru_cache(maxsize=8)
 def _catalog_image_base(prefix: str) -> str:
     """``/catalog/images/``: where a row links the catalog image its VM was created from
-    (reversed once per script prefix)."""
-    return reverse("catalog:image_detail", args=[0]).removesuffix("0/")
+    (the catalog's own ``image_base``, reversed once per script prefix)."""
+    return catalog_image_base()
 
 
 #: The "—" of an empty cell, and of "State since" for a VM not seen changing.
@@ -150,7 +152,7 @@ _NOT_SEEN = (
 )
 
 
-def row_html(row: VmRow, shown: Mapping[str, bool], catalog_image_base: str = "") -> SafeString:
+def row_html(row: VmRow, shown: Mapping[str, bool]) -> SafeString:
     """The list's ``<tr>`` of one VM: the tick box, name, power state, the optional columns
     ``shown`` (``{key: True}``, ``columns.shown``) in their fixed order
     (``columns.OPTIONAL_COLUMNS``), and the actions. Every value from Azure or the database
@@ -199,7 +201,7 @@ def row_html(row: VmRow, shown: Mapping[str, bool], catalog_image_base: str = ""
     if shown.get("image"):
         label = _e(vm.image_label)
         if vm.catalog_image_id:
-            base = catalog_image_base or _catalog_image_base(get_script_prefix())
+            base = _catalog_image_base(get_script_prefix())
             image = (
                 f'<a href="{_e(base)}{_e(vm.catalog_image_id)}/" '
                 f'title="Created from this catalog image: {label}">'

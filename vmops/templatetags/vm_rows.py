@@ -1,4 +1,4 @@
-"""``{% vm_row_html row shown catalog_image_base %}``: a VM's row of the list (``row_html``).
+"""``{% vm_row_html row shown %}``: a VM's row of the list (``row_html``).
 
 The list's loop and the row endpoint (htmx polls and swaps) both render the ``vm-row``
 partial; the row is written out in Python, not cell by cell in the template.
@@ -18,5 +18,5 @@ register = template.Library()
 
 
 @register.simple_tag
-def vm_row_html(row: VmRow, shown: Mapping[str, bool], catalog_image_base: str = "") -> SafeString:
-    return row_html(row, shown or {}, catalog_image_base or "")
+def vm_row_html(row: VmRow, shown: Mapping[str, bool]) -> SafeString:
+    return row_html(row, shown or {})

@@ -85,8 +85,6 @@ def vm_list(request: HttpRequest) -> HttpResponse:
         "next_cursor": selectors.cursor_of(page[-1], sort) if page.has_next() else "",
         "previous_cursor": selectors.cursor_of(page[0], sort) if page.has_previous() else "",
         "next_url": next_url,
-        # Catalog image links, built once per page (``/catalog/images/<pk>/``).
-        "catalog_image_base": reverse("catalog:image_detail", args=[0]).removesuffix("0/"),
         "filter_notes": form.ignored(),
         "filter_fields": [
             (k, v) for k, v in request.GET.lists() if k in VmFilterForm.SELECTION and k != "sort"
